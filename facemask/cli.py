@@ -1,0 +1,64 @@
+"""The `facemask` command: parse arguments, build configs, call the package, print errors as one line."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from facemask.errors import FacemaskError  # noqa: E402
+
+
+def _train(a: argparse.Namespace) -> int:
+    from facemask.cli_train import config_from_args
+    from facemask.training import train
+
+    metrics = train(config_from_args(a))
+    print(f"test accuracy {metrics['accuracy']:.4f}; exported {metrics['exported']['chosen']} to {a.output / 'model.tflite'}")
+    return 0
+
+
+def _export(a: argparse.Namespace) -> int:
+    from facemask.export import export_and_check
+
+    result = export_and_check(a.run, a.quantize)
+    print(f"exported {result['chosen']} to {a.run / 'model.tflite'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from facemask.cli_train import add_train_arguments
+
+    parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a classifier from a dataset folder")
+    add_train_arguments(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="re-export a training run to TFLite, checking accuracy")
+    p.add_argument("run", type=Path, help="training run folder (has best.keras and eval_data.npz)")
+    p.add_argument("--quantize", choices=("auto", "int8", "float16"), default="auto")
+    p.set_defaults(func=_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except FacemaskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

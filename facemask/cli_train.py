@@ -1,0 +1,33 @@
+"""Argument parsing for `train.py` / `facemask train`; the work happens in facemask.training."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facemask.training import TrainConfig
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig(dataset=Path("."))
+    p.add_argument("--dataset", type=Path, required=True, help="folder with with_mask/ and without_mask/")
+    p.add_argument("--output", type=Path, default=d.output, help="run folder (model, plots, metrics)")
+    p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch)
+    p.add_argument("--weights", default=d.weights, help="imagenet | none | PATH to a weights file")
+    p.add_argument("--input-size", type=int, default=d.input_size)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--head-epochs", type=int, default=d.head_epochs, help="head-only epochs with pretrained weights")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
+    p.add_argument("--quantize", choices=("auto", "int8", "float16"), default=d.quantize)
+    p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        dataset=a.dataset, output=a.output, arch=a.arch, weights=a.weights, input_size=a.input_size,
+        epochs=a.epochs, head_epochs=a.head_epochs, batch_size=a.batch_size, learning_rate=a.lr,
+        patience=a.patience, seed=a.seed, resume=a.resume, quantize=a.quantize, cache_dir=a.cache_dir,
+    )

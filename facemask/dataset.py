@@ -1,0 +1,192 @@
+"""A labelled image folder made ready for training: scanned, de-duplicated, split, cropped."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facemask import LABELS
+from facemask.crops import training_crop
+from facemask.errors import FacemaskError
+from facemask.imageio import decode_image, looks_like_image
+
+log = logging.getLogger(__name__)
+
+CLASS_DIRS = {"with_mask": "mask", "mask": "mask", "without_mask": "no_mask", "no_mask": "no_mask"}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Sample:
+    path: Path
+    label: int  # index into LABELS
+    sha256: str
+    phash: int
+
+
+def class_folders(root: Path) -> dict[str, Path]:
+    """Map label -> folder, accepting with_mask/without_mask or mask/no_mask in any case."""
+    if not root.is_dir():
+        raise FacemaskError(f"{root}: dataset folder not found")
+    found: dict[str, Path] = {}
+    for child in sorted(root.iterdir()):
+        label = CLASS_DIRS.get(child.name.lower())
+        if child.is_dir() and label:
+            if label in found:
+                raise FacemaskError(f"{root}: two folders for class {label!r}: {found[label].name}, {child.name}")
+            found[label] = child
+    missing = [label for label in LABELS if label not in found]
+    if len(missing) == len(LABELS):
+        raise FacemaskError(f"{root}: no class folders (expected with_mask/ and without_mask/, or mask/ and no_mask/)")
+    if missing:
+        raise FacemaskError(f"{root}: only one class found, missing a folder for {missing[0]!r}")
+    return found
+
+
+def perceptual_hash(image_bgr: np.ndarray) -> int:
+    """64-bit DCT hash: equal or close for the same photo resized or re-encoded."""
+    gray = cv2.resize(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
+    low = cv2.dct(gray.astype(np.float32))[:8, :8].flatten()
+    bits = low > np.median(low[1:])
+    return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+
+@dataclass
+class LoadedDataset:
+    samples: list[Sample]
+    crops: np.ndarray  # (N, size, size, 3) uint8 RGB, the crop inference would give
+    face_found: np.ndarray  # (N,) bool: False where the whole image was used
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+class CropCache:
+    """Crops and hashes keyed by file content, so a re-run decodes and detects nothing twice."""
+
+    def __init__(self, path: Path | None, size: int) -> None:
+        self.path, self.size, self.entries = path, size, {}
+        if path and path.is_file():
+            with np.load(path, allow_pickle=False) as data:
+                if int(data["size"]) == size:
+                    for sha, ph, crop, found in zip(data["sha"], data["phash"], data["crops"], data["found"]):
+                        self.entries[str(sha)] = (int(ph), crop, bool(found))
+
+    def save(self) -> None:
+        if not self.path or not self.entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        shas = sorted(self.entries)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            size=self.size,
+            sha=np.array(shas),
+            phash=np.array([self.entries[s][0] for s in shas], np.uint64),
+            crops=np.stack([self.entries[s][1] for s in shas]),
+            found=np.array([self.entries[s][2] for s in shas]),
+        )
+        tmp.replace(self.path)
+
+
+def load_dataset(root: Path, size: int, detect, cache_path: Path | None = None) -> LoadedDataset:
+    """Read every file once: hash it, crop it like inference would, and list what was skipped.
+
+    `detect(image) -> Faces` is the project's face detector; crops use its largest face.
+    """
+    folders = class_folders(Path(root))
+    cache = CropCache(cache_path, size)
+    samples, crops, found, skipped = [], [], [], []
+    for label, folder in folders.items():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            try:
+                data = path.read_bytes()
+                sha = hashlib.sha256(data).hexdigest()
+                if sha not in cache.entries:
+                    image = decode_image(data, str(path))
+                    crop, has_face = training_crop(image, detect(image).xyxy, size)
+                    cache.entries[sha] = (perceptual_hash(image), crop, has_face)
+            except (FacemaskError, OSError) as exc:
+                skipped.append((str(path), str(exc).split(": ", 1)[-1]))
+                continue
+            if not looks_like_image(path):
+                log.info("%s: odd extension, read by content", path)
+            phash, crop, has_face = cache.entries[sha]
+            samples.append(Sample(path, LABELS.index(label), sha, phash))
+            crops.append(crop)
+            found.append(has_face)
+            if len(samples) % 500 == 0:
+                log.info("read %d images", len(samples))
+    cache.save()
+    counts = [sum(s.label == i for s in samples) for i in range(len(LABELS))]
+    if not samples:
+        raise FacemaskError(f"{root}: no readable images")
+    if min(counts) == 0:
+        raise FacemaskError(f"{root}: class {LABELS[counts.index(0)]!r} has no readable images")
+    return LoadedDataset(samples, np.stack(crops), np.array(found), skipped)
+
+
+def duplicate_groups(samples: list[Sample], max_distance: int = 6) -> np.ndarray:
+    """Group id per sample: byte-identical files and perceptual near-duplicates share a group."""
+    n = len(samples)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    by_sha: dict[str, int] = {}
+    for i, s in enumerate(samples):
+        if s.sha256 in by_sha:
+            union(i, by_sha[s.sha256])
+        by_sha.setdefault(s.sha256, i)
+    hashes = np.array([s.phash for s in samples], dtype=np.uint64)
+    popcount = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+    for i in range(n - 1):
+        x = (hashes[i + 1 :] ^ hashes[i]).view(np.uint8).reshape(-1, 8)
+        close = np.nonzero(popcount[x].sum(axis=1) <= max_distance)[0]
+        for j in close:
+            union(i, i + 1 + int(j))
+    return np.array([find(i) for i in range(n)])
+
+
+def split_groups(samples: list[Sample], groups: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 42) -> dict[str, list[int]]:
+    """Stratified split by class in which every duplicate group lands on one side."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([s.label for s in samples])
+    split: dict[str, list[int]] = {name: [] for name in SPLITS}
+    for cls in range(len(LABELS)):
+        members = {int(g) for g in groups[labels == cls]}
+        group_ids = sorted(g for g in members if np.bincount(labels[groups == g]).argmax() == cls)
+        rng.shuffle(group_ids)
+        total = int((labels == cls).sum())
+        targets = {"test": fractions[2] * total, "val": fractions[1] * total}
+        for g in group_ids:
+            idx = np.nonzero(groups == g)[0].tolist()
+            name = next((k for k in ("test", "val") if sum(labels[split[k]] == cls) < targets[k]), "train")
+            split[name].extend(idx)
+    return split
+
+
+def dataset_fingerprint(samples: list[Sample], root: Path) -> str:
+    lines = sorted(f"{s.path.relative_to(root)}\t{LABELS[s.label]}\t{s.sha256}" for s in samples)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def split_document(samples: list[Sample], split: dict[str, list[int]], root: Path, seed: int) -> dict:
+    doc = {
+        "seed": seed,
+        "splits": {k: sorted(str(samples[i].path.relative_to(root)) for i in v) for k, v in split.items()},
+    }
+    doc["sha256"] = hashlib.sha256(json.dumps(doc["splits"], sort_keys=True).encode()).hexdigest()
+    return doc

@@ -1,0 +1,99 @@
+"""Export a trained Keras model to TFLite and prove the quantized file still classifies as well."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from facemask import LABELS
+from facemask.config import ClassifierConfig
+from facemask.errors import FacemaskError
+
+log = logging.getLogger(__name__)
+
+MAX_DROP_POINTS = 0.5
+
+
+def convert(keras_path: Path, quantize: str, calib: np.ndarray, dest: Path) -> Path:
+    """Write `dest` as int8 (calibrated on `calib`, float I/O) or float16 TFLite."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(keras_path, compile=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "int8":
+            def representative():
+                for crop in calib:
+                    yield [crop[None].astype(np.float32)]
+
+            converter.representative_dataset = representative
+        elif quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        else:
+            raise FacemaskError(f"unknown quantization {quantize!r} (int8 or float16)")
+        dest.write_bytes(converter.convert())
+    return dest
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_card(model_path: Path, card: dict) -> Path:
+    card = {**card, "file": model_path.name, "model_sha256": sha256_of(model_path),
+            "model_bytes": model_path.stat().st_size}
+    path = model_path.with_suffix(".json")
+    path.write_text(json.dumps(card, indent=1))
+    return path
+
+
+def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold: float) -> dict:
+    """Accuracy and per-face latency through the same runtime detection uses."""
+    from facemask.classifier import MaskClassifier
+
+    clf = MaskClassifier(ClassifierConfig(model=str(model_path), threshold=threshold))
+    p_mask = np.concatenate([clf.predict_crops(test_x[i : i + 32]) for i in range(0, len(test_x), 32)])
+    pred = np.where(1 - p_mask >= threshold, LABELS.index("no_mask"), LABELS.index("mask"))
+    times = []
+    for crop in test_x[:40]:
+        t0 = time.perf_counter()
+        clf.predict_crops(crop[None])
+        times.append(time.perf_counter() - t0)
+    return {"accuracy": round(float((pred == test_y).mean()), 4), "ms_per_face": round(1000 * float(np.median(times[5:] or times)), 2)}
+
+
+def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
+    """Export candidates, keep the fastest whose test accuracy is within 0.5 points of float."""
+    card = json.loads((run_dir / "card_base.json").read_text())
+    with np.load(run_dir / "eval_data.npz") as data:
+        calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
+    float_acc = card["test_metrics_keras_float32"]["accuracy"]
+    results = {}
+    for q in (("int8", "float16") if quantize == "auto" else (quantize,)):
+        path = convert(run_dir / "best.keras", q, calib, run_dir / f"model_{q}.tflite")
+        write_card(path, {**card, "quantization": q})
+        r = measure(path, test_x, test_y, card["threshold"])
+        r["drop_points"] = round(100 * (float_acc - r["accuracy"]), 2)
+        r["passes"] = r["drop_points"] <= MAX_DROP_POINTS
+        r["bytes"] = path.stat().st_size
+        results[q] = r
+        print(f"{q}: test accuracy {r['accuracy']:.4f} (float {float_acc:.4f}), {r['ms_per_face']} ms/face, {r['bytes']} bytes")
+    passing = [q for q, r in results.items() if r["passes"]]
+    if not passing:
+        raise FacemaskError(
+            f"quantized accuracy dropped more than {MAX_DROP_POINTS} points against float ({results}); nothing exported"
+        )
+    chosen = min(passing, key=lambda q: results[q]["ms_per_face"])
+    final = run_dir / "model.tflite"
+    final.write_bytes((run_dir / f"model_{chosen}.tflite").read_bytes())
+    write_card(final, {**card, "quantization": chosen, "test_metrics_tflite": results[chosen],
+                       "export_candidates": results})
+    return {"chosen": chosen, "candidates": results, "float_accuracy": float_acc}

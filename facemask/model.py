@@ -1,0 +1,68 @@
+"""Model factories. Pixel scaling lives inside the model, so exported files take raw 0-255 RGB."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from facemask import LABELS
+from facemask.errors import FacemaskError
+
+BN_MOMENTUM = 0.9  # Keras' 0.99/0.999 lag for thousands of steps when training from scratch
+
+
+def _set_bn_momentum(model: keras.Model, momentum: float) -> None:
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
+
+
+def _head(x, dropout: float):
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    return layers.Dense(len(LABELS), activation="softmax", name="probs")(x)
+
+
+def build_resnet50(input_size: int, weights: str = "imagenet") -> tuple[keras.Model, keras.Model]:
+    """ResNet50 backbone plus a small head; returns (model, backbone) so stages can freeze it.
+
+    `weights` is `imagenet`, `none`, or a path to a weights file for the backbone.
+    """
+    inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
+    init = None if weights == "none" else weights
+    if init not in (None, "imagenet") and not Path(init).is_file():
+        raise FacemaskError(f"{init}: weights file not found (use --weights none to train from scratch)")
+    try:
+        backbone = keras.applications.ResNet50(include_top=False, weights=init, input_shape=(input_size, input_size, 3))
+    except Exception as exc:  # download or file errors come in many types
+        raise FacemaskError(
+            f"cannot load ResNet50 weights {weights!r} ({str(exc).splitlines()[0][:120]}); "
+            "pass --weights none to train from scratch, or --weights PATH for a local file"
+        ) from None
+    _set_bn_momentum(backbone, BN_MOMENTUM)
+    outputs = _head(backbone(x), dropout=0.3)
+    return keras.Model(inputs, outputs, name="mask_resnet50"), backbone
+
+
+def _separable_block(x, filters: int, stride: int):
+    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.Conv2D(filters, 1, use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    return layers.ReLU(6.0)(x)
+
+
+def build_lite(input_size: int) -> keras.Model:
+    """A MobileNet-like CNN of separable convolutions: ~0.5 M parameters, well under 5 MB."""
+    inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
+    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = layers.ReLU(6.0)(x)
+    for filters, stride in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1)):
+        x = _separable_block(x, filters, stride)
+    outputs = _head(x, dropout=0.2)
+    return keras.Model(inputs, outputs, name="mask_lite")

@@ -1,0 +1,100 @@
+"""The currency between pipeline stages: plain, validated dataclasses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded image from a source, with its position in the stream."""
+
+    image: np.ndarray
+    index: int
+    timestamp: float
+
+
+def _arr(values, dtype, shape_tail=()) -> np.ndarray:
+    return np.asarray(values, dtype=dtype).reshape((-1, *shape_tail))
+
+
+@dataclass
+class Faces:
+    """Parallel arrays describing the faces in one image.
+
+    `xyxy` are pixel boxes in the original image. `mask_prob` is P(mask) from the
+    classifier (NaN until classified); `label` is the label shown to the user, which the
+    tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading.
+    """
+
+    xyxy: np.ndarray
+    score: np.ndarray
+    mask_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
+    label: np.ndarray = field(default=None)  # type: ignore[assignment]
+    track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
+    raw_mask_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
+    raw_label: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.xyxy = _arr(self.xyxy, np.float32, (4,))
+        n = len(self.xyxy)
+        self.score = _arr(self.score, np.float32)
+        defaults = {
+            "mask_prob": (np.full(n, np.nan, np.float32), np.float32),
+            "label": (np.full(n, "", dtype=object), object),
+            "track_id": (np.full(n, -1, np.int64), np.int64),
+            "raw_mask_prob": (np.full(n, np.nan, np.float32), np.float32),
+            "raw_label": (np.full(n, "", dtype=object), object),
+        }
+        for name, (default, dtype) in defaults.items():
+            value = getattr(self, name)
+            setattr(self, name, default if value is None else _arr(value, dtype))
+        for name in ("score", *defaults):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Faces.{name} has {len(getattr(self, name))} rows, xyxy has {n}")
+
+    @classmethod
+    def empty(cls) -> Faces:
+        return cls(xyxy=np.zeros((0, 4), np.float32), score=np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index) -> Faces:
+        """Filter with a boolean mask, an index array or a slice."""
+        if isinstance(index, (int, np.integer)):
+            index = [int(index)]
+        return Faces(
+            xyxy=self.xyxy[index],
+            score=self.score[index],
+            mask_prob=self.mask_prob[index],
+            label=self.label[index],
+            track_id=self.track_id[index],
+            raw_mask_prob=self.raw_mask_prob[index],
+            raw_label=self.raw_label[index],
+        )
+
+    def with_(self, **changes) -> Faces:
+        """A copy with some arrays replaced; stages never mutate their input."""
+        return replace(self, **changes)
+
+    def to_records(self) -> list[dict]:
+        """JSON-ready dicts in the CLI's documented format."""
+        records = []
+        for i in range(len(self)):
+            conf = float(self.mask_prob[i]) if self.label[i] == "mask" else 1.0 - float(self.mask_prob[i])
+            rec = {
+                "box": [int(round(v)) for v in self.xyxy[i]],
+                "label": str(self.label[i]),
+                "confidence": round(conf, 4) if not np.isnan(conf) else None,
+                "face_confidence": round(float(self.score[i]), 4),
+            }
+            if self.track_id[i] >= 0:
+                raw = float(self.raw_mask_prob[i])
+                raw_conf = raw if self.raw_label[i] == "mask" else 1.0 - raw
+                rec["track_id"] = int(self.track_id[i])
+                rec["raw_label"] = str(self.raw_label[i])
+                rec["raw_confidence"] = round(raw_conf, 4) if not np.isnan(raw_conf) else None
+            records.append(rec)
+        return records
