@@ -98,6 +98,7 @@ class _LiteRTRunner:
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]
         self.batch = 0
+        self.input_hw = tuple(int(v) for v in self.inp["shape_signature"][1:3])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.batch != len(x):
@@ -131,6 +132,7 @@ class _KerasRunner:
             self.model = keras.models.load_model(path, compile=False)
         except Exception as exc:  # keras raises many types for a bad file
             raise FacemaskError(f"{path}: cannot load Keras model ({str(exc).splitlines()[0]})") from None
+        self.input_hw = tuple(self.model.input_shape[1:3])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.model(x, training=False))
@@ -152,6 +154,9 @@ class MaskClassifier:
         self._check_output()
 
     def _check_output(self) -> None:
+        size = self.card.input_size
+        if self.run.input_hw != (size, size):
+            raise FacemaskError(f"{self.path}: model input {self.run.input_hw} does not match its card's input_size {size}")
         probe = self.run(np.zeros((1, self.card.input_size, self.card.input_size, 3), np.float32))
         if probe.shape != (1, len(self.card.labels)):
             raise FacemaskError(

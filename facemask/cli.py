@@ -29,7 +29,27 @@ def _export(a: argparse.Namespace) -> int:
     return 0
 
 
+# Modules that add their own subcommand through `register(subparsers)`.
+REGISTRARS: tuple[str, ...] = ("facemask.cli_app", "facemask.cli_detect")
+
+
+def _evaluate(a: argparse.Namespace) -> int:
+    from facemask.analyzer import FaceMaskAnalyzer
+    from facemask.config import ClassifierConfig, DetectorConfig
+    from facemask.evaluate import evaluate_folder, write_outputs
+    from facemask.metrics import format_table
+
+    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    report, skipped = evaluate_folder(a.dataset, analyzer)
+    for path, why in skipped:
+        print(f"skipped: {path} ({why})", file=sys.stderr)
+    print(format_table(write_outputs(report, a.json, a.plots)))
+    return 1 if skipped else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     from facemask.cli_train import add_train_arguments
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
@@ -44,11 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", type=Path, help="training run folder (has best.keras and eval_data.npz)")
     p.add_argument("--quantize", choices=("auto", "int8", "float16"), default="auto")
     p.set_defaults(func=_export)
+    p = sub.add_parser("evaluate", help="score a model on a labelled folder through the full inference path")
+    p.add_argument("dataset", type=Path, help="folder with with_mask/ and without_mask/ (or mask/, no_mask/)")
+    p.add_argument("--model", default="default", help="default | lite | PATH to .tflite or .keras")
+    p.add_argument("--json", type=Path, help="write the metrics JSON here")
+    p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
+    p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
+    p.set_defaults(func=_evaluate)
+    for name in REGISTRARS:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_command(build_parser().parse_args(argv))
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command, printing any FacemaskError as one `error:` line (shared by detect_video.py)."""
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return args.func(args)

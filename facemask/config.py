@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from facemask.errors import FacemaskError
+
 
 @dataclass(frozen=True)
 class DetectorConfig:
@@ -17,9 +19,9 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.confidence < 1.0:
-            raise ValueError(f"face confidence must be in (0, 1), got {self.confidence}")
+            raise FacemaskError(f"face confidence must be in (0, 1), got {self.confidence}")
         if self.mode not in ("fast", "accurate"):
-            raise ValueError(f"detector mode must be 'fast' or 'accurate', got {self.mode!r}")
+            raise FacemaskError(f"detector mode must be 'fast' or 'accurate', got {self.mode!r}")
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,43 @@ class TrackerConfig:
     hysteresis: float = 0.15
     detect_every: int = 1
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.iou_threshold <= 1.0:
+            raise FacemaskError(f"tracker IoU threshold must be in (0, 1], got {self.iou_threshold}")
+        if self.max_missed_s < 0:
+            raise FacemaskError(f"max missed time must be >= 0 seconds, got {self.max_missed_s}")
+        if not 0.0 < self.smoothing_alpha <= 1.0:
+            raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
+        if not 0.0 <= self.hysteresis < 0.5:
+            raise FacemaskError(f"hysteresis must be in [0, 0.5), got {self.hysteresis}")
+        if self.detect_every < 1:
+            raise FacemaskError(f"detect-every must be >= 1 frame, got {self.detect_every}")
+
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """Debounced violation alerts."""
+    """Debounced violation alerts.
+
+    A track counts as a person once seen for `min_person_s`; `action_queue` bounds the
+    beep/command jobs waiting for the worker thread (more are dropped, never waited for).
+    """
 
     events_path: Path | None = None
     min_no_mask_s: float = 1.0
     rearm_mask_s: float = 1.0
     beep: bool = False
     on_violation: str | None = None
+    min_person_s: float = 0.5
+    action_queue: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("min_no_mask_s", "rearm_mask_s", "min_person_s"):
+            if getattr(self, name) < 0:
+                raise FacemaskError(f"{name} must be >= 0 seconds, got {getattr(self, name)}")
+        if self.on_violation is not None and not self.on_violation.strip():
+            raise FacemaskError("--on-violation needs a command, got an empty string")
+        if self.action_queue < 1:
+            raise FacemaskError(f"action queue must hold at least 1 job, got {self.action_queue}")
 
 
 @dataclass(frozen=True)

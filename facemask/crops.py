@@ -28,9 +28,11 @@ def face_crops(image_bgr: np.ndarray, xyxy: np.ndarray, size: int, margin: float
     return out
 
 
-def training_crop(image_bgr: np.ndarray, xyxy: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
+def training_crop(
+    image_bgr: np.ndarray, xyxy: np.ndarray, size: int, margin: float = CROP_MARGIN
+) -> tuple[np.ndarray, bool]:
     """The crop inference would give: the largest face, or the whole image when none is found."""
     if len(xyxy) == 0:
         return resize_rgb(image_bgr, size), False
     areas = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
-    return face_crops(image_bgr, xyxy[[int(np.argmax(areas))]], size)[0], True
+    return face_crops(image_bgr, xyxy[[int(np.argmax(areas))]], size, margin)[0], True

@@ -1,0 +1,287 @@
+"""A Streamlit page to try the detector on photos and short clips: run it with `facemask app`.
+
+Why it is built this way:
+- Models load once per setting through `st.cache_resource`; the detector and the classifier
+  are cached apart, so moving the mask threshold does not reload the face detector.
+- Streamlit reruns the whole script on every click, so results are kept in `st.session_state`
+  keyed by the uploads and the settings; a download click never reprocesses a clip.
+- The cached models are shared by every browser tab, and a LiteRT interpreter is not
+  thread-safe, so inference runs under one cached lock.
+- Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
+- FACEMASK_APP_MODEL (a model path) is offered first, for tests and for models under trial.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from facemask.analyzer import FaceMaskAnalyzer
+from facemask.annotate import FaceAnnotator
+from facemask.app_clip import ClipResult, process_clip
+from facemask.classifier import MaskClassifier, load_card, resolve_model
+from facemask.cli_app import upload_limit_mb
+from facemask.config import ClassifierConfig, DetectorConfig
+from facemask.detector import FaceDetector
+from facemask.errors import FacemaskError
+from facemask.imageio import decode_image
+from facemask.types import Faces
+
+MODEL_ENV = "FACEMASK_APP_MODEL"
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+CLIP_TYPES = ["mp4", "avi", "mov", "mkv", "m4v", "webm"]
+MAX_SNAPSHOTS = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything in the sidebar; hashable, so it can key caches and remembered results."""
+
+    model: str
+    face_confidence: float
+    mask_threshold: float
+    max_mb: int
+    max_clip_s: float
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    name: str
+    annotated: np.ndarray  # BGR
+    faces: Faces
+
+    def record(self) -> dict:
+        """This photo's entry in the CLI's JSON format."""
+        h, w = self.annotated.shape[:2]
+        return {"source": self.name, "width": w, "height": h, "faces": self.faces.to_records()}
+
+
+@st.cache_resource(show_spinner="Loading the face detector...")
+def load_detector(confidence: float, mode: str) -> FaceDetector:
+    return FaceDetector(DetectorConfig(confidence=confidence, mode=mode))
+
+
+@st.cache_resource(show_spinner="Loading the mask classifier...")
+def load_classifier(model: str, threshold: float) -> MaskClassifier:
+    return MaskClassifier(ClassifierConfig(model=model, threshold=threshold))
+
+
+@st.cache_resource
+def inference_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def analyzer_for(settings: Settings, mode: str) -> FaceMaskAnalyzer:
+    """`accurate` detection for photos (small faces), `fast` for clips (every frame counts)."""
+    detector = load_detector(settings.face_confidence, mode)
+    return FaceMaskAnalyzer(detector, load_classifier(settings.model, settings.mask_threshold))
+
+
+def model_choices() -> list[str]:
+    override = os.environ.get(MODEL_ENV, "").strip()
+    return ([override] if override else []) + ["default", "lite"]
+
+
+def sidebar() -> Settings:
+    """Settings from the sidebar; stops the page with a message when the model cannot be used."""
+    bar = st.sidebar
+    bar.header("Settings")
+    model = bar.selectbox("Mask model", model_choices(), help=f"`default` (ResNet50) or `lite`; {MODEL_ENV} adds a path")
+    try:
+        card_threshold = load_card(resolve_model(model)).threshold
+    except FacemaskError as exc:
+        st.error(f"Model unavailable: {exc}")
+        st.stop()
+    face_conf = bar.slider("Face confidence", 0.05, 0.95, 0.5, 0.05, help="Minimum detector score for a face")
+    threshold = bar.slider(
+        "Mask threshold", 0.05, 0.95, round(float(card_threshold), 2), 0.01, key=f"threshold:{model}",
+        help="A face reads 'no mask' when P(no mask) is at or above this. Default: the model card's value.",
+    )
+    max_s = bar.number_input("Process at most (seconds of clip)", 1, 600, 30, help="Longer clips are cut")
+    limit = upload_limit_mb()
+    bar.caption(f"Upload limit: {limit} MB per file (set {'FACEMASK_APP_MAX_MB'} to change).")
+    return Settings(model, float(face_conf), float(threshold), limit, float(max_s))
+
+
+def remembered(slot: str, key: Hashable, compute: Callable[[], object]) -> object:
+    """The last result for `slot` if it was made from `key`, else compute and keep it (one per slot)."""
+    kept = st.session_state.get(slot)
+    if kept is not None and kept[0] == key:
+        return kept[1]
+    value = compute()
+    st.session_state[slot] = (key, value)
+    return value
+
+
+def checked_bytes(upload, max_mb: int) -> bytes:
+    """The upload's bytes, or FacemaskError when it is over the page's size limit."""
+    if upload.size > max_mb * 1024 * 1024:
+        raise FacemaskError(f"{upload.name}: {upload.size / 1e6:.1f} MB is over the {max_mb} MB upload limit")
+    return upload.getvalue()
+
+
+def analyze_photo(name: str, data: bytes, settings: Settings) -> PhotoResult:
+    image = decode_image(data, name)
+    analyzer = analyzer_for(settings, "accurate")
+    with inference_lock():
+        faces = analyzer.analyze(image)
+    return PhotoResult(name, FaceAnnotator().annotate(image, faces), faces)
+
+
+def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]:
+    """One result per upload, in order: a PhotoResult, or the message saying why it failed."""
+    out: list[PhotoResult | str] = []
+    for upload in uploads:
+        try:
+            out.append(analyze_photo(upload.name, checked_bytes(upload, settings.max_mb), settings))
+        except FacemaskError as exc:
+            out.append(str(exc))
+    return out
+
+
+def encode(image: np.ndarray, ext: str) -> bytes:
+    ok, buf = cv2.imencode(ext, image)
+    if not ok:
+        raise FacemaskError(f"cannot encode the annotated image as {ext}")
+    return buf.tobytes()
+
+
+def face_rows(faces: Faces) -> list[dict]:
+    """The per-face table: one row a face, confidence as a percentage, box as x1,y1,x2,y2."""
+    rows = []
+    for i, rec in enumerate(faces.to_records(), start=1):
+        conf = rec["confidence"]
+        rows.append({
+            "face": i,
+            "label": rec["label"],
+            "confidence": "" if conf is None else f"{conf:.1%}",
+            "face score": f"{rec['face_confidence']:.2f}",
+            "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
+        })
+    return rows
+
+
+def show_photo(result: PhotoResult, index: int) -> None:
+    """The annotated photo beside its counts, per-face table and downloads."""
+    st.subheader(result.name)
+    labels = list(result.faces.label)
+    picture, details = st.columns([3, 2])
+    picture.image(result.annotated, channels="BGR", caption=f"{result.name}: annotated")
+    with details:
+        cols = st.columns(3)
+        cols[0].metric("Faces", len(labels))
+        cols[1].metric("Mask", labels.count("mask"))
+        cols[2].metric("No mask", labels.count("no_mask"))
+        if labels:
+            st.table(face_rows(result.faces))
+        else:
+            st.info("No faces found. Try a lower face confidence in the sidebar.")
+        stem = result.name.rsplit(".", 1)[0]
+        left, right = st.columns(2)
+        left.download_button("Annotated PNG", encode(result.annotated, ".png"), f"{stem}_annotated.png",
+                             "image/png", key=f"png:{index}", on_click="ignore")
+        right.download_button("Annotated JPEG", encode(result.annotated, ".jpg"), f"{stem}_annotated.jpg",
+                              "image/jpeg", key=f"jpg:{index}", on_click="ignore")
+
+
+def photos_tab(settings: Settings) -> None:
+    uploads = st.file_uploader("Photos", type=PHOTO_TYPES, accept_multiple_files=True, key="photos")
+    if not uploads:
+        st.caption("Upload one or more photos (JPEG, PNG, WebP) to see every face labelled.")
+        return
+    key = (tuple(u.file_id for u in uploads), settings)
+    results = remembered("photo_results", key, lambda: analyze_photos(uploads, settings))
+    for i, result in enumerate(results):
+        if isinstance(result, str):
+            st.error(result)
+        else:
+            show_photo(result, i)
+    records = [r.record() for r in results if isinstance(r, PhotoResult)]
+    if records:
+        payload = json.dumps({"results": records}, indent=2).encode()
+        st.download_button("Results JSON", io.BytesIO(payload), "facemask_results.json", "application/json",
+                           key="json", on_click="ignore")
+
+
+def show_clip(result: ClipResult) -> None:
+    """Counts on top; the annotated clip beside its events, snapshots and downloads."""
+    summary = result.summary
+    rate = summary.get("compliance_rate")
+    cols = st.columns(4)
+    cols[0].metric("People", summary.get("people", 0))
+    cols[1].metric("Violations", summary.get("violations", 0))
+    cols[2].metric("Compliance", "-" if rate is None else f"{rate:.0%}")
+    cols[3].metric("Frames", result.frames, help=f"processed at {result.fps} frames/s")
+    if result.cut:
+        st.warning(f"Only the first {result.frames} frames were processed (see the sidebar limit).")
+    video, details = st.columns([3, 2])
+    video.video(result.video, format="video/webm")
+    with details:
+        show_events(result)
+
+
+def show_events(result: ClipResult) -> None:
+    st.subheader("Events")
+    if result.events:
+        st.table(result.events)
+        shots = list(result.snapshots.items())[:MAX_SNAPSHOTS]
+        if shots:
+            st.image([data for _, data in shots], caption=[f"track #{t}" for t, _ in shots], width=96)
+    else:
+        st.caption("None: nobody was seen without a mask for long enough to raise a violation.")
+    stem = result.name.rsplit(".", 1)[0]
+    report = json.dumps({"source": result.name, "summary": result.summary, "events": result.events}, indent=2)
+    left, right = st.columns(2)
+    left.download_button("Annotated video (WebM)", result.video, f"{stem}_annotated.webm", "video/webm",
+                         key="clip_video", on_click="ignore")
+    right.download_button("Events JSON", report.encode(), f"{stem}_events.json", "application/json",
+                          key="clip_events", on_click="ignore")
+
+
+def analyze_clip(upload, settings: Settings) -> ClipResult:
+    """Process a clip under a progress bar; the bar goes once the clip is done."""
+    data = checked_bytes(upload, settings.max_mb)
+    bar = st.progress(0.0, text=f"Processing {upload.name}...")
+    analyzer = analyzer_for(settings, "fast")
+    try:
+        with inference_lock():
+            return process_clip(upload.name, data, analyzer, settings.max_clip_s,
+                                lambda fraction, text: bar.progress(fraction, text=text))
+    finally:
+        bar.empty()
+
+
+def clip_tab(settings: Settings) -> None:
+    upload = st.file_uploader("Clip", type=CLIP_TYPES, key="clip")
+    if upload is None:
+        st.caption(f"Upload a short video (MP4, AVI, MOV; up to {settings.max_mb} MB); "
+                   f"the first {settings.max_clip_s:g} s are processed.")
+        return
+    try:
+        result = remembered("clip_result", (upload.file_id, settings), lambda: analyze_clip(upload, settings))
+    except FacemaskError as exc:
+        st.error(str(exc))
+        return
+    show_clip(result)
+
+
+def main() -> None:
+    st.set_page_config(page_title="facemask", layout="wide")
+    st.title("Face-mask detector")
+    settings = sidebar()
+    photos, clips = st.tabs(["Photos", "Clip"])
+    with photos:
+        photos_tab(settings)
+    with clips:
+        clip_tab(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""`facemask app`: serve the Streamlit page (facemask/app.py) on loopback.
+
+Streamlit is an optional extra, so it is looked up before anything is started and a missing
+install is one clear line instead of a traceback. The page is bound to 127.0.0.1 unless the
+user asks for another address: it accepts uploads, so it should not face a network by default.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from facemask.errors import FacemaskError
+
+APP_SCRIPT = Path(__file__).resolve().with_name("app.py")
+MAX_MB_ENV = "FACEMASK_APP_MAX_MB"
+DEFAULT_MAX_MB = 50
+STREAMLIT_MIN_UPLOAD_MB = 200  # Streamlit's own default; the page enforces the real limit
+
+
+def upload_limit_mb() -> int:
+    """The per-file upload limit the page enforces, from FACEMASK_APP_MAX_MB (default 50)."""
+    raw = os.environ.get(MAX_MB_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB
+    try:
+        value = int(raw)
+    except ValueError:
+        raise FacemaskError(f"{MAX_MB_ENV}={raw!r} is not a whole number of megabytes") from None
+    if value <= 0:
+        raise FacemaskError(f"{MAX_MB_ENV} must be positive, got {value}")
+    return value
+
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    """The `streamlit run` command line: headless, no usage statistics, bound to `host`."""
+    # Streamlit's server limit sits above ours so the page itself can reject big files with a message.
+    server_limit = max(STREAMLIT_MIN_UPLOAD_MB, upload_limit_mb() + 1)
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--server.maxUploadSize", str(server_limit),
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]
+
+
+def _app(a: argparse.Namespace) -> int:
+    if importlib.util.find_spec("streamlit") is None:
+        raise FacemaskError("streamlit is not installed: pip install 'facemask[app]'")
+    if not 0 < a.port < 65536:
+        raise FacemaskError(f"--port must be in 1..65535, got {a.port}")
+    print(f"facemask app: http://{a.host}:{a.port} (Ctrl+C to stop)", file=sys.stderr)
+    return _serve(streamlit_command(a.host, a.port))
+
+
+def _serve(command: list[str]) -> int:
+    """Run Streamlit until it exits; Ctrl+C reaches it too, so that is a normal stop, not an error.
+
+    SIGTERM to this process is passed on, so `kill` on `facemask app` leaves no orphan server.
+    """
+    with subprocess.Popen(command) as proc:
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("app", help="try the detector in a browser page (needs facemask[app])")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.set_defaults(func=_app)

@@ -1,0 +1,240 @@
+"""The detection loop: source -> detect -> classify -> track -> alerts -> draw -> sinks, on the main thread.
+
+Decoding runs on the source's reader thread; everything stateful (tracker, monitor, sinks)
+runs here, so none of it needs locks. The tracker and the violation monitor plug in through
+the small protocols below. A `finally` (an ExitStack) closes every sink and the monitor and
+stops the source, whether the run ends, the source dies, a sink fails or Ctrl-C arrives.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Protocol
+
+import numpy as np
+
+from facemask.analyzer import FaceMaskAnalyzer
+from facemask.annotate import FaceAnnotator, TextPanel
+from facemask.errors import FacemaskError
+from facemask.imageio import read_image
+from facemask.runstats import RunStats, StageClock
+from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
+from facemask.sources import Source
+from facemask.types import Faces, Frame
+
+log = logging.getLogger(__name__)
+
+FPS_SMOOTHING = 0.1  # weight of the newest frame in the FPS shown on screen
+
+
+class Tracker(Protocol):
+    def update(self, faces: Faces, timestamp: float) -> Faces: ...
+
+
+class FrameMonitor(Protocol):
+    """Per-frame observer such as the violation monitor: sees tracked faces, reports counters."""
+
+    def update(self, frame: Frame, faces: Faces) -> list[dict]: ...
+    def counters(self) -> dict: ...
+    def summary(self) -> dict: ...
+    def close(self) -> None: ...
+
+
+def format_counters(counters: dict) -> list[str]:
+    """Any monitor's counters on one line, e.g. `People 3  Violations 1  Compliance rate 67%`."""
+    parts = []
+    for key, value in counters.items():
+        if value is None:
+            value = "-"
+        elif isinstance(value, float) and ("rate" in key or "compliance" in key):
+            value = f"{value:.0%}"
+        parts.append(f"{key.replace('_', ' ').capitalize()} {value}")
+    return ["  ".join(parts)] if parts else []
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Boxes and labels, then a status panel: the annotated picture every image sink shares.
+
+    `counter_lines` turns the monitor's counters into panel lines; a monitor module can pass
+    its own wording (e.g. `alerts.counter_lines`).
+    """
+
+    annotator: FaceAnnotator = field(default_factory=FaceAnnotator)
+    panel: TextPanel = field(default_factory=TextPanel)
+    counter_lines: Callable[[dict], list[str]] = format_counters
+
+    def lines(self, fps: float | None, counters: dict | None) -> list[str]:
+        """`FPS 12.3`, then the counters."""
+        return ([f"FPS {fps:.1f}"] if fps else []) + (self.counter_lines(counters) if counters else [])
+
+    def draw(self, image: np.ndarray, faces: Faces, lines: list[str]) -> np.ndarray:
+        out = self.annotator.annotate(image, faces)
+        return self.panel.annotate(out, lines) if lines else out
+
+
+def _analyze(frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None,
+             detect_now: bool, last: Faces, clock: StageClock) -> Faces:
+    """Detect and classify (or, between detections, let the tracker predict), then track."""
+    image = frame.image
+    if detect_now:
+        faces = analyzer.detector.detect(image)
+        clock.lap("detect")
+        if len(faces):
+            faces = analyzer.classifier.classify(image, faces)
+        clock.lap("classify")
+        if tracker is not None:
+            faces = tracker.update(faces, frame.timestamp)
+    elif tracker is not None and hasattr(tracker, "predict"):
+        faces = tracker.predict(frame.timestamp)
+    else:
+        faces = last
+    clock.lap("track")
+    return faces
+
+
+class _VideoRun:
+    """The per-frame work of `run_video`, with the state it carries from frame to frame."""
+
+    def __init__(self, analyzer: FaceMaskAnalyzer, sinks: Sequence[Sink], tracker: Tracker | None,
+                 monitor: FrameMonitor | None, detect_every: int, overlay: Overlay) -> None:
+        self.analyzer, self.sinks, self.tracker, self.monitor = analyzer, sinks, tracker, monitor
+        self.detect_every, self.overlay = detect_every, overlay
+        self.draw = any(s.needs_image for s in sinks)
+        self.stats = RunStats()
+        self.faces = Faces.empty()
+        self.fps = 0.0
+
+    def loop(self, source: Source, max_frames: int | None) -> None:
+        stats = self.stats
+        while max_frames is None or stats.frames < max_frames:
+            clock, t_frame = StageClock(), perf_counter()
+            frame = source.read()
+            clock.lap("decode_wait")
+            if frame is None:
+                break
+            self.step(frame, clock)
+            rate = 1.0 / max(perf_counter() - t_frame, 1e-6)
+            self.fps = rate if not self.fps else self.fps + FPS_SMOOTHING * (rate - self.fps)
+            if any(s.wants_stop for s in self.sinks):
+                stats.stop_reason = "user"
+                break
+        else:
+            stats.stop_reason = "max_frames"
+        if self.monitor is not None:
+            stats.summary = self.monitor.summary()
+
+    def step(self, frame: Frame, clock: StageClock) -> None:
+        detect_now = self.stats.frames % self.detect_every == 0
+        faces = self.faces = _analyze(frame, self.analyzer, self.tracker, detect_now, self.faces, clock)
+        self.stats.detected_frames += detect_now
+        monitor = self.monitor
+        if monitor is not None:
+            self.stats.events += len(monitor.update(frame, faces))
+        clock.lap("alerts")
+        if self.draw:
+            lines = self.overlay.lines(self.fps, monitor.counters() if monitor is not None else None)
+            frame = Frame(self.overlay.draw(frame.image, faces, lines), frame.index, frame.timestamp)
+        clock.lap("draw")
+        for sink in self.sinks:
+            sink.write(frame, faces)
+        clock.lap("write")
+        self.stats.record(clock.times, faces)
+
+
+def run_video(
+    source: Source,
+    analyzer: FaceMaskAnalyzer,
+    sinks: Sequence[Sink],
+    tracker: Tracker | None = None,
+    monitor: FrameMonitor | None = None,
+    max_frames: int | None = None,
+    detect_every: int = 1,
+    overlay: Overlay | None = None,
+) -> RunStats:
+    """Process a started source until it ends, a sink asks to stop, `max_frames`, or Ctrl-C.
+
+    Owns the source, the sinks and the monitor from here on: all are closed before returning
+    or raising. A source error (truncated file, dead camera) is raised after the closing,
+    so what was written so far stays valid. Ctrl-C ends the run normally (`interrupted`).
+    """
+    if detect_every < 1:
+        raise FacemaskError(f"detect_every must be >= 1, got {detect_every}")
+    run = _VideoRun(analyzer, sinks, tracker, monitor, detect_every, overlay or Overlay())
+    with ExitStack() as stack:
+        stack.callback(source.stop)
+        for sink in sinks:
+            stack.callback(sink.close)
+        if monitor is not None:
+            stack.callback(monitor.close)
+        start = perf_counter()
+        try:
+            run.loop(source, max_frames)
+        except KeyboardInterrupt:
+            run.stats.stop_reason = "interrupted"
+        finally:
+            run.stats.wall_s = perf_counter() - start
+            run.stats.dropped = source.dropped
+    return run.stats
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image of a batch: where to read it and its name under the output folder."""
+
+    path: Path
+    relative: Path
+
+
+@dataclass
+class ImageStats:
+    ok: int = 0
+    failed: int = 0
+    faces: int = 0
+
+
+def run_images(
+    items: Iterable[ImageItem],
+    analyzer: FaceMaskAnalyzer,
+    json_sink: JsonResultsSink | None = None,
+    image_sink: AnnotatedImageSink | None = None,
+    window: Sink | None = None,
+    on_error: Callable[[ImageItem, FacemaskError], None] | None = None,
+    on_result: Callable[[ImageItem, Faces], None] | None = None,
+    overlay: Overlay | None = None,
+) -> ImageStats:
+    """Analyze each image; a bad one goes to `on_error(item, exc)` (or is raised when there is none)."""
+    stats, overlay = ImageStats(), overlay or Overlay()
+    with ExitStack() as stack:
+        for sink in (json_sink, window):
+            if sink is not None:
+                stack.callback(sink.close)
+        for index, item in enumerate(items):
+            try:
+                image = read_image(item.path)
+                faces = analyzer.analyze(image)
+            except FacemaskError as exc:
+                if on_error is None:
+                    raise
+                stats.failed += 1
+                on_error(item, exc)
+                continue
+            stats.ok += 1
+            stats.faces += len(faces)
+            if on_result is not None:
+                on_result(item, faces)
+            if json_sink is not None:
+                json_sink.write(str(item.path), image, faces)
+            if image_sink is not None or window is not None:
+                annotated = overlay.draw(image, faces, [])
+                if image_sink is not None:
+                    image_sink.write(item.relative, annotated)
+                if window is not None:
+                    window.write(Frame(annotated, index, 0.0), faces)
+                    if window.wants_stop:
+                        break
+    return stats

@@ -1,0 +1,85 @@
+"""What a run measured: counts and per-stage timings per frame, for the CLI summary and benchmarks."""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import numpy as np
+
+from facemask.types import Faces
+
+STAGES = ("decode_wait", "detect", "classify", "track", "alerts", "draw", "write")
+STATS_WINDOW = 36_000  # frames of timings kept (20 min at 30 fps): a long camera run stays bounded
+
+
+class StageClock:
+    """Laps in milliseconds: `lap(stage)` charges the time since the previous lap to `stage`."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._t = perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = perf_counter()
+        self.times[stage] = self.times.get(stage, 0.0) + (now - self._t) * 1000.0
+        self._t = now
+
+
+def _stage_buffers() -> dict[str, deque]:
+    return {stage: deque(maxlen=STATS_WINDOW) for stage in STAGES}
+
+
+@dataclass
+class RunStats:
+    """Counts for the whole run; stage timings for the latest STATS_WINDOW frames.
+
+    `stop_reason` is `end` (source finished), `max_frames`, `user` (q/Esc) or `interrupted` (Ctrl-C).
+    """
+
+    frames: int = 0
+    detected_frames: int = 0
+    faces: int = 0
+    labels: Counter = field(default_factory=Counter)
+    events: int = 0
+    dropped: int = 0
+    wall_s: float = 0.0
+    stop_reason: str = "end"
+    summary: dict | None = None
+    stage_ms: dict[str, deque] = field(default_factory=_stage_buffers)
+
+    def record(self, times: dict[str, float], faces: Faces) -> None:
+        self.frames += 1
+        self.faces += len(faces)
+        self.labels.update(str(label) for label in faces.label)
+        for stage in STAGES:
+            self.stage_ms[stage].append(times.get(stage, 0.0))
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    def percentiles(self, qs: tuple[int, ...] = (50, 95)) -> dict[str, dict[str, float]]:
+        """`{stage: {"p50": ms, "p95": ms, "mean": ms}}` over the recorded frames."""
+        out = {}
+        for stage, values in self.stage_ms.items():
+            arr = np.asarray(values, np.float64)
+            row = {f"p{q}": round(float(np.percentile(arr, q)), 3) if len(arr) else 0.0 for q in qs}
+            row["mean"] = round(float(arr.mean()), 3) if len(arr) else 0.0
+            out[stage] = row
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "frames": self.frames,
+            "detected_frames": self.detected_frames,
+            "faces": self.faces,
+            "labels": dict(self.labels),
+            "events": self.events,
+            "dropped": self.dropped,
+            "wall_s": round(self.wall_s, 3),
+            "fps": round(self.fps, 2),
+            "stop_reason": self.stop_reason,
+            "stage_ms": self.percentiles(),
+            "summary": self.summary,
+        }

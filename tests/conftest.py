@@ -1,0 +1,73 @@
+"""Shared fixtures: a tiny real model built through the project's own export path, and data paths."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+TINY_SIZE = 32
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test saying why."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: shared data lives beside the repo (../shared/data), not in it")
+    return path
+
+
+def build_brightness_model(path: Path) -> Path:
+    """A Keras model whose answer is known: bright crops read `mask`, dark crops `no_mask`."""
+    import keras
+
+    inputs = keras.Input((TINY_SIZE, TINY_SIZE, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inputs, out)
+    model.layers[-1].set_weights([np.array([[4.0, -4.0]] * 3, np.float32), np.array([-6.0, 6.0], np.float32)])
+    model.save(path)
+    return path
+
+
+def tiny_card() -> dict:
+    return {
+        "architecture": "tiny-test",
+        "input_size": TINY_SIZE,
+        "labels": ["mask", "no_mask"],
+        "threshold": 0.5,
+        "preprocessing": {"color": "RGB", "scale": 1.0, "offset": 0.0, "crop_margin": 0.15},
+        "weights_init": "fixed",
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_keras_model(tmp_path_factory) -> Path:
+    """A `.keras` file with its card: bright -> mask, dark -> no_mask."""
+    from facemask.export import write_card
+
+    path = build_brightness_model(tmp_path_factory.mktemp("tiny_keras") / "tiny.keras")
+    write_card(path, tiny_card())
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_keras_model, tmp_path_factory) -> Path:
+    """The same model as float16 TFLite through `facemask.export.convert`, with its card."""
+    from facemask.export import convert, write_card
+
+    dest = tmp_path_factory.mktemp("tiny_tflite") / "tiny.tflite"
+    convert(tiny_keras_model, "float16", np.zeros((0, TINY_SIZE, TINY_SIZE, 3), np.uint8), dest)
+    write_card(dest, tiny_card())
+    return dest
+
+
+def card_of(model: Path) -> dict:
+    return json.loads(model.with_suffix(".json").read_text())

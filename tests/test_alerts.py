@@ -1,0 +1,229 @@
+"""ViolationMonitor: debounce, re-arm, snapshots, the events file, non-blocking actions, counters."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facemask.alerts import ViolationMonitor, counter_lines
+from facemask.config import AlertConfig
+from facemask.errors import FacemaskError
+from facemask.types import Faces, Frame
+
+FPS = 10
+
+
+def frame(index: int, fps: int = FPS) -> Frame:
+    image = np.full((240, 320, 3), 120, np.uint8)
+    return Frame(image=image, index=index, timestamp=index / fps)
+
+
+def tracked(*people: tuple[int, str]) -> Faces:
+    """Tracker output: one face per (track_id, smoothed label), side by side."""
+    n = len(people)
+    labels = np.array([lab for _, lab in people], dtype=object)
+    probs = [0.9 if lab == "mask" else 0.2 for _, lab in people]
+    return Faces(
+        xyxy=[[20 + 100 * i, 60, 80 + 100 * i, 120] for i in range(n)],
+        score=np.full(n, 0.9),
+        mask_prob=probs,
+        label=labels,
+        track_id=[tid for tid, _ in people],
+        raw_mask_prob=probs,
+        raw_label=labels.copy(),
+    )
+
+
+def feed(monitor: ViolationMonitor, script: list[tuple[int, list[tuple[int, str]]]], start: int = 0) -> list[dict]:
+    """Run `script` — (frame count, people in each of those frames) — and collect every event."""
+    events, index = [], start
+    for count, people in script:
+        for _ in range(count):
+            events += monitor.update(frame(index), tracked(*people))
+            index += 1
+    return events
+
+
+@pytest.mark.parametrize(("frames", "expected"), [(5, 0), (10, 0), (11, 1), (50, 1)])
+def test_a_track_must_stay_unmasked_min_no_mask_s_to_raise_one_violation(frames, expected):
+    """At 10 fps frame 10 is the first one a full second after the first no_mask frame."""
+    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
+        events = feed(monitor, [(frames, [(1, "no_mask")]), (20, [(1, "mask")])])
+    assert [e["event"] for e in events if e["event"] == "violation"] == ["violation"] * expected
+
+
+def test_violation_event_fields():
+    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
+        events = feed(monitor, [(3, [(7, "mask")]), (30, [(7, "no_mask")])])
+    (event,) = events
+    assert event["event"] == "violation" and event["track_id"] == 7
+    assert event["frame"] == 13 and event["time_s"] == pytest.approx(1.3)
+    assert event["confidence"] == pytest.approx(0.8)
+    assert event["snapshot"] is None  # no events file and no snapshot dir: nowhere to save
+
+
+def test_rearms_only_after_a_masked_period():
+    config = AlertConfig(min_no_mask_s=1.0, rearm_mask_s=1.0)
+    with ViolationMonitor(config) as monitor:
+        events = feed(
+            monitor,
+            [
+                (20, [(1, "no_mask")]),  # violation
+                (5, [(1, "mask")]),  # 0.4 s masked: not re-armed
+                (20, [(1, "no_mask")]),  # still the same violation, no new event
+                (15, [(1, "mask")]),  # 1.4 s masked: resolved, re-armed
+                (20, [(1, "no_mask")]),  # a second violation
+            ],
+        )
+    assert [e["event"] for e in events] == ["violation", "resolved", "violation"]
+    assert [e["frame"] for e in events] == [10, 55, 70]
+    assert monitor.summary()["violators"] == 1 and monitor.summary()["violations"] == 2
+
+
+def test_each_new_track_raises_its_own_violation():
+    with ViolationMonitor() as monitor:
+        events = feed(monitor, [(20, [(1, "no_mask"), (2, "mask")]), (20, [(3, "no_mask"), (2, "mask")])])
+    assert [(e["event"], e["track_id"]) for e in events] == [("violation", 1), ("violation", 3)]
+
+
+def test_word_violation_appears_only_in_violation_events():
+    with ViolationMonitor(AlertConfig(rearm_mask_s=0.5)) as monitor:
+        events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")]), (20, [(1, "no_mask")])])
+    assert {e["event"] for e in events} == {"violation", "resolved"}
+    for event in events:
+        if event["event"] != "violation":
+            assert "violation" not in json.dumps(event).lower()
+
+
+def test_untracked_and_unclassified_faces_raise_nothing():
+    untracked = tracked((1, "no_mask")).with_(track_id=np.array([-1]))
+    with ViolationMonitor() as monitor:
+        events = [e for i in range(30) for e in monitor.update(frame(i), untracked)]
+        events += feed(monitor, [(30, [(4, "")])], start=30)
+    assert events == []
+
+
+def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
+    events_path = tmp_path / "out" / "events.jsonl"
+    monitor = ViolationMonitor(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
+    events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")])])
+    written = [json.loads(line) for line in events_path.read_text().splitlines()]  # before close
+    monitor.close()
+    assert written == events and len(events) == 2
+    snapshot = Path(events[0]["snapshot"])
+    assert snapshot.parent == tmp_path / "out" / "events_snapshots" and snapshot.suffix == ".jpg"
+    image = cv2.imread(str(snapshot))
+    assert image is not None and image.shape[0] > 0
+
+
+def test_snapshot_dir_argument_wins(tmp_path):
+    with ViolationMonitor(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
+        (event,) = feed(monitor, [(20, [(1, "no_mask")])])
+    assert Path(event["snapshot"]).parent == tmp_path / "shots" and Path(event["snapshot"]).is_file()
+
+
+def test_unwritable_events_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(FacemaskError, match="cannot write events"):
+        ViolationMonitor(AlertConfig(events_path=blocker / "events.jsonl"))
+
+
+def wait_command(tmp_path: Path, name: str) -> str:
+    """A command that blocks until `release` exists (at most ~10 s), then saves $FACEMASK_EVENT."""
+    release, out = tmp_path / "release", tmp_path / name
+    return (
+        f'for i in $(seq 200); do [ -e "{release}" ] && break; sleep 0.05; done; '
+        f'printf "%s" "$FACEMASK_EVENT" > "{out}"'
+    )
+
+
+def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
+    monitor = ViolationMonitor(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
+    (event,) = feed(monitor, [(20, [(1, "no_mask")])])
+    # update() has returned while the command is still waiting for `release`: it did not block.
+    assert not (tmp_path / "event.json").exists()
+    (tmp_path / "release").touch()
+    monitor.close()
+    assert json.loads((tmp_path / "event.json").read_text()) == event
+
+
+def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
+    config = AlertConfig(on_violation=wait_command(tmp_path, "event.json"), action_queue=1)
+    monitor = ViolationMonitor(config)
+    events = feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask"), (3, "no_mask")])])
+    assert len(events) == 3 and not (tmp_path / "event.json").exists()
+    assert 1 <= monitor.summary()["dropped_actions"] <= 2  # one running, at most one queued
+    (tmp_path / "release").touch()
+    monitor.close()
+
+
+def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
+    with ViolationMonitor(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
+        feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")]), (10, [(1, "mask")])])
+    assert capsys.readouterr().err.count("\a") == 2
+
+
+def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
+    marker = tmp_path / "ran"
+    config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
+    with caplog.at_level(logging.WARNING, logger="facemask.alerts"):
+        with ViolationMonitor(config) as monitor:
+            feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
+    assert marker.read_text().count("x") == 2
+    assert "exited with status 3" in caplog.text
+
+
+def test_counters_count_people_who_lasted_and_compliance():
+    config = AlertConfig(min_person_s=0.5)
+    with ViolationMonitor(config) as monitor:
+        feed(monitor, [(1, [(9, "mask")])])  # a single-frame false detection
+        feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])], start=1)
+        counters = monitor.counters()
+    rate = pytest.approx(2 / 3, abs=1e-4)
+    assert counters == {"people": 3, "violations": 1, "compliance_rate": rate, "in_violation": 1}
+    assert counter_lines(counters) == ["People: 3  Violations: 1", "Compliance: 67%"]
+
+
+def test_counters_before_anyone_is_seen():
+    with ViolationMonitor() as monitor:
+        counters = monitor.counters()
+    assert counters["people"] == 0 and counters["compliance_rate"] is None
+    assert counter_lines(counters)[1] == "Compliance: -"
+
+
+def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
+    monitor = ViolationMonitor(AlertConfig(events_path=tmp_path / "ev.jsonl"))
+    feed(monitor, [(20, [(1, "no_mask")])])
+    monitor.close()
+    monitor.close()
+    summary = json.loads(json.dumps(monitor.summary()))
+    assert summary["frames"] == 20 and summary["duration_s"] == pytest.approx(1.9)
+    assert summary["violations"] == 1 and summary["compliance_rate"] == 0.0
+    assert summary["snapshot_dir"] == str(tmp_path / "ev_snapshots")
+
+
+def test_time_going_back_starts_fresh_alert_state():
+    with ViolationMonitor() as monitor:
+        first = feed(monitor, [(20, [(1, "no_mask")])], start=100)
+        again = feed(monitor, [(20, [(1, "no_mask")])], start=0)  # a new source, times restart
+    assert len(first) == 1 and len(again) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_no_mask_s": -1}, "min_no_mask_s"),
+        ({"rearm_mask_s": -0.1}, "rearm_mask_s"),
+        ({"min_person_s": -1}, "min_person_s"),
+        ({"on_violation": "  "}, "on-violation"),
+        ({"action_queue": 0}, "queue"),
+    ],
+)
+def test_bad_alert_config_is_refused(kwargs, message):
+    with pytest.raises(FacemaskError, match=message):
+        AlertConfig(**kwargs)

@@ -1,0 +1,253 @@
+"""The web page in a real browser: `facemask app` serves it, Playwright drives Debian's Chromium.
+
+With the shipped model (models/mask_resnet50.tflite) the photo's labels are checked against
+its VOC annotation; without it the tiny test model runs, and the page is checked against what
+the library computes for the same photo (the plumbing, not the model). Skips when Chromium,
+Playwright or Streamlit is missing; CI installs all three (.ci/install_chromium.sh).
+Set FACEMASK_SAVE_SCREENSHOT=1 to write docs/app_screenshot.png for the README.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, shared_path
+
+from facemask.analyzer import FaceMaskAnalyzer
+from facemask.config import ClassifierConfig, DetectorConfig
+from facemask.imageio import read_image
+from facemask.voc import EXPECTED_LABEL, match, read_voc
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+DEFAULT_MODEL = REPO / "models" / "mask_resnet50.tflite"
+PHOTO = "maksssksksss83"  # 3 faces of 77+ px, two masked and one not, per its VOC XML
+MAX_MB = 2  # the page's upload limit here, so "too big" costs a 3 MB file
+WAIT_MS = 180_000  # model loading and inference share 2 busy cores in CI
+PHOTO_INPUT = ".st-key-photos input[type=file]"
+CLIP_INPUT = ".st-key-clip input[type=file]"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> None:
+    """Poll Streamlit's health endpoint until it answers `ok`, failing early if the server died."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"facemask app exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"facemask app did not answer within {timeout_s:.0f} s:\n{log.read_text()}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM (the CLI passes it on to Streamlit), then SIGKILL to the process group we created."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def app_model(request) -> Path | None:
+    """None (the shipped default) when it exists, so labels mean something; else the tiny model."""
+    if DEFAULT_MODEL.is_file() and DEFAULT_MODEL.with_suffix(".json").is_file():
+        return None
+    return request.getfixturevalue("tiny_model")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_model, tmp_path_factory):
+    pytest.importorskip("streamlit", reason="streamlit is not installed: pip install '.[app]'")
+    port, workdir = _free_port(), tmp_path_factory.mktemp("app")
+    env = {**os.environ, "FACEMASK_APP_MAX_MB": str(MAX_MB)}
+    env.pop("FACEMASK_APP_MODEL", None)
+    if app_model is not None:
+        env["FACEMASK_APP_MODEL"] = str(app_model)
+    log = workdir / "app.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "facemask.cli", "app", "--port", str(port)],
+            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: run .ci/install_chromium.sh (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install '.[test]'")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh Streamlit session (new context, new page) with the uploaders on screen."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url)
+    page.wait_for_selector(PHOTO_INPUT, state="attached")
+    yield page
+    context.close()
+
+
+def _table_rows(page) -> list[dict]:
+    """The first per-face/per-event table on the page as dicts keyed by its header."""
+    table = page.locator("[data-testid=stTable] table").first
+    header = [c.strip() for c in table.locator("thead th").all_inner_texts()]
+    rows = []
+    for tr in table.locator("tbody tr").all():
+        cells = [c.strip() for c in tr.locator("th, td").all_inner_texts()]
+        rows.append(dict(zip(header[-len(cells):], cells)))
+    return rows
+
+
+def _metric(page, label: str) -> str:
+    metric = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
+    return metric.locator("[data-testid=stMetricValue]").inner_text().strip()
+
+
+def test_photo_shows_every_face_labelled(page, app_model, tmp_path):
+    image_path = shared_path("mask-detection", "images", f"{PHOTO}.jpg")
+    truth = read_voc(shared_path("mask-detection", "annotations", f"{PHOTO}.xml"))
+    page.set_input_files(PHOTO_INPUT, str(image_path))
+    page.wait_for_selector("[data-testid=stTable]")
+
+    rows = _table_rows(page)
+    boxes = np.array([[float(v) for v in r["box x1, y1, x2, y2"].split(",")] for r in rows], np.float32)
+    labels = [r["label"] for r in rows]
+    assert _metric(page, "Faces") == str(len(rows))
+    assert _metric(page, "Mask") == str(labels.count("mask"))
+    assert _metric(page, "No mask") == str(labels.count("no_mask"))
+    image = page.locator("[data-testid=stImage] img").first
+    assert image.evaluate("img => img.complete && img.naturalWidth") == truth.width  # the annotated photo, full size
+
+    # The page shows exactly what the library finds for this photo with the same settings.
+    model = "default" if app_model is None else str(app_model)
+    expected = FaceMaskAnalyzer.load(DetectorConfig(mode="accurate"), ClassifierConfig(model=model)).analyze(
+        read_image(image_path)
+    )
+    assert [r["box"] for r in expected.to_records()] == boxes.astype(int).tolist()
+    assert labels == list(expected.label)
+
+    # Every annotated face is found; with the shipped model its label is the annotated one.
+    assigned = match(boxes, np.ones(len(boxes)), truth.xyxy)
+    assert sorted(assigned[assigned >= 0].tolist()) == list(range(len(truth.xyxy))), "an annotated face is missing"
+    if app_model is None:
+        for det, gt in enumerate(assigned):
+            if gt >= 0:
+                assert labels[det] == EXPECTED_LABEL[truth.classes[gt]], f"face {det + 1} at {boxes[det]}"
+    _save_screenshot(page, tmp_path)
+
+
+def _save_screenshot(page, tmp_path: Path) -> None:
+    """docs/app_screenshot.png when FACEMASK_SAVE_SCREENSHOT=1 (for the README), else a temp file."""
+    keep = os.environ.get("FACEMASK_SAVE_SCREENSHOT") == "1"
+    dest = REPO / "docs" / "app_screenshot.png" if keep else tmp_path / "app_screenshot.png"
+    height = page.locator("[data-testid=stMain]").evaluate("el => el.scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(800, min(int(height), 2400))})  # Streamlit scrolls inside
+    page.screenshot(path=str(dest))
+    assert cv2.imread(str(dest)) is not None
+
+
+def test_bad_uploads_get_a_message_and_good_ones_still_work(page, tmp_path):
+    good = shared_path("mask-detection", "images", f"{PHOTO}.jpg")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(good.read_bytes()[:300])  # a JPEG cut short in its header
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture, whatever the name says\n")
+    big = tmp_path / "big.png"
+    noise = np.random.default_rng(0).integers(0, 256, (1100, 1100, 3), np.uint8)  # ~3.6 MB as PNG
+    cv2.imwrite(str(big), noise)
+    assert big.stat().st_size > MAX_MB * 1024 * 1024
+
+    page.set_input_files(PHOTO_INPUT, [str(broken), str(text), str(big), str(good)])
+    page.wait_for_selector("[data-testid=stTable]")
+    errors = page.locator("[data-testid=stAlertContentError]").all_inner_texts()
+    assert len(errors) == 3, errors
+    assert "broken.jpg: not a readable image" in errors[0]
+    assert "notes.png: not a readable image" in errors[1]
+    assert "big.png" in errors[2] and f"over the {MAX_MB} MB upload limit" in errors[2]
+    assert page.locator("[data-testid=stImage] img").count() == 1  # the good photo still went through
+
+
+def _short_clip(tmp_path: Path) -> Path:
+    """3 s of a real unmasked face cut from a shared video, re-encoded small by OpenCV."""
+    source = cv2.VideoCapture(str(shared_path("videos", "nomask_man.mp4")))
+    fps = source.get(cv2.CAP_PROP_FPS) or 25.0
+    path = tmp_path / "nomask_3s.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 360))
+    for _ in range(int(3 * fps)):
+        ok, frame = source.read()
+        assert ok, "nomask_man.mp4 is shorter than 3 s"
+        writer.write(cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA))
+    writer.release()
+    source.release()
+    return path
+
+
+def test_clip_is_annotated_and_plays_in_the_browser(page, app_model, tmp_path):
+    clip = _short_clip(tmp_path)
+    page.get_by_role("tab", name="Clip").click()
+    page.set_input_files(CLIP_INPUT, str(clip))
+    video = page.locator("[data-testid=stVideo]").first
+    video.wait_for()
+    page.wait_for_function("v => v.readyState >= 2 && v.duration > 0", arg=video.element_handle())
+    assert video.evaluate("v => v.error") is None
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle())  # it decodes and plays
+    assert 2.5 < video.evaluate("v => v.duration") < 3.5
+
+    assert int(_metric(page, "Frames")) == 75
+    assert int(_metric(page, "People")) >= 1
+    if app_model is None:  # an unmasked man for 3 s: one violation, nobody compliant
+        assert int(_metric(page, "Violations")) >= 1
+        assert _metric(page, "Compliance") == "0%"
+        events = _table_rows(page)
+        assert events and events[0]["event"] == "violation"
+    assert page.get_by_text("Annotated video (WebM)").count() == 1
+
+
+def test_corrupt_clip_gets_a_message(page, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
+    page.get_by_role("tab", name="Clip").click()
+    page.set_input_files(CLIP_INPUT, str(bad))
+    error = page.locator("[data-testid=stAlertContentError]").first
+    error.wait_for()
+    assert "holiday.mp4: cannot open video" in error.inner_text()

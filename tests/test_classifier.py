@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from facemask.classifier import MaskClassifier
+from facemask.config import ClassifierConfig
+from facemask.errors import FacemaskError
+from facemask.types import Faces
+
+
+@pytest.fixture(params=["tflite", "keras"])
+def classifier(request, tiny_model, tiny_keras_model) -> MaskClassifier:
+    path = tiny_model if request.param == "tflite" else tiny_keras_model
+    return MaskClassifier(ClassifierConfig(model=str(path)))
+
+
+def test_bright_faces_read_mask_dark_read_no_mask_in_one_batch(classifier):
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[:, 100:] = 250
+    faces = Faces(xyxy=[[120, 20, 180, 80], [20, 20, 80, 80]], score=[0.9, 0.8])
+    out = classifier.classify(image, faces)
+    assert list(out.label) == ["mask", "no_mask"]
+    assert out.mask_prob[0] > 0.9 and out.mask_prob[1] < 0.1
+    assert list(out.raw_label) == ["mask", "no_mask"]
+    assert len(faces.label) == 2 and faces.label[0] == ""  # input untouched
+
+
+def test_no_faces_gives_empty_probabilities(classifier):
+    assert classifier.predict_crops(np.zeros((0, 32, 32, 3), np.uint8)).shape == (0,)
+
+
+def test_threshold_override_changes_decision(tiny_model):
+    grey = np.full((1, 32, 32, 3), 128, np.uint8)  # P(mask) ~ 0.5 +- small
+    p = MaskClassifier(ClassifierConfig(model=str(tiny_model))).predict_crops(grey)[0]
+    strict = MaskClassifier(ClassifierConfig(model=str(tiny_model), threshold=0.01))
+    lenient = MaskClassifier(ClassifierConfig(model=str(tiny_model), threshold=0.99))
+    assert strict.labels_for(np.array([p]))[0] == "no_mask"
+    assert lenient.labels_for(np.array([p]))[0] == "mask"
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(FacemaskError, match="model file not found"):
+        MaskClassifier(ClassifierConfig(model=str(tmp_path / "nope.tflite")))
+
+
+def test_model_without_card(tiny_model, tmp_path):
+    lonely = tmp_path / "m.tflite"
+    lonely.write_bytes(tiny_model.read_bytes())
+    with pytest.raises(FacemaskError, match="model card missing"):
+        MaskClassifier(ClassifierConfig(model=str(lonely)))
+
+
+def test_corrupt_model(tiny_model, tmp_path):
+    bad = tmp_path / "m.tflite"
+    bad.write_bytes(b"garbage" * 100)
+    bad.with_suffix(".json").write_text(tiny_model.with_suffix(".json").read_text())
+    with pytest.raises(FacemaskError, match="not a valid TFLite model"):
+        MaskClassifier(ClassifierConfig(model=str(bad)))
+
+
+def test_incompatible_card_labels(tiny_model, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model.read_bytes())
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card["labels"] = ["cat", "dog"]
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(FacemaskError, match="labels"):
+        MaskClassifier(ClassifierConfig(model=str(model)))
+
+
+def test_incompatible_input_size(tiny_model, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model.read_bytes())
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card["input_size"] = 64
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(FacemaskError):
+        MaskClassifier(ClassifierConfig(model=str(model)))

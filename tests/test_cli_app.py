@@ -1,0 +1,61 @@
+"""`facemask app`: the Streamlit command it runs, and a clear line when Streamlit is missing."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from facemask import cli, cli_app
+
+
+@pytest.fixture
+def served(monkeypatch) -> list[list[str]]:
+    """Commands `facemask app` would run; nothing is started."""
+    commands: list[list[str]] = []
+    monkeypatch.setattr(cli_app, "_serve", lambda command: commands.append(command) or 0)
+    monkeypatch.delenv(cli_app.MAX_MB_ENV, raising=False)
+    return commands
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_defaults_are_loopback_headless_and_private(served):
+    assert cli.main(["app"]) == 0
+    (command,) = served
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(cli_app.APP_SCRIPT)
+    assert _option(command, "--server.address") == "127.0.0.1"
+    assert _option(command, "--server.port") == "8501"
+    assert _option(command, "--server.headless") == "true"
+    assert _option(command, "--browser.gatherUsageStats") == "false"
+
+
+def test_port_host_and_upload_limit(served, monkeypatch):
+    monkeypatch.setenv(cli_app.MAX_MB_ENV, "500")
+    assert cli.main(["app", "--port", "9123", "--host", "0.0.0.0"]) == 0
+    (command,) = served
+    assert _option(command, "--server.port") == "9123"
+    assert _option(command, "--server.address") == "0.0.0.0"
+    assert int(_option(command, "--server.maxUploadSize")) > 500  # the page, not Streamlit, rejects big files
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["app", "--port", "70000"], None, "error: --port must be in 1..65535, got 70000"),
+    (["app"], "lots", "error: FACEMASK_APP_MAX_MB='lots' is not a whole number of megabytes"),
+    (["app"], "0", "error: FACEMASK_APP_MAX_MB must be positive, got 0"),
+])
+def test_bad_settings_are_one_line_errors(served, monkeypatch, capsys, argv, env, message):
+    if env is not None:
+        monkeypatch.setenv(cli_app.MAX_MB_ENV, env)
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert served == []
+
+
+def test_missing_streamlit_says_how_to_install(served, monkeypatch, capsys):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real_find_spec(name, *a))
+    assert cli.main(["app"]) == 2
+    assert capsys.readouterr().err == "error: streamlit is not installed: pip install 'facemask[app]'\n"
+    assert served == []

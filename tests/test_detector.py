@@ -1,0 +1,131 @@
+"""Box maths (tables), and the res10 detector on real annotated scenes from ../shared/data."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import cv2
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from facemask.boxes import box_sizes, clip_boxes, expand_square, iou_matrix, nms
+from facemask.config import DetectorConfig
+from facemask.detector import FaceDetector, input_sizes
+from facemask.errors import FacemaskError
+
+
+@pytest.mark.parametrize(
+    "box, expected",
+    [([-5, -5, 50, 50], [0, 0, 50, 50]), ([90, 40, 130, 90], [90, 40, 100, 60]), ([10, 10, 20, 20], [10, 10, 20, 20]),
+     ([120, 70, 150, 90], [100, 60, 100, 60])],
+)
+def test_clip_boxes(box, expected):
+    assert clip_boxes(np.array([box]), width=100, height=60).tolist() == [expected]
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [([0, 0, 10, 10], [0, 0, 10, 10], 1.0), ([0, 0, 10, 10], [10, 0, 20, 10], 0.0), ([0, 0, 10, 10], [5, 0, 15, 10], 1 / 3),
+     ([0, 0, 10, 10], [2, 2, 4, 4], 0.04), ([0, 0, 0, 0], [0, 0, 0, 0], 0.0)],
+)
+def test_iou(a, b, expected):
+    assert iou_matrix(np.array([a]), np.array([b]))[0, 0] == pytest.approx(expected)
+
+
+def test_iou_matrix_shape():
+    assert iou_matrix(np.zeros((3, 4)), np.zeros((0, 4))).shape == (3, 0)
+
+
+@pytest.mark.parametrize(
+    "boxes, scores, iou, kept",
+    [
+        ([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], [0.9, 0.8, 0.7], 0.4, [0, 2]),
+        ([[0, 0, 10, 10], [1, 1, 11, 11]], [0.5, 0.9], 0.4, [1]),
+        ([[0, 0, 10, 10], [5, 0, 15, 10]], [0.9, 0.8], 0.4, [0, 1]),  # IoU 1/3 stays under 0.4
+        ([[0, 0, 10, 10], [5, 0, 15, 10]], [0.9, 0.8], 0.3, [0]),
+        ([[0, 0, 10, 10]], [0.1], 0.5, [0]),
+    ],
+)
+def test_nms(boxes, scores, iou, kept):
+    assert nms(np.array(boxes, np.float32), np.array(scores), iou).tolist() == kept
+
+
+@pytest.mark.parametrize(
+    "box, margin, size, expected",
+    [
+        ([40, 40, 60, 60], 0.0, (100, 100), (40, 40, 60, 60)),
+        ([40, 40, 60, 60], 0.5, (100, 100), (30, 30, 70, 70)),
+        ([40, 30, 60, 70], 0.0, (100, 100), (30, 30, 70, 70)),  # tall box -> square on its long side
+        ([0, 0, 20, 20], 0.5, (100, 100), (0, 0, 30, 30)),  # clipped at the corner
+        ([80, 40, 100, 60], 0.25, (100, 50), (75, 35, 100, 50)),
+    ],
+)
+def test_expand_square(box, margin, size, expected):
+    assert expand_square(box, margin, *size) == expected
+
+
+@pytest.mark.parametrize("box, side", [([0, 0, 10, 30], 10), ([5, 5, 45, 25], 20), ([3, 3, 3, 9], 0)])
+def test_box_sizes(box, side):
+    assert box_sizes(np.array([box])).tolist() == [side]
+
+
+@pytest.mark.parametrize(
+    "size, mode, expected",
+    [((640, 480), "fast", [(300, 300)]), ((640, 480), "accurate", [(300, 300), (640, 480)]),
+     ((1280, 720), "accurate", [(300, 300), (640, 352)]), ((200, 100), "accurate", [(300, 300), (192, 96)])],
+)
+def test_input_sizes(size, mode, expected):
+    assert input_sizes(*size, mode) == expected
+
+
+@pytest.fixture(scope="module")
+def detectors() -> dict[str, FaceDetector]:
+    return {mode: FaceDetector(DetectorConfig(mode=mode)) for mode in ("fast", "accurate")}
+
+
+def annotated_faces(xml_path, min_side: int = 64) -> list[tuple[str, list[float]]]:
+    """(class, box) of the annotated faces whose longer side is at least `min_side` px."""
+    faces = []
+    for obj in ET.parse(xml_path).getroot().iter("object"):
+        box = [float(obj.find("bndbox").findtext(t)) for t in ("xmin", "ymin", "xmax", "ymax")]
+        if max(box[2] - box[0], box[3] - box[1]) >= min_side:
+            faces.append((obj.findtext("name"), box))
+    return faces
+
+
+# Scenes with large faces, masked and unmasked, that res10 is known to find (see data/README.md).
+SCENES = ["maksssksksss7", "maksssksksss14", "maksssksksss42", "maksssksksss44", "maksssksksss83"]
+
+
+@pytest.mark.parametrize("scene", SCENES)
+def test_detector_finds_the_annotated_large_faces(detectors, scene):
+    root = shared_path("mask-detection")
+    image = cv2.imread(str(root / "images" / f"{scene}.jpg"))
+    truth = annotated_faces(root / "annotations" / f"{scene}.xml")
+    assert truth, f"{scene} was chosen for its large faces"
+    faces = detectors["accurate"].detect(image)
+    h, w = image.shape[:2]
+    assert np.all(faces.xyxy[:, [0, 2]] <= w) and np.all(faces.xyxy[:, [1, 3]] <= h) and np.all(faces.xyxy >= 0)
+    assert np.all(faces.score >= 0.5)
+    overlap = iou_matrix(np.array([box for _, box in truth]), faces.xyxy)
+    for (name, box), best in zip(truth, overlap.max(axis=1)):
+        assert best >= 0.4, f"{scene}: {name} face at {box} not found (best IoU {best:.2f})"
+
+
+def test_accurate_mode_finds_at_least_what_fast_mode_finds(detectors):
+    root = shared_path("mask-detection")
+    image = cv2.imread(str(root / "images" / "maksssksksss42.jpg"))
+    fast, accurate = detectors["fast"].detect(image), detectors["accurate"].detect(image)
+    assert len(accurate) >= len(fast) >= 1
+    assert iou_matrix(fast.xyxy, accurate.xyxy).max(axis=1).min() > 0.5
+
+
+def test_no_faces_in_a_blank_picture(detectors):
+    faces = detectors["fast"].detect(np.full((240, 320, 3), 127, np.uint8))
+    assert len(faces) == 0 and faces.xyxy.shape == (0, 4)
+
+
+@pytest.mark.parametrize("image", [np.zeros((0, 0, 3), np.uint8), np.zeros((10, 10), np.uint8)])
+def test_detector_rejects_empty_or_flat_frames(detectors, image):
+    with pytest.raises(FacemaskError, match="empty frame"):
+        detectors["fast"].detect(image)

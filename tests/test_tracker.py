@@ -1,0 +1,246 @@
+"""FaceTracker on synthetic box sequences: id stability, expiry, prediction and label smoothing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facemask.config import TrackerConfig
+from facemask.errors import FacemaskError
+from facemask.tracker import FaceTracker, greedy_match
+from facemask.types import Faces
+
+SIZE = 40
+
+
+def box(cx: float, cy: float, size: float = SIZE) -> list[float]:
+    return [cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2]
+
+
+def faces(boxes, labels=None, probs=None) -> Faces:
+    """Faces as MaskClassifier.classify returns them: label/mask_prob equal to raw_*."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    labels = list(labels) if labels is not None else ["mask"] * len(boxes)
+    if probs is None:
+        probs = [0.9 if lab == "mask" else 0.1 for lab in labels]
+    labels_arr = np.array(labels, dtype=object)
+    return Faces(
+        xyxy=boxes,
+        score=np.full(len(boxes), 0.9),
+        mask_prob=probs,
+        label=labels_arr,
+        raw_mask_prob=probs,
+        raw_label=labels_arr.copy(),
+    )
+
+
+def one(label: str, prob: float | None = None) -> Faces:
+    return faces([box(100, 100)], [label], None if prob is None else [prob])
+
+
+def test_new_faces_get_distinct_ids_from_1_per_instance():
+    a, b = FaceTracker(), FaceTracker()
+    out = a.update(faces([box(50, 50), box(200, 50)]), 0.0)
+    assert sorted(out.track_id.tolist()) == [1, 2]
+    assert b.update(faces([box(50, 50)]), 0.0).track_id.tolist() == [1]
+
+
+def test_update_returns_new_faces_in_input_order_and_leaves_input_alone():
+    tracker = FaceTracker()
+    tracker.update(faces([box(50, 50), box(200, 50)]), 0.0)
+    inp = faces([box(202, 50), box(52, 50)], ["no_mask", "mask"])
+    before = (inp.xyxy.copy(), inp.label.copy(), inp.track_id.copy())
+    out = tracker.update(inp, 0.1)
+    assert out is not inp and out.xyxy is not inp.xyxy
+    np.testing.assert_array_equal(out.xyxy, inp.xyxy)
+    assert out.track_id.tolist() == [2, 1]
+    np.testing.assert_array_equal(inp.xyxy, before[0])
+    assert inp.label.tolist() == before[1].tolist() and inp.track_id.tolist() == before[2].tolist()
+
+
+@pytest.mark.parametrize(
+    ("speed", "dy", "fps"),
+    [
+        (10, 0, 30),  # head-on: boxes coincide at the crossing
+        (10, 10, 30),  # near miss: last boxes overlap both detections equally
+        (20, 5, 30),
+        (12, 15, 10),
+    ],
+)
+def test_two_faces_crossing_keep_their_ids(speed, dy, fps):
+    tracker = FaceTracker()
+    ids_a, ids_b = set(), set()
+    for i in range(30):
+        xa, xb = 100 + speed * i, 100 + speed * 29 - speed * i
+        order = [0, 1] if i % 2 else [1, 0]  # detector order must not matter
+        boxes = [box(xa, 200), box(xb, 200 + dy)]
+        out = tracker.update(faces([boxes[k] for k in order]), i / fps)
+        got = dict(zip(order, out.track_id.tolist()))
+        ids_a.add(got[0])
+        ids_b.add(got[1])
+    assert len(ids_a) == 1 and len(ids_b) == 1 and ids_a != ids_b
+
+
+@pytest.mark.parametrize(
+    ("fps", "missing_frames", "speed", "same_id"),
+    [
+        (30, 5, 0, True),
+        (30, 16, 0, True),  # 0.57 s gap, within 0.6 s
+        (30, 25, 0, False),  # 0.87 s gap: expired, new id
+        (10, 4, 0, True),
+        (10, 8, 0, False),
+        (30, 10, 8, True),  # moving face: its last box no longer overlaps, the prediction does
+    ],
+)
+def test_missed_detections_within_max_missed_keep_the_id(fps, missing_frames, speed, same_id):
+    tracker = FaceTracker(TrackerConfig(max_missed_s=0.6))
+    frame = 0
+    for _ in range(5):
+        first = tracker.update(faces([box(100 + speed * frame, 100)]), frame / fps).track_id[0]
+        frame += 1
+    for _ in range(missing_frames):
+        assert len(tracker.update(Faces.empty(), frame / fps)) == 0
+        frame += 1
+    back = tracker.update(faces([box(100 + speed * frame, 100)]), frame / fps).track_id[0]
+    assert (int(back) == int(first)) is same_id
+
+
+def test_expired_track_is_dropped():
+    tracker = FaceTracker(TrackerConfig(max_missed_s=0.5))
+    tracker.update(faces([box(100, 100)]), 0.0)
+    tracker.update(Faces.empty(), 0.3)
+    assert tracker.active_tracks == 1
+    tracker.update(Faces.empty(), 0.7)
+    assert tracker.active_tracks == 0
+
+
+def test_slow_detection_schedule_does_not_expire_every_track():
+    """Detections 1 s apart with max_missed_s 0.6: each track still gets the next detection."""
+    tracker = FaceTracker(TrackerConfig(max_missed_s=0.6, detect_every=30))
+    ids = {int(tracker.update(faces([box(100, 100)]), float(t)).track_id[0]) for t in range(5)}
+    assert ids == {1}
+
+
+def test_predict_moves_boxes_forward_without_changing_state():
+    with_predict, without = FaceTracker(), FaceTracker()
+    for i in range(4):
+        for tracker in (with_predict, without):
+            tracker.update(faces([box(100 + 10 * i, 100)], ["no_mask"]), i / 10)
+    predicted = with_predict.predict(0.35)
+    assert predicted.track_id.tolist() == [1]
+    assert predicted.label.tolist() == ["no_mask"]
+    assert 130 < (predicted.xyxy[0, 0] + predicted.xyxy[0, 2]) / 2 <= 135  # moving right, half a frame on
+    nxt = faces([box(140, 100)], ["no_mask"])
+    a, b = with_predict.update(nxt, 0.4), without.update(nxt, 0.4)
+    np.testing.assert_array_equal(a.track_id, b.track_id)
+    np.testing.assert_allclose(a.mask_prob, b.mask_prob)
+    np.testing.assert_allclose(with_predict.predict(0.5).xyxy, without.predict(0.5).xyxy)
+
+
+def test_predict_leaves_out_tracks_missed_at_the_last_update():
+    tracker = FaceTracker()
+    tracker.update(faces([box(100, 100), box(300, 100)]), 0.0)
+    tracker.update(faces([box(100, 100)]), 0.1)
+    assert tracker.predict(0.15).track_id.tolist() == [1]
+    assert tracker.active_tracks == 2
+
+
+def test_reset_forgets_tracks_but_never_reuses_ids():
+    tracker = FaceTracker()
+    tracker.update(faces([box(100, 100)]), 5.0)
+    tracker.reset()
+    assert len(tracker.predict(0.0)) == 0
+    assert tracker.update(faces([box(100, 100)]), 0.0).track_id.tolist() == [2]
+
+
+def test_timestamps_going_backwards_are_rejected():
+    tracker = FaceTracker()
+    tracker.update(Faces.empty(), 1.0)
+    with pytest.raises(ValueError, match="backwards"):
+        tracker.update(Faces.empty(), 0.5)
+
+
+def test_greedy_match_takes_best_pairs_first():
+    iou = np.array([[0.9, 0.8], [0.85, 0.1], [0.0, 0.2]])
+    assert greedy_match(iou, 0.3) == [(0, 0)]
+    assert sorted(greedy_match(iou, 0.05)) == [(0, 0), (2, 1)]
+
+
+# --- label smoothing -------------------------------------------------------------------------
+
+
+def run_labels(readings, config: TrackerConfig | None = None) -> list[str]:
+    """Smoothed labels of one static face fed these raw labels, one per frame at 10 fps."""
+    tracker = FaceTracker(config)
+    return [tracker.update(one(lab), i / 10).label[0] for i, lab in enumerate(readings)]
+
+
+def flip(label: str) -> str:
+    return "no_mask" if label == "mask" else "mask"
+
+
+@pytest.mark.parametrize("steady", ["mask", "no_mask"])
+def test_one_wrong_frame_does_not_flip_the_label(steady):
+    readings = [steady] * 10 + [flip(steady)] + [steady] * 5
+    tracker = FaceTracker()
+    outs = [tracker.update(one(lab), i / 10) for i, lab in enumerate(readings)]
+    assert [o.label[0] for o in outs] == [steady] * len(readings)
+    assert outs[10].raw_label[0] == flip(steady)  # the per-frame reading is still reported
+
+
+@pytest.mark.parametrize("steady", ["mask", "no_mask"])
+def test_sustained_change_flips_within_a_few_frames_and_stays(steady):
+    labels = run_labels([steady] * 10 + [flip(steady)] * 10)
+    first_flip = labels.index(flip(steady))
+    assert 11 <= first_flip <= 14
+    assert labels[first_flip:] == [flip(steady)] * (20 - first_flip)
+
+
+@pytest.mark.parametrize(("hysteresis", "flips"), [(0.15, False), (0.0, True)])
+def test_hysteresis_holds_the_label_through_flicker(hysteresis, flips):
+    readings = ["mask"] * 10 + ["no_mask", "mask"] * 10
+    labels = run_labels(readings, TrackerConfig(hysteresis=hysteresis))
+    assert (len(set(labels)) > 1) is flips
+
+
+def test_no_smoothing_follows_the_raw_label():
+    readings = ["mask", "no_mask", "mask", "mask", "no_mask"]
+    assert run_labels(readings, TrackerConfig(smoothing_alpha=1.0, hysteresis=0.0)) == readings
+
+
+def test_first_label_and_probability_come_from_the_first_reading():
+    out = FaceTracker().update(one("no_mask", 0.2), 0.0)
+    assert out.label[0] == "no_mask"
+    assert out.mask_prob[0] == pytest.approx(0.2)
+
+
+def test_mask_prob_is_averaged_and_raw_reading_is_kept():
+    tracker = FaceTracker(TrackerConfig(smoothing_alpha=0.5))
+    tracker.update(one("mask", 0.9), 0.0)
+    out = tracker.update(one("mask", 0.7), 0.1)
+    assert out.mask_prob[0] == pytest.approx(0.8)
+    assert out.raw_mask_prob[0] == pytest.approx(0.7)
+    assert out.raw_label[0] == "mask"
+
+
+def test_unclassified_readings_keep_the_smoothed_label():
+    tracker = FaceTracker()
+    tracker.update(one("no_mask", 0.1), 0.0)
+    out = tracker.update(faces([box(100, 100)], [""], [np.nan]), 0.1)
+    assert out.label[0] == "no_mask" and out.mask_prob[0] == pytest.approx(0.1)
+    assert out.raw_label[0] == "" and np.isnan(out.raw_mask_prob[0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"iou_threshold": 0.0}, "IoU"),
+        ({"iou_threshold": 1.5}, "IoU"),
+        ({"max_missed_s": -1}, "missed"),
+        ({"smoothing_alpha": 0.0}, "alpha"),
+        ({"hysteresis": 0.5}, "hysteresis"),
+        ({"detect_every": 0}, "detect-every"),
+    ],
+)
+def test_bad_tracker_config_is_refused(kwargs, message):
+    with pytest.raises(FacemaskError, match=message):
+        TrackerConfig(**kwargs)

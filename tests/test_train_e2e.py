@@ -1,0 +1,110 @@
+"""A tiny run through the real `train.py`, then `facemask export`, then `facemask evaluate`."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+
+def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Bright pictures are `with_mask`, dark ones `without_mask`, plus three bad files."""
+    root = tmp_path_factory.mktemp("ds")
+    rng = np.random.default_rng(0)
+    for folder, base in (("with_mask", 190), ("without_mask", 40)):
+        (root / folder).mkdir()
+        for i in range(16):
+            small = np.clip(base + rng.integers(-40, 40, (4, 4, 3)), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(root / folder / f"{i}.png"), cv2.resize(small, (48, 48), interpolation=cv2.INTER_CUBIC))
+    (root / "with_mask" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    (root / "with_mask" / "empty.jpg").write_bytes(b"")
+    (root / "without_mask" / "readme.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    proc = _run(
+        "train.py", "--dataset", str(dataset), "--output", str(out), "--arch", "lite", "--weights", "none",
+        "--input-size", "32", "--epochs", "1", "--batch-size", "8", "--cache-dir", str(out / "cache"),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, proc
+
+
+def test_training_lists_bad_files_and_finishes(run):
+    out, proc = run
+    for name in ("corrupt.jpg", "empty.jpg", "readme.txt"):
+        assert f"skipped: " in proc.stdout and name in proc.stdout
+        assert name in (out / "skipped.txt").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {s["path"].rsplit("/", 1)[-1] for s in metrics["skipped"]} == {"corrupt.jpg", "empty.jpg", "readme.txt"}
+
+
+def test_training_writes_every_output(run):
+    out, _ = run
+    for name in ("model.tflite", "model.json", "curves.png", "confusion_matrix.png", "test_grid.png", "split.json"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["per_class"]) == {"mask", "no_mask"}
+    assert {"precision", "recall", "f1", "support"} <= set(metrics["per_class"]["mask"])
+    assert 0.0 <= metrics["roc_auc"] <= 1.0 and 0.0 < metrics["threshold"] < 1.0
+
+
+def test_model_card_describes_the_model(run):
+    out, _ = run
+    card = json.loads((out / "model.json").read_text())
+    assert card["input_size"] == 32 and card["labels"] == ["mask", "no_mask"]
+    assert card["weights_init"] == "none" and card["architecture"] == "lite"
+    assert len(card["dataset"]["sha256"]) == 64 and len(card["split"]["sha256"]) == 64
+    assert card["model_sha256"] == __import__("hashlib").sha256((out / "model.tflite").read_bytes()).hexdigest()
+    assert card["quantization"] in ("int8", "float16")
+    assert card["training"]["wall_time_s"] >= 0 and "cores" in card["training"]["machine"]
+
+
+def test_split_has_no_overlap(run):
+    out, _ = run
+    splits = json.loads((out / "split.json").read_text())["splits"]
+    seen = [p for v in splits.values() for p in v]
+    assert len(seen) == len(set(seen)) == 32
+
+
+def test_export_then_evaluate(run, dataset):
+    out, _ = run
+    proc = _run("-m", "facemask.cli", "export", str(out), "--quantize", "float16")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "model.json").read_text())["quantization"] == "float16"
+    report_path = out / "eval.json"
+    proc = _run("-m", "facemask.cli", "evaluate", str(dataset), "--model", str(out / "model.tflite"),
+                "--json", str(report_path), "--plots", str(out / "eval_plots"))
+    assert proc.returncode == 1  # partial: the three bad files were skipped
+    assert "accuracy" in proc.stdout and "corrupt.jpg" in proc.stderr
+    report = json.loads(report_path.read_text())
+    assert report["n"] == 32 and set(report) >= {"accuracy", "per_class", "confusion_matrix"}
+    assert np.array(report["confusion_matrix"]["matrix"]).sum() == 32
+    assert (out / "eval_plots" / "confusion_matrix.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "/nonexistent/ds"], "dataset folder not found"),
+        (["--dataset", ".", "--arch", "lite", "--input-size", "8"], "input-size"),
+    ],
+)
+def test_train_errors_are_one_line(args, message, tmp_path):
+    proc = _run("train.py", *args, "--output", str(tmp_path / "o"), "--weights", "none")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error:") and message in proc.stderr
