@@ -27,7 +27,7 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator
 from facemask.app_clip import ClipResult, process_clip
 from facemask.classifier import MaskClassifier, load_card, resolve_model
-from facemask.cli_app import upload_limit_mb
+from facemask.cli_app import MAX_MB_ENV, upload_limit_mb
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.detector import FaceDetector
 from facemask.errors import FacemaskError
@@ -38,6 +38,7 @@ MODEL_ENV = "FACEMASK_APP_MODEL"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 CLIP_TYPES = ["mp4", "avi", "mov", "mkv", "m4v", "webm"]
 MAX_SNAPSHOTS = 8
+MB = 1024 * 1024  # as Streamlit counts its upload limit
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,18 @@ class Settings:
 
 @dataclass(frozen=True)
 class PhotoResult:
+    """One analysed photo; the annotated picture is encoded once, not on every rerun."""
+
     name: str
-    annotated: np.ndarray  # BGR
+    width: int
+    height: int
     faces: Faces
+    png: bytes
+    jpeg: bytes
 
     def record(self) -> dict:
         """This photo's entry in the CLI's JSON format."""
-        h, w = self.annotated.shape[:2]
-        return {"source": self.name, "width": w, "height": h, "faces": self.faces.to_records()}
+        return {"source": self.name, "width": self.width, "height": self.height, "faces": self.faces.to_records()}
 
 
 @st.cache_resource(show_spinner="Loading the face detector...")
@@ -90,23 +95,23 @@ def model_choices() -> list[str]:
 
 
 def sidebar() -> Settings:
-    """Settings from the sidebar; stops the page with a message when the model cannot be used."""
+    """Settings from the sidebar; stops the page with a message when they cannot be used."""
     bar = st.sidebar
     bar.header("Settings")
     model = bar.selectbox("Mask model", model_choices(), help=f"`default` (ResNet50) or `lite`; {MODEL_ENV} adds a path")
     try:
-        card_threshold = load_card(resolve_model(model)).threshold
+        card_threshold = min(0.99, max(0.01, load_card(resolve_model(model)).threshold))
+        limit = upload_limit_mb()
     except FacemaskError as exc:
-        st.error(f"Model unavailable: {exc}")
+        st.error(f"{exc}. Pick another model in the sidebar, or see `facemask train`.")
         st.stop()
     face_conf = bar.slider("Face confidence", 0.05, 0.95, 0.5, 0.05, help="Minimum detector score for a face")
-    threshold = bar.slider(
-        "Mask threshold", 0.05, 0.95, round(float(card_threshold), 2), 0.01, key=f"threshold:{model}",
+    threshold = bar.slider(  # the card's exact value until moved, so the page agrees with the CLI
+        "Mask threshold", 0.01, 0.99, card_threshold, 0.01, format="%.2f", key=f"threshold:{model}",
         help="A face reads 'no mask' when P(no mask) is at or above this. Default: the model card's value.",
     )
     max_s = bar.number_input("Process at most (seconds of clip)", 1, 600, 30, help="Longer clips are cut")
-    limit = upload_limit_mb()
-    bar.caption(f"Upload limit: {limit} MB per file (set {'FACEMASK_APP_MAX_MB'} to change).")
+    bar.caption(f"Upload limit: {limit} MB per file (set {MAX_MB_ENV} to change).")
     return Settings(model, float(face_conf), float(threshold), limit, float(max_s))
 
 
@@ -122,8 +127,8 @@ def remembered(slot: str, key: Hashable, compute: Callable[[], object]) -> objec
 
 def checked_bytes(upload, max_mb: int) -> bytes:
     """The upload's bytes, or FacemaskError when it is over the page's size limit."""
-    if upload.size > max_mb * 1024 * 1024:
-        raise FacemaskError(f"{upload.name}: {upload.size / 1e6:.1f} MB is over the {max_mb} MB upload limit")
+    if upload.size > max_mb * MB:
+        raise FacemaskError(f"{upload.name}: {upload.size / MB:.1f} MB is over the {max_mb} MB upload limit")
     return upload.getvalue()
 
 
@@ -132,7 +137,9 @@ def analyze_photo(name: str, data: bytes, settings: Settings) -> PhotoResult:
     analyzer = analyzer_for(settings, "accurate")
     with inference_lock():
         faces = analyzer.analyze(image)
-    return PhotoResult(name, FaceAnnotator().annotate(image, faces), faces)
+    annotated = FaceAnnotator().annotate(image, faces)
+    h, w = image.shape[:2]
+    return PhotoResult(name, w, h, faces, encode(annotated, ".png"), encode(annotated, ".jpg"))
 
 
 def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]:
@@ -160,7 +167,7 @@ def face_rows(faces: Faces) -> list[dict]:
         conf = rec["confidence"]
         rows.append({
             "face": i,
-            "label": rec["label"],
+            "label": "mask" if rec["label"] == "no_mask" else "no_mask",
             "confidence": "" if conf is None else f"{conf:.1%}",
             "face score": f"{rec['face_confidence']:.2f}",
             "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
@@ -173,7 +180,7 @@ def show_photo(result: PhotoResult, index: int) -> None:
     st.subheader(result.name)
     labels = list(result.faces.label)
     picture, details = st.columns([3, 2])
-    picture.image(result.annotated, channels="BGR", caption=f"{result.name}: annotated")
+    picture.image(result.png, caption=f"{result.name}: annotated")
     with details:
         cols = st.columns(3)
         cols[0].metric("Faces", len(labels))
@@ -185,10 +192,10 @@ def show_photo(result: PhotoResult, index: int) -> None:
             st.info("No faces found. Try a lower face confidence in the sidebar.")
         stem = result.name.rsplit(".", 1)[0]
         left, right = st.columns(2)
-        left.download_button("Annotated PNG", encode(result.annotated, ".png"), f"{stem}_annotated.png",
-                             "image/png", key=f"png:{index}", on_click="ignore")
-        right.download_button("Annotated JPEG", encode(result.annotated, ".jpg"), f"{stem}_annotated.jpg",
-                              "image/jpeg", key=f"jpg:{index}", on_click="ignore")
+        left.download_button("Annotated PNG", result.png, f"{stem}_annotated.png", "image/png",
+                             key=f"png:{index}", on_click="ignore")
+        right.download_button("Annotated JPEG", result.jpeg, f"{stem}_annotated.jpg", "image/jpeg",
+                              key=f"jpg:{index}", on_click="ignore")
 
 
 def photos_tab(settings: Settings) -> None:
@@ -197,7 +204,8 @@ def photos_tab(settings: Settings) -> None:
         st.caption("Upload one or more photos (JPEG, PNG, WebP) to see every face labelled.")
         return
     key = (tuple(u.file_id for u in uploads), settings)
-    results = remembered("photo_results", key, lambda: analyze_photos(uploads, settings))
+    with st.spinner(f"Analysing {len(uploads)} photo(s)..."):
+        results = remembered("photo_results", key, lambda: analyze_photos(uploads, settings))
     for i, result in enumerate(results):
         if isinstance(result, str):
             st.error(result)
@@ -222,7 +230,7 @@ def show_clip(result: ClipResult) -> None:
     if result.cut:
         st.warning(f"Only the first {result.frames} frames were processed (see the sidebar limit).")
     video, details = st.columns([3, 2])
-    video.video(result.video, format="video/webm")
+    video.video(result.video[:2000], format="video/webm")
     with details:
         show_events(result)
 

@@ -47,6 +47,26 @@ def _evaluate(a: argparse.Namespace) -> int:
     return 1 if skipped else 0
 
 
+def _benchmark(a: argparse.Namespace) -> int:
+    import json
+
+    from facemask.analyzer import FaceMaskAnalyzer
+    from facemask.benchmark import BenchmarkConfig, run_benchmark
+    from facemask.config import ClassifierConfig, DetectorConfig
+
+    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    cfg = BenchmarkConfig(video=a.video, frames=a.frames, tracking=not a.no_track, events=not a.no_events,
+                          encode=a.encode, detect_every=a.detect_every)
+    result = run_benchmark(cfg, analyzer)
+    text = json.dumps(result, indent=1)
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(text)
+    print(text)
+    print(f"facemask_fps={result['fps']:.2f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
@@ -71,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("benchmark", help="time the real pipeline headless on a (looped) video file")
+    p.add_argument("video", type=Path)
+    p.add_argument("--frames", type=int, default=300, help="frames to process; the video loops (default: 300)")
+    p.add_argument("--json", type=Path, help="write the result JSON here")
+    p.add_argument("--model", default="default", help="default | lite | PATH")
+    p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
+    p.add_argument("--detect-every", type=int, default=1, help="run the detector every N frames, track between")
+    p.add_argument("--no-track", action="store_true", help="no tracking (and so no smoothing or events)")
+    p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
+    p.add_argument("--encode", action="store_true", help="also encode an annotated mp4 (to a temp file)")
+    p.set_defaults(func=_benchmark)
     for name in REGISTRARS:
         importlib.import_module(name).register(sub)
     return parser

@@ -56,8 +56,9 @@ def _app(a: argparse.Namespace) -> int:
         raise FacemaskError("streamlit is not installed: pip install 'facemask[app]'")
     if not 0 < a.port < 65536:
         raise FacemaskError(f"--port must be in 1..65535, got {a.port}")
+    command = streamlit_command(a.host, a.port)
     print(f"facemask app: http://{a.host}:{a.port} (Ctrl+C to stop)", file=sys.stderr)
-    return _serve(streamlit_command(a.host, a.port))
+    return _serve(command)
 
 
 def _serve(command: list[str]) -> int:

@@ -6,12 +6,13 @@ detector's `accurate` mode, video and cameras `fast`, unless `--detector-mode` s
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from facemask.config import ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
+from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
 from facemask.errors import FacemaskError
 from facemask.imageio import looks_like_image
 
@@ -55,6 +56,15 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-every", type=_positive_int, default=1, metavar="N",
                    help="run the detector every N frames; the tracker predicts the frames in between (default: 1)")
     p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--events", type=Path, metavar="PATH",
+                   help="violation events as JSON Lines, with face snapshots in PATH_snapshots/")
+    p.add_argument("--violation-after", type=float, default=AlertConfig.min_no_mask_s, metavar="S",
+                   help="seconds a person must read no_mask before one violation is raised (default: 1.0)")
+    p.add_argument("--beep", action="store_true", help="ring the terminal bell on each violation")
+    p.add_argument("--on-violation", metavar="CMD",
+                   help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT")
+    p.add_argument("--summary", type=Path, metavar="PATH",
+                   help="end-of-run summary JSON (default: beside --events or --json when given)")
 
 
 def register(subparsers) -> None:
@@ -116,8 +126,17 @@ def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, 
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
     detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model)
     classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
-    output = OutputConfig(display=not args.no_display, output=args.output, json_path=args.json, realtime=args.realtime)
+    summary = args.summary or next(
+        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json) if p is not None), None
+    )
+    output = OutputConfig(display=not args.no_display, output=args.output, json_path=args.json,
+                          realtime=args.realtime, summary_path=summary)
     return detector, classifier, output
+
+
+def build_alert_config(args: argparse.Namespace) -> AlertConfig:
+    return AlertConfig(events_path=args.events, min_no_mask_s=args.violation_after, beep=args.beep,
+                       on_violation=args.on_violation)
 
 
 def detect_command(args: argparse.Namespace) -> int:
@@ -146,7 +165,8 @@ def _video_output_path(output: Path, spec: str, kind: str) -> Path:
 
 
 def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
-    from facemask.pipeline import run_video
+    from facemask.alerts import ViolationMonitor, counter_lines
+    from facemask.pipeline import Overlay, run_video
     from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
     from facemask.sources import open_source
     from facemask.tracker import FaceTracker
@@ -154,6 +174,7 @@ def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
     detector, classifier, out = build_configs(args, kind)
     analyzer = load_analyzer(args, detector, classifier)
     tracker = None if args.no_track else FaceTracker(TrackerConfig(detect_every=args.detect_every))
+    monitor = None if tracker is None else ViolationMonitor(build_alert_config(args))
     source = open_source(spec, realtime=out.realtime)
     with ExitStack() as stack:
         stack.callback(source.stop)
@@ -167,16 +188,29 @@ def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
             sinks.append(WindowSink(title=f"facemask: {spec}"))
         if out.json_path is not None:
             sinks.append(JsonlSink(out.json_path))
-        stats = run_video(source, analyzer, sinks, tracker=tracker, max_frames=args.max_frames,
-                          detect_every=args.detect_every)
+        stats = run_video(source, analyzer, sinks, tracker=tracker, monitor=monitor, max_frames=args.max_frames,
+                          detect_every=args.detect_every, overlay=Overlay(counter_lines=counter_lines))
     labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
     print(f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
+    if monitor is not None:
+        _report_summary(monitor.summary(), out.summary_path)
     if stats.stop_reason == "interrupted":
         print("stopped by Ctrl-C", file=sys.stderr)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             print(f"wrote {sink.frames} frames to {sink.path}")
     return 0
+
+
+def _report_summary(summary: dict, path: Path | None) -> None:
+    """Print the end-of-run summary and write it as JSON when a path is known."""
+    rate = summary.get("compliance_rate")
+    print(f"people {summary['people']}, violations {summary['violations']}, "
+          f"compliance {'-' if rate is None else f'{rate:.0%}'}")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=1, default=str))
+        print(f"wrote summary to {path}")
 
 
 def collect_images(specs: list[str], kinds: list[str]):

@@ -194,13 +194,15 @@ class FileSource(_Threaded):
 
     With `realtime=True` the file plays like a live camera: frames are paced by the file's
     fps clock and the reader keeps only the newest one when inference falls behind.
+    With `loop=True` it restarts at the end, for benchmarks and soak runs.
     """
 
     def __init__(self, path: Path, realtime: bool = False, queue_size: int = 8,
-                 capture_factory: Callable = cv2.VideoCapture) -> None:
+                 capture_factory: Callable = cv2.VideoCapture, loop: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         self.realtime = realtime
+        self.loop = loop
         self._factory = capture_factory
         self._queue: queue.Queue = queue.Queue(maxsize=1 if realtime else queue_size)
         self.fps = 25.0
@@ -238,6 +240,9 @@ class FileSource(_Threaded):
                     self._put(frame)
                 index += 1
                 ok, image = self._cap.read()
+                if not ok and self.loop and index > 0:
+                    self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    ok, image = self._cap.read()
                 image = image if ok else None
             self._put(self._end_marker(index))
         except Exception as exc:  # noqa: BLE001 - a decoder crash must reach the main thread, not vanish

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and run the test suite: `bash tools/test.sh` (extra args go to pytest).
+# Creates .venv, installs the project with its test extras (TensorFlow, OpenCV, LiteRT,
+# Streamlit, Playwright) and Debian's Chromium for the browser test, then runs pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[test]"
+bash .ci/install_chromium.sh
+set +e
+"$VENV/bin/python" -m pytest -q "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"
