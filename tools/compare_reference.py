@@ -1,0 +1,78 @@
+"""Frame-rate ratio of `facemask benchmark` against ../shared/tools/reference_loop.py, measured in one run.
+
+Absolute fps drift on shared machines, so each video is timed with the reference loop and with
+our pipeline back to back, in this one process tree, and the ratio is what we report.
+
+usage: python tools/compare_reference.py [VIDEO ...] [--backbone mobilenetv2] [--frames 150]
+       [--model default] [--detect-every 1] [--json docs/bench/reference_ratio.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+VIDEOS = ("nomask_man.mp4", "mask_woman.mp4", "putting_mask_on.mp4", "medical_staff_masks.mp4", "dancers_nomask.mp4")
+
+
+def _run(cmd: list[str]) -> str:
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd[:3])} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return proc.stdout
+
+
+def reference(video: Path, backbone: str, frames: int) -> dict:
+    out = _run([sys.executable, str(SHARED / "tools" / "reference_loop.py"), str(video),
+                "--backbone", backbone, "--frames", str(frames)])
+    fps = float(re.search(r"reference_fps=([\d.]+)", out).group(1))
+    faces = int(re.search(r"faces=(\d+) frames=(\d+)", out).group(1))
+    counted = int(re.search(r"faces=(\d+) frames=(\d+)", out).group(2))
+    return {"fps": fps, "faces_per_frame": round(faces / max(1, counted), 3)}
+
+
+def ours(video: Path, frames: int, model: str, detect_every: int, extra: list[str]) -> dict:
+    out = _run([sys.executable, "-m", "facemask.cli", "benchmark", str(video), "--frames", str(frames),
+                "--model", model, "--detect-every", str(detect_every), *extra])
+    return json.loads(out[: out.rindex("facemask_fps=")])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("videos", nargs="*", type=Path)
+    ap.add_argument("--backbone", default="mobilenetv2", choices=("mobilenetv2", "resnet50"))
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--detect-every", type=int, default=1)
+    ap.add_argument("--detector-mode", default="fast", choices=("fast", "accurate"))
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    videos = a.videos or [SHARED / "data" / "videos" / v for v in VIDEOS]
+    rows = []
+    for video in videos:
+        ref = reference(video, a.backbone, a.frames)
+        mine = ours(video, 2 * a.frames, a.model, a.detect_every, ["--detector-mode", a.detector_mode])
+        row = {"video": video.name, "reference_fps": ref["fps"], "facemask_fps": mine["fps"],
+               "fps_ratio": round(mine["fps"] / ref["fps"], 2),
+               "reference_faces_per_frame": ref["faces_per_frame"], "facemask_faces_per_frame": mine["faces_per_frame"],
+               "faces_ratio": round(mine["faces_per_frame"] / ref["faces_per_frame"], 2) if ref["faces_per_frame"] else None,
+               "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()}}
+        rows.append(row)
+        print(json.dumps(row))
+    doc = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(), "backbone": a.backbone,
+           "reference_frames": a.frames, "facemask": {"model": a.model, "detect_every": a.detect_every,
+                                                      "detector_mode": a.detector_mode}, "rows": rows}
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(json.dumps(doc, indent=1))
+
+
+if __name__ == "__main__":
+    main()
