@@ -1,8 +1,9 @@
 """A Streamlit page to try the detector on photos and short clips: run it with `facemask app`.
 
 Why it is built this way:
-- Models load once per setting through `st.cache_resource`; the detector and the classifier
-  are cached apart, so moving the mask threshold does not reload the face detector.
+- Models load once per setting through `st.cache_resource` (a few settings kept); the
+  detector and the classifier are cached apart, so moving the mask threshold does not
+  reload the face detector.
 - Streamlit reruns the whole script on every click, so results are kept in `st.session_state`
   keyed by the uploads and the settings; a download click never reprocesses a clip.
 - The cached models are shared by every browser tab, and a LiteRT interpreter is not
@@ -68,12 +69,12 @@ class PhotoResult:
         return {"source": self.name, "width": self.width, "height": self.height, "faces": self.faces.to_records()}
 
 
-@st.cache_resource(show_spinner="Loading the face detector...")
+@st.cache_resource(show_spinner="Loading the face detector...", max_entries=4)
 def load_detector(confidence: float, mode: str) -> FaceDetector:
     return FaceDetector(DetectorConfig(confidence=confidence, mode=mode))
 
 
-@st.cache_resource(show_spinner="Loading the mask classifier...")
+@st.cache_resource(show_spinner="Loading the mask classifier...", max_entries=4)
 def load_classifier(model: str, threshold: float) -> MaskClassifier:
     return MaskClassifier(ClassifierConfig(model=model, threshold=threshold))
 
@@ -167,7 +168,7 @@ def face_rows(faces: Faces) -> list[dict]:
         conf = rec["confidence"]
         rows.append({
             "face": i,
-            "label": "mask" if rec["label"] == "no_mask" else "no_mask",
+            "label": rec["label"],
             "confidence": "" if conf is None else f"{conf:.1%}",
             "face score": f"{rec['face_confidence']:.2f}",
             "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
@@ -230,7 +231,7 @@ def show_clip(result: ClipResult) -> None:
     if result.cut:
         st.warning(f"Only the first {result.frames} frames were processed (see the sidebar limit).")
     video, details = st.columns([3, 2])
-    video.video(result.video[:2000], format="video/webm")
+    video.video(result.video, format="video/webm")
     with details:
         show_events(result)
 
