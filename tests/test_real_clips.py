@@ -1,0 +1,50 @@
+"""The shipped default model on the shared real clips, through `facemask detect` as a user runs it."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import REPO, shared_path
+
+sys.path.insert(0, str(REPO / "tools"))
+from clip_report import run_clip, summarize  # noqa: E402
+
+DEFAULT_MODEL = REPO / "models" / "mask_resnet50.tflite"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip(f"{DEFAULT_MODEL} not shipped yet")
+    cache: dict[str, dict] = {}
+    workdir = tmp_path_factory.mktemp("clips")
+
+    def get(name: str, expected: str | None) -> dict:
+        if name not in cache:
+            records, events = run_clip(shared_path("videos", name), "default", workdir)
+            cache[name] = summarize(records, events, expected)
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize(("name", "expected"), [("nomask_man.mp4", "no_mask"), ("mask_woman.mp4", "mask")])
+def test_faces_found_and_labelled(clip, name, expected):
+    s = clip(name, expected)
+    assert s["face_rate"] >= 0.90, s
+    assert s["label_accuracy"] >= 0.95, s
+
+
+@pytest.mark.parametrize(("name", "expected", "violations"), [("mask_woman.mp4", "mask", 0), ("nomask_man.mp4", "no_mask", 1)])
+def test_violations_and_no_flicker(clip, name, expected, violations):
+    s = clip(name, expected)
+    assert s["violations"] == violations, s
+    assert s["flips_smoothed"] == 0, s
+    assert s["flips_smoothed"] <= s["flips_raw"]
+
+
+def test_putting_a_mask_on_raises_one_or_two_violations_and_ends_masked(clip):
+    s = clip("putting_mask_on.mp4", None)
+    assert 1 <= s["violations"] <= 2, s
+    assert s["last20_mask_fraction"] == 1.0, s
