@@ -61,21 +61,30 @@ def test_corrupt_model(tiny_model, tmp_path):
         MaskClassifier(ClassifierConfig(model=str(bad)))
 
 
-def test_incompatible_card_labels(tiny_model, tmp_path):
+def _copy_with_card(tiny_model, tmp_path, **changes):
+    """The tiny model beside a card with some fields changed."""
     model = tmp_path / "m.tflite"
     model.write_bytes(tiny_model.read_bytes())
     card = json.loads(tiny_model.with_suffix(".json").read_text())
-    card["labels"] = ["cat", "dog"]
-    model.with_suffix(".json").write_text(json.dumps(card))
-    with pytest.raises(FacemaskError, match="labels"):
-        MaskClassifier(ClassifierConfig(model=str(model)))
+    model.with_suffix(".json").write_text(json.dumps({**card, **changes}))
+    return model
 
 
-def test_incompatible_input_size(tiny_model, tmp_path):
-    model = tmp_path / "m.tflite"
-    model.write_bytes(tiny_model.read_bytes())
-    card = json.loads(tiny_model.with_suffix(".json").read_text())
-    card["input_size"] = 64
-    model.with_suffix(".json").write_text(json.dumps(card))
-    with pytest.raises(FacemaskError):
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"labels": ["cat", "dog"]}, "labels"),
+        ({"input_size": 64}, "does not match its card's input_size"),
+        ({"input_size": "big"}, "malformed"),
+    ],
+)
+def test_incompatible_card(tiny_model, tmp_path, changes, message):
+    with pytest.raises(FacemaskError, match=message):
+        MaskClassifier(ClassifierConfig(model=str(_copy_with_card(tiny_model, tmp_path, **changes))))
+
+
+def test_card_that_is_not_json(tiny_model, tmp_path):
+    model = _copy_with_card(tiny_model, tmp_path)
+    model.with_suffix(".json").write_text("{not json")
+    with pytest.raises(FacemaskError, match="not valid JSON"):
         MaskClassifier(ClassifierConfig(model=str(model)))
