@@ -108,7 +108,23 @@ def _compile(model, cfg: TrainConfig, steps: int, lr: float) -> None:
     )
 
 
-def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stage: str) -> dict:
+class WallClock:
+    """Training time summed over interrupted and resumed runs, saved after every epoch."""
+
+    def __init__(self, out: Path, resume: bool) -> None:
+        self.path = out / "wall_time.json"
+        self.before = json.loads(self.path.read_text())["seconds"] if resume and self.path.is_file() else 0.0
+        self.started = time.time()
+
+    @property
+    def seconds(self) -> float:
+        return self.before + time.time() - self.started
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps({"seconds": round(self.seconds, 1)}))
+
+
+def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stage: str, clock: WallClock) -> None:
     import keras
 
     steps = epochs * int(train_ds.cardinality())
@@ -119,10 +135,10 @@ def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stag
         keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_loss", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
         keras.callbacks.CSVLogger(str(out / f"log_{stage}.csv"), append=cfg.resume),
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: clock.save()),
     ]
     verbose = 1 if sys.stdout.isatty() else 2
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
-    return history.history
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -132,11 +148,11 @@ def train(cfg: TrainConfig) -> dict:
     from facemask.detector import FaceDetector
     from facemask.export import export_and_check
 
-    started = time.time()
     out = cfg.output
     if out.exists() and not cfg.resume:
         shutil.rmtree(out / "backup", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
+    clock = WallClock(out, cfg.resume)
     keras.utils.set_random_seed(cfg.seed)
 
     # 1. Load every image once and crop it exactly as inference would.
@@ -160,17 +176,17 @@ def train(cfg: TrainConfig) -> dict:
     # 3. Build and fit; pretrained weights train the head first, then the top blocks.
     train_ds, val_ds = _datasets(cfg, data.crops, labels, split)
     model, backbone = _build(cfg)
-    history: dict[str, list[float]] = {}
     if backbone is not None and cfg.weights != "none":
         backbone.trainable = False
-        _merge(history, _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head"))
+        _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)
         backbone.trainable = True
         for layer in backbone.layers:
             layer.trainable = layer.name.startswith("conv5_")
-        _merge(history, _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate / 10, "finetune"))
+        _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate / 10, "finetune", clock)
     else:
-        _merge(history, _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate, "full"))
-    train_seconds = time.time() - started
+        _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate, "full", clock)
+    train_seconds = clock.seconds
+    history = history_from_logs(out)
     plot_history(history, out / "curves.png")
 
     # 4. Threshold on val, figures on test, from the best checkpoint.
@@ -211,11 +227,21 @@ def train(cfg: TrainConfig) -> dict:
     # 5. Export to TFLite; refuse a quantization that costs more than 0.5 points.
     exported = export_and_check(out, cfg.quantize)
     metrics = {**report, "split": "test", "skipped": [{"path": p, "reason": r} for p, r in data.skipped],
-               "exported": exported, "wall_time_s": round(time.time() - started)}
+               "exported": exported, "wall_time_s": round(clock.seconds)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 
 
-def _merge(history: dict[str, list[float]], new: dict[str, list[float]]) -> None:
-    for key, values in new.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
+def history_from_logs(out: Path) -> dict[str, list[float]]:
+    """Per-epoch metrics from the CSV logs, which span interrupted and resumed runs."""
+    import csv
+
+    history: dict[str, list[float]] = {}
+    for stage in ("head", "finetune", "full"):
+        path = out / f"log_{stage}.csv"
+        if path.is_file():
+            for row in csv.DictReader(path.open()):
+                for key, value in row.items():
+                    if key != "epoch":
+                        history.setdefault(key, []).append(float(value))
+    return history
