@@ -110,10 +110,13 @@ def plot_history(history: dict[str, list[float]], path: Path) -> None:
 
 
 def plot_grid(images: np.ndarray, y_true, y_pred, p_mask, path: Path, labels=LABELS, max_images: int = 36) -> None:
-    """Test crops with predictions; wrong ones get a red title and come first."""
+    """Test crops with predictions; wrong ones get a red title and come first, then the classes alternate."""
     plt = _pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    order = np.argsort(y_true == y_pred, kind="stable")[:max_images]
+    wrong = np.flatnonzero(y_true != y_pred)
+    right = [np.flatnonzero((y_true == y_pred) & (y_true == c)) for c in range(len(labels))]
+    interleaved = [i for group in zip(*right) for i in group]
+    order = np.concatenate([wrong, interleaved]).astype(int)[:max_images]
     cols = 6
     rows = max(1, int(np.ceil(len(order) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 2, rows * 2.2), squeeze=False)

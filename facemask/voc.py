@@ -181,7 +181,7 @@ class DetectionTally:
                   for r, rm in rows.items()}
         support = {r: {c: int((rm & cm).sum()) for c, cm in columns.items()} for r, rm in rows.items()}
         report = {
-            "gt_faces": int(len(buckets)),
+            "gt_faces": len(buckets),
             "recall": recall,
             "support": support,
             "precision_ge32": _ratio(self.tp, self.tp + self.fp),

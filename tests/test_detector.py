@@ -10,7 +10,7 @@ from conftest import shared_path
 
 from facemask.boxes import box_sizes, clip_boxes, expand_square, iou_matrix, nms
 from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector, input_sizes
+from facemask.detector import FaceDetector, drop_nested, fuse, plan_passes
 from facemask.errors import FacemaskError
 
 
@@ -70,12 +70,39 @@ def test_box_sizes(box, side):
 
 
 @pytest.mark.parametrize(
-    "size, mode, expected",
-    [((640, 480), "fast", [(300, 300)]), ((640, 480), "accurate", [(300, 300), (640, 480)]),
-     ((1280, 720), "accurate", [(300, 300), (640, 352)]), ((200, 100), "accurate", [(300, 300), (192, 96)])],
+    "size, mode, full, tiles",
+    [((400, 300), "fast", (346, 260), 0), ((1280, 720), "fast", (400, 225), 0), ((400, 300), "accurate", (400, 300), 6),
+     ((1280, 720), "accurate", (533, 300), 8), ((100, 80), "accurate", (100, 80), 1), ((4000, 3000), "accurate", (462, 346), 6)],
 )
-def test_input_sizes(size, mode, expected):
-    assert input_sizes(*size, mode) == expected
+def test_plan_passes(size, mode, full, tiles):
+    w, h = size
+    passes = plan_passes(w, h, mode)
+    assert passes[0].crop == (0, 0, w, h) and passes[0].size == full and not passes[0].tile
+    crops = np.array([p.crop for p in passes[1:]]).reshape(-1, 4)
+    assert len(crops) == tiles and all(p.tile and max(p.size) <= 300 for p in passes[1:])
+    if tiles:  # the tiles cover the frame
+        assert crops[:, :2].min() == 0 and crops[:, 2].max() == w and crops[:, 3].max() == h
+
+
+@pytest.mark.parametrize(
+    "groups, expected",
+    [(["full", "tiles"], [1 - 0.4 * 0.5]), (["full", "full"], [0.6]), (["tiles", "tiles"], [0.6])],
+)
+def test_fuse_counts_each_group_once(groups, expected):
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10]], np.float32)
+    xyxy, score = fuse(boxes, np.array([0.6, 0.5], np.float32), np.array(groups), iou=0.4)
+    assert xyxy.tolist() == [[0, 0, 10, 10]] and score.tolist() == pytest.approx(expected)
+
+
+def test_fuse_keeps_separate_faces_apart():
+    boxes = np.array([[0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    _, score = fuse(boxes, np.array([0.3, 0.9], np.float32), np.array(["full", "tiles"]), iou=0.4)
+    assert score.tolist() == pytest.approx([0.9, 0.3])
+
+
+def test_drop_nested_removes_parts_of_a_larger_face_only():
+    boxes = np.array([[0, 0, 100, 100], [20, 20, 50, 50], [90, 90, 130, 130], [200, 0, 230, 30]], np.float32)
+    assert drop_nested(boxes).tolist() == [True, False, True, True]
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, shared_path
 
 from facemask.errors import FacemaskError
 from facemask.types import Faces
 from facemask.voc import DetectionTally, VocImage, match, read_voc, size_buckets, voc_dataset
-
-from conftest import REPO, shared_path
 
 OBJECT = """<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>
 <xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"""
@@ -170,6 +169,16 @@ def test_script_scores_three_real_scenes_to_json(tmp_path, capsys):
     assert 0.0 <= report["recall"]["all"]["all"] <= 1.0
     assert report["timing"]["detector_ms_mean"] > 0
     assert "recall" in capsys.readouterr().out
+
+
+def test_script_adds_label_accuracy_with_a_classifier(tmp_path, tiny_model):
+    data = shared_path("mask-detection")
+    out = tmp_path / "report.json"
+    assert load_script().main(["--data", str(data), "--limit", "3", "--mode", "fast", "--model", str(tiny_model),
+                               "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["classifier"] == str(tiny_model)
+    assert report["label_accuracy_ge32"]["n"] > 0
 
 
 def test_script_reports_a_missing_folder_as_one_line_error(tmp_path, capsys):
