@@ -12,7 +12,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", type=Path, required=True, help="folder with with_mask/ and without_mask/")
     p.add_argument("--output", type=Path, default=d.output, help="run folder (model, plots, metrics)")
     p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch)
-    p.add_argument("--weights", default=d.weights, help="imagenet | none | PATH to a weights file")
+    p.add_argument("--weights", default=d.weights, help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue")
     p.add_argument("--input-size", type=int, default=d.input_size)
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--head-epochs", type=int, default=d.head_epochs, help="head-only epochs with pretrained weights")

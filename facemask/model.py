@@ -16,6 +16,8 @@ def _set_bn_momentum(model: keras.Model, momentum: float) -> None:
     for layer in model.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = momentum
+        elif isinstance(layer, keras.Model):  # a nested backbone
+            _set_bn_momentum(layer, momentum)
 
 
 def _head(x, dropout: float):
@@ -66,3 +68,14 @@ def build_lite(input_size: int) -> keras.Model:
         x = _separable_block(x, filters, stride)
     outputs = _head(x, dropout=0.2)
     return keras.Model(inputs, outputs, name="mask_lite")
+
+
+def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
+    """A whole model from an earlier run's `best.keras`, to continue training it on new data or longer."""
+    if not path.is_file():
+        raise FacemaskError(f"{path}: model file not found")
+    model = keras.models.load_model(path, compile=False)
+    if tuple(model.input_shape[1:3]) != (input_size, input_size):
+        raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs, not --input-size {input_size}")
+    _set_bn_momentum(model, BN_MOMENTUM)
+    return model

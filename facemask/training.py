@@ -88,8 +88,11 @@ def _datasets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, split: di
 
 
 def _build(cfg: TrainConfig):
-    from facemask.model import build_lite, build_resnet50
+    """(model, backbone); backbone is None when every layer trains in one stage."""
+    from facemask.model import build_lite, build_resnet50, load_for_finetuning
 
+    if cfg.weights.endswith(".keras"):
+        return load_for_finetuning(Path(cfg.weights), cfg.input_size), None
     if cfg.arch == "lite":
         return build_lite(cfg.input_size), None
     return build_resnet50(cfg.input_size, cfg.weights)
@@ -176,7 +179,7 @@ def train(cfg: TrainConfig) -> dict:
     # 3. Build and fit; pretrained weights train the head first, then the top blocks.
     train_ds, val_ds = _datasets(cfg, data.crops, labels, split)
     model, backbone = _build(cfg)
-    if backbone is not None and cfg.weights != "none":
+    if backbone is not None and cfg.weights != "none":  # pretrained backbone: head first
         backbone.trainable = False
         _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)
         backbone.trainable = True
