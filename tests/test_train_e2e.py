@@ -108,3 +108,28 @@ def test_train_errors_are_one_line(args, message, tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error:") and message in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("imagenet", "pass --weights none to train from scratch"),
+        ("/nonexistent/resnet50_notop.h5", "weights file not found"),
+        ("/nonexistent/best.keras", "model file not found"),
+    ],
+)
+def test_unavailable_weights_are_one_line_errors(dataset, tmp_path, weights, message):
+    """ImageNet weights that cannot be downloaded (a dead proxy forces it) or a missing local file."""
+    import os
+
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "KERAS_HOME": str(tmp_path / "keras")}
+    proc = subprocess.run(
+        [sys.executable, "train.py", "--dataset", str(dataset), "--output", str(tmp_path / "o"), "--arch", "resnet50",
+         "--weights", weights, "--input-size", "32", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and message in last
