@@ -55,7 +55,7 @@ class BenchmarkConfig:
     tracking: bool = True
     events: bool = True
     encode: bool = False
-    detect_every: int = 1
+    detect_every: int = TrackerConfig.detect_every
 
 
 def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:

@@ -70,6 +70,8 @@ def _benchmark(a: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
+    from facemask.config import TrackerConfig
+
     from facemask.cli_train import add_train_arguments
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--model", default="default", help="default | lite | PATH")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
-    p.add_argument("--detect-every", type=int, default=1, help="run the detector every N frames, track between")
+    p.add_argument("--detect-every", type=int, default=TrackerConfig.detect_every,
+                   help="run the detector every N frames, track between (default: 2)")
     p.add_argument("--no-track", action="store_true", help="no tracking (and so no smoothing or events)")
     p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
     p.add_argument("--encode", action="store_true", help="also encode an annotated mp4 (to a temp file)")

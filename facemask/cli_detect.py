@@ -53,8 +53,8 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="play a video file at its own speed, dropping frames when inference falls behind")
     p.add_argument("--no-track", action="store_true", help="label every frame on its own (no tracking, no smoothing)")
-    p.add_argument("--detect-every", type=_positive_int, default=1, metavar="N",
-                   help="run the detector every N frames; the tracker predicts the frames in between (default: 1)")
+    p.add_argument("--detect-every", type=_positive_int, default=TrackerConfig.detect_every, metavar="N",
+                   help="run the detector every N frames; the tracker predicts the frames in between (default: 2)")
     p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--events", type=Path, metavar="PATH",
                    help="violation events as JSON Lines, with face snapshots in PATH_snapshots/")

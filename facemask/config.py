@@ -41,7 +41,7 @@ class TrackerConfig:
     max_missed_s: float = 0.6
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
-    detect_every: int = 1
+    detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:

@@ -32,7 +32,7 @@ MEAN_BGR = (104.0, 177.0, 123.0)
 
 # Tuned on the 853 annotated scenes with tools/score_detection.py (docs/benchmarks.md).
 TILE = 300  # res10's native input: tiles feed it exactly this
-FAST_AREA = 300 * 300  # `fast`: one pass, the frame's aspect, the pixels of a 300x300 pass
+FAST_AREA = 400 * 400  # `fast`: one pass with the frame's aspect; 300x300's pixels missed most crowd faces
 DETAIL_AREA = 400 * 400  # `accurate` full pass: native size up to this; larger inputs grow ghost boxes
 TILE_SCALE = 1.5  # `accurate` tiles see the frame upscaled this much
 TILE_OVERLAP = 96  # network pixels neighbouring tiles share
@@ -143,14 +143,14 @@ def tile_crops(width: int, height: int, scale: float) -> list[tuple[int, int, in
 def plan_passes(width: int, height: int, mode: str) -> list[Pass]:
     """The network runs for one frame.
 
-    `fast`: one pass with the frame's aspect at the cost of a 300x300 pass (res10's squashed
-    300x300 input shrinks faces across a wide frame). `accurate`: a full pass at the frame's own
+    `fast`: one pass with the frame's aspect and up to 400x400 pixels (res10's squashed 300x300
+    input shrinks faces across a wide frame; crowd faces need the extra pixels), never upscaled. `accurate`: a full pass at the frame's own
     size (up to DETAIL_AREA; larger inputs make res10 emit ghost boxes), plus 300x300 tiles of the
     frame upscaled 1.5x (less on large frames, to stay within MAX_TILES), which find the 32-63 px
     and masked faces the full pass misses.
     """
     if mode == "fast":
-        return [Pass((0, 0, width, height), aspect_size(width, height, FAST_AREA, upscale=True))]
+        return [Pass((0, 0, width, height), aspect_size(width, height, FAST_AREA, upscale=False))]
     passes = [Pass((0, 0, width, height), aspect_size(width, height, DETAIL_AREA, upscale=False))]
     detail_scale = passes[0].size[0] / width
     scale = TILE_SCALE
