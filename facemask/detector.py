@@ -32,7 +32,7 @@ MEAN_BGR = (104.0, 177.0, 123.0)
 
 # Tuned on the 853 annotated scenes with tools/score_detection.py (docs/benchmarks.md).
 TILE = 300  # res10's native input: tiles feed it exactly this
-FAST_AREA = 400 * 400  # `fast`: one pass with the frame's aspect; 300x300's pixels missed most crowd faces
+FAST_AREA = 120_000  # `fast`: one pass with the frame's aspect; 300x300's 90k pixels missed most crowd faces
 DETAIL_AREA = 400 * 400  # `accurate` full pass: native size up to this; larger inputs grow ghost boxes
 TILE_SCALE = 1.5  # `accurate` tiles see the frame upscaled this much
 TILE_OVERLAP = 96  # network pixels neighbouring tiles share
@@ -143,8 +143,9 @@ def tile_crops(width: int, height: int, scale: float) -> list[tuple[int, int, in
 def plan_passes(width: int, height: int, mode: str) -> list[Pass]:
     """The network runs for one frame.
 
-    `fast`: one pass with the frame's aspect and up to 400x400 pixels (res10's squashed 300x300
-    input shrinks faces across a wide frame; crowd faces need the extra pixels), never upscaled. `accurate`: a full pass at the frame's own
+    `fast`: one pass with the frame's aspect and up to 120k pixels (res10's squashed 300x300
+    input shrinks faces across a wide frame; crowd faces need ~120k pixels, while 160k already
+    gave false faces on 720p clips), never upscaled. `accurate`: a full pass at the frame's own
     size (up to DETAIL_AREA; larger inputs make res10 emit ghost boxes), plus 300x300 tiles of the
     frame upscaled 1.5x (less on large frames, to stay within MAX_TILES), which find the 32-63 px
     and masked faces the full pass misses.

@@ -71,7 +71,7 @@ def test_box_sizes(box, side):
 
 @pytest.mark.parametrize(
     "size, mode, full, tiles",
-    [((400, 300), "fast", (400, 300), 0), ((1280, 720), "fast", (533, 300), 0), ((338, 640), "fast", (291, 550), 0), ((400, 300), "accurate", (400, 300), 6),
+    [((400, 300), "fast", (400, 300), 0), ((1280, 720), "fast", (462, 260), 0), ((338, 640), "fast", (252, 477), 0), ((400, 300), "accurate", (400, 300), 6),
      ((1280, 720), "accurate", (533, 300), 8), ((100, 80), "accurate", (100, 80), 1), ((4000, 3000), "accurate", (462, 346), 6)],
 )
 def test_plan_passes(size, mode, full, tiles):

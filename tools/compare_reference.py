@@ -4,7 +4,7 @@ Absolute fps drift on shared machines, so each video is timed with the reference
 our pipeline back to back, in this one process tree, and the ratio is what we report.
 
 usage: python tools/compare_reference.py [VIDEO ...] [--backbone mobilenetv2] [--frames 150]
-       [--model default] [--detect-every 1] [--json docs/bench/reference_ratio.json]
+       [--model default] [--detect-every 2] [--json docs/bench/reference_ratio.json]
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def main() -> None:
     ap.add_argument("--backbone", default="mobilenetv2", choices=("mobilenetv2", "resnet50"))
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--detect-every", type=int, default=1)
+    ap.add_argument("--detect-every", type=int, default=2)
     ap.add_argument("--detector-mode", default="fast", choices=("fast", "accurate"))
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
