@@ -49,8 +49,9 @@ class TextPanel:
 
     font_scale: float = 0.6
 
-    def annotate(self, image: np.ndarray, lines: list[str]) -> np.ndarray:
-        out = image.copy()
+    def annotate(self, image: np.ndarray, lines: list[str], copy: bool = True) -> np.ndarray:
+        """`copy=False` draws on `image` itself, for a caller that already owns a fresh copy."""
+        out = image.copy() if copy else image
         for i, line in enumerate(lines):
             y = 24 + 24 * i
             cv2.putText(out, line, (10, y), cv2.FONT_HERSHEY_SIMPLEX, self.font_scale, (0, 0, 0), 3, cv2.LINE_AA)

@@ -73,8 +73,8 @@ class Overlay:
         return ([f"FPS {fps:.1f}"] if fps else []) + (self.counter_lines(counters) if counters else [])
 
     def draw(self, image: np.ndarray, faces: Faces, lines: list[str]) -> np.ndarray:
-        out = self.annotator.annotate(image, faces)
-        return self.panel.annotate(out, lines) if lines else out
+        out = self.annotator.annotate(image, faces)  # a fresh copy: the panel may draw on it
+        return self.panel.annotate(out, lines, copy=False) if lines else out
 
 
 def _analyze(frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None,
