@@ -89,5 +89,5 @@ def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
                    "detect_every": cfg.detect_every, "detector_mode": analyzer.detector.config.mode,
                    "model": str(analyzer.classifier.path.name)},
         "memory_mb": {"first": rss[0] if rss else None, "last": rss[-1] if rss else None,
-                      "max": max(rss) if rss else None, "samples": len(rss)},
+                      "max": max(rss) if rss else None, "every_100_frames": rss},
     }

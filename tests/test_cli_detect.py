@@ -157,12 +157,6 @@ def test_errors_are_one_line(case, bad_inputs, tiny_model):
     assert proc.returncode == 2
 
 
-def test_default_model_not_trained_yet(bad_inputs):
-    if (MODELS_DIR / SHIPPED["default"]).exists():
-        pytest.skip("the default model exists now; the missing-model message is covered by --model PATH")
-    assert_one_error(cli(bad_inputs / "ok.png", "--no-display"), "models/mask_resnet50.tflite: model file not found")
-
-
 def test_window_without_a_display_is_a_clear_error(bad_inputs, tiny_model):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     assert_one_error(cli(bad_inputs / "ok.png", "--model", tiny_model, env=env), "use --no-display")
