@@ -5,6 +5,7 @@ pick the threshold on val -> report on test -> export TFLite with its card.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.config import DetectorConfig
 from facemask.crops import CROP_MARGIN
+from facemask.detector import FAST_AREA, FaceDetector
 from facemask.dataset import dataset_fingerprint, duplicate_groups, load_dataset, split_document, split_groups
 from facemask.errors import FacemaskError
 from facemask.metrics import best_threshold, classification_report, plot_confusion, plot_grid, plot_history, roc_auc
@@ -148,7 +150,6 @@ def train(cfg: TrainConfig) -> dict:
     """Run the whole recipe; returns the metrics document also written to `metrics.json`."""
     import keras
 
-    from facemask.detector import FaceDetector
     from facemask.export import export_and_check
 
     out = cfg.output
@@ -161,7 +162,9 @@ def train(cfg: TrainConfig) -> dict:
     # 1. Load every image once and crop it exactly as inference would.
     detector_cfg = DetectorConfig(mode="fast", confidence=0.5)
     detector = FaceDetector(detector_cfg)
-    cache = cfg.cache_dir / f"crops_{cfg.input_size}.npz"
+    # Crops depend on the detector's settings too, so they are part of the cache's name.
+    crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
+    cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}.npz"
     data = load_dataset(cfg.dataset, cfg.input_size, detector.detect, cache)
     labels = np.array([s.label for s in data.samples])
     (out / "skipped.txt").write_text("".join(f"{p}\t{why}\n" for p, why in data.skipped))
@@ -213,7 +216,8 @@ def train(cfg: TrainConfig) -> dict:
         "threshold_meaning": "predict no_mask when P(no_mask) >= threshold (chosen on the val split)",
         "preprocessing": {"color": "RGB", "scale": 1.0, "offset": 0.0, "crop_margin": CROP_MARGIN,
                           "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
-                          "crop": "largest res10 SSD face (300x300, conf 0.5), square, +15% margin each side; whole image if none"},
+                          "crop": f"largest res10 SSD face (fast mode, {FAST_AREA} px input, conf 0.5), square, "
+                                  "+15% margin each side; whole image if none"},
         "weights_init": cfg.weights,
         "dataset": {"path_name": cfg.dataset.name, "sha256": dataset_fingerprint(data.samples, cfg.dataset),
                     "n_images": len(data.samples), "n_skipped": len(data.skipped)},
