@@ -9,7 +9,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from facemask.errors import FacemaskError  # noqa: E402
+from facemask.errors import FacemaskError
 
 
 def _train(a: argparse.Namespace) -> int:
@@ -70,9 +70,8 @@ def _benchmark(a: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    from facemask.config import TrackerConfig
-
     from facemask.cli_train import add_train_arguments
+    from facemask.config import TrackerConfig
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")

@@ -46,7 +46,7 @@ def classification_report(y_true, y_pred, labels=LABELS) -> dict:
             "support": int(m[i, :].sum()),
         }
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "accuracy": round(float((y_true == y_pred).mean()) if len(y_true) else 0.0, 4),
         "per_class": per_class,
         "confusion_matrix": {"labels": list(labels), "matrix": m.tolist()},

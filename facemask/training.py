@@ -21,8 +21,8 @@ import numpy as np
 from facemask import LABELS
 from facemask.config import DetectorConfig
 from facemask.crops import CROP_MARGIN
-from facemask.detector import FAST_AREA, FaceDetector
 from facemask.dataset import dataset_fingerprint, duplicate_groups, load_dataset, split_document, split_groups
+from facemask.detector import FAST_AREA, FaceDetector
 from facemask.errors import FacemaskError
 from facemask.metrics import best_threshold, classification_report, plot_confusion, plot_grid, plot_history, roc_auc
 

@@ -171,9 +171,8 @@ def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
 def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
     marker = tmp_path / "ran"
     config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
-    with caplog.at_level(logging.WARNING, logger="facemask.alerts"):
-        with ViolationMonitor(config) as monitor:
-            feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
+    with caplog.at_level(logging.WARNING, logger="facemask.alerts"), ViolationMonitor(config) as monitor:
+        feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
     assert marker.read_text().count("x") == 2
     assert "exited with status 3" in caplog.text
 

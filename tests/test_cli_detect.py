@@ -15,8 +15,6 @@ import pytest
 from conftest import REPO, card_of
 from video_fixtures import read_back, write_truncated_video, write_video
 
-from facemask.classifier import MODELS_DIR, SHIPPED
-
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 

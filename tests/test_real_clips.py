@@ -4,11 +4,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from conftest import REPO, shared_path
 
 sys.path.insert(0, str(REPO / "tools"))
-from clip_report import run_clip, summarize  # noqa: E402
+from clip_report import run_clip, summarize
 
 DEFAULT_MODEL = REPO / "models" / "mask_resnet50.tflite"
 

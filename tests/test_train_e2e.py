@@ -8,7 +8,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-
 from conftest import REPO
 
 
@@ -46,7 +45,7 @@ def run(dataset, tmp_path_factory):
 def test_training_lists_bad_files_and_finishes(run):
     out, proc = run
     for name in ("corrupt.jpg", "empty.jpg", "readme.txt"):
-        assert f"skipped: " in proc.stdout and name in proc.stdout
+        assert "skipped: " in proc.stdout and name in proc.stdout
         assert name in (out / "skipped.txt").read_text()
     metrics = json.loads((out / "metrics.json").read_text())
     assert {s["path"].rsplit("/", 1)[-1] for s in metrics["skipped"]} == {"corrupt.jpg", "empty.jpg", "readme.txt"}

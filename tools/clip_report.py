@@ -30,7 +30,7 @@ def run_clip(video: Path, model: str, workdir: Path, extra: tuple[str, ...] = ()
     )
     if proc.returncode != 0:
         raise RuntimeError(f"facemask detect {video.name} failed: {proc.stderr.strip()[-500:]}")
-    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()]  # noqa: E731
+    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
     return read(frames), (read(events) if events.exists() else [])
 
 
