@@ -14,14 +14,13 @@ from tempfile import TemporaryDirectory
 
 import cv2
 
-from facemask.alerts import ViolationMonitor
 from facemask.analyzer import FaceMaskAnalyzer
-from facemask.config import AlertConfig, TrackerConfig
+from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
 from facemask.pipeline import run_video
 from facemask.sinks import Sink
 from facemask.sources import FileSource
-from facemask.tracker import FaceTracker
+from facemask.stages import video_stages
 from facemask.types import Faces, Frame
 
 PREVIEW_MAX_SIDE = 640
@@ -108,10 +107,9 @@ def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Rep
     max_frames = max(1, round(max_seconds * source.fps))
     expected = source.expected_frames
     events_path, video_path = folder / "events.jsonl", folder / "annotated.webm"
-    monitor = ViolationMonitor(AlertConfig(events_path=events_path), folder / "snapshots")
     sinks = [WebmSink(video_path, source.fps), ProgressSink(min(expected, max_frames) or max_frames, report)]
-    stats = run_video(source, analyzer, sinks, tracker=FaceTracker(TrackerConfig()), monitor=monitor,
-                      max_frames=max_frames)
+    stages = video_stages(alerts=AlertConfig(events_path=events_path), snapshot_dir=folder / "snapshots")
+    stats = run_video(source, analyzer, sinks, max_frames=max_frames, **stages)
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
     return ClipResult(
         name=path.name,

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import cv2
 
-from facemask.alerts import ViolationMonitor, counter_lines
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.config import AlertConfig, TrackerConfig
-from facemask.pipeline import Overlay, run_video
+from facemask.pipeline import run_video
 from facemask.sinks import Sink, VideoFileSink
 from facemask.sources import FileSource
-from facemask.tracker import FaceTracker
+from facemask.stages import video_stages
 from facemask.types import Faces, Frame
 
 
@@ -60,16 +59,14 @@ class BenchmarkConfig:
 
 def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
     """Frames per second, per-stage p50/p95 ms, faces per frame, threads and memory, as a JSON-ready dict."""
-    tracker = FaceTracker(TrackerConfig(detect_every=cfg.detect_every)) if cfg.tracking else None
-    monitor = ViolationMonitor(AlertConfig()) if (cfg.tracking and cfg.events) else None
+    stages = video_stages(cfg.tracking, AlertConfig() if cfg.events else None, detect_every=cfg.detect_every)
     draw = DrawSink()
     source = FileSource(cfg.video, loop=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         sinks: list[Sink] = [draw]
         if cfg.encode:
             sinks.append(VideoFileSink(Path(tmp) / "bench.mp4", source.fps))
-        stats = run_video(source, analyzer, sinks, tracker=tracker, monitor=monitor, max_frames=cfg.frames,
-                          detect_every=cfg.detect_every, overlay=Overlay(counter_lines=counter_lines))
+        stats = run_video(source, analyzer, sinks, max_frames=cfg.frames, **stages)
     rss = draw.rss
     return {
         "video": cfg.video.name,

@@ -165,16 +165,15 @@ def _video_output_path(output: Path, spec: str, kind: str) -> Path:
 
 
 def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
-    from facemask.alerts import ViolationMonitor, counter_lines
-    from facemask.pipeline import Overlay, run_video
+    from facemask.pipeline import run_video
     from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
     from facemask.sources import open_source
-    from facemask.tracker import FaceTracker
+    from facemask.stages import video_stages
 
     detector, classifier, out = build_configs(args, kind)
     analyzer = load_analyzer(args, detector, classifier)
-    tracker = None if args.no_track else FaceTracker(TrackerConfig(detect_every=args.detect_every))
-    monitor = None if tracker is None else ViolationMonitor(build_alert_config(args))
+    stages = video_stages(not args.no_track, build_alert_config(args), detect_every=args.detect_every)
+    monitor = stages["monitor"]
     source = open_source(spec, realtime=out.realtime)
     with ExitStack() as stack:
         stack.callback(source.stop)
@@ -188,8 +187,7 @@ def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
             sinks.append(WindowSink(title=f"facemask: {spec}"))
         if out.json_path is not None:
             sinks.append(JsonlSink(out.json_path))
-        stats = run_video(source, analyzer, sinks, tracker=tracker, monitor=monitor, max_frames=args.max_frames,
-                          detect_every=args.detect_every, overlay=Overlay(counter_lines=counter_lines))
+        stats = run_video(source, analyzer, sinks, max_frames=args.max_frames, **stages)
     labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
     print(f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
     if monitor is not None:

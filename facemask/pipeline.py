@@ -33,6 +33,7 @@ FPS_SMOOTHING = 0.1  # weight of the newest frame in the FPS shown on screen
 
 class Tracker(Protocol):
     def update(self, faces: Faces, timestamp: float) -> Faces: ...
+    def predict(self, timestamp: float) -> Faces: ...
 
 
 class FrameMonitor(Protocol):
@@ -89,7 +90,7 @@ def _analyze(frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None,
         clock.lap("classify")
         if tracker is not None:
             faces = tracker.update(faces, frame.timestamp)
-    elif tracker is not None and hasattr(tracker, "predict"):
+    elif tracker is not None:
         faces = tracker.predict(frame.timestamp)
     else:
         faces = last
