@@ -204,3 +204,36 @@ class DetectionTally:
         incorrect = [p for c, p in self.labels if c == "incorrect"]
         out["incorrect_read_as_no_mask"] = _ratio(sum(p == "no_mask" for p in incorrect), len(incorrect))
         return out
+
+
+SCENE_SPLIT = (("train", 0.4), ("val", 0.1), ("test", 0.5))
+
+
+def scene_split(pairs: list[tuple[Path, VocImage]], seed: int = 42) -> dict[str, list[str]]:
+    """Image file names per split, split by scene with a fixed seed; near-duplicate scenes stay together.
+
+    `test` is the held-out half: classifier figures on scene crops and detection figures are reported
+    on it, while classifier training and detector tuning use `train` and `val` only.
+    """
+    import hashlib
+
+    from facemask.dataset import Sample, duplicate_groups, perceptual_hash
+    from facemask.imageio import decode_image
+
+    samples = []
+    for image_path, _ in pairs:
+        data = image_path.read_bytes()
+        phash = perceptual_hash(decode_image(data, str(image_path)))
+        samples.append(Sample(image_path, 0, hashlib.sha256(data).hexdigest(), phash))
+    groups = duplicate_groups(samples)
+    group_ids = sorted(set(int(g) for g in groups))
+    np.random.default_rng(seed).shuffle(group_ids)
+    split: dict[str, list[str]] = {name: [] for name, _ in SCENE_SPLIT}
+    bounds = np.cumsum([fraction for _, fraction in SCENE_SPLIT]) * len(samples)
+    placed = 0
+    for g in group_ids:
+        members = [samples[i].path.name for i in np.flatnonzero(groups == g)]
+        name = SCENE_SPLIT[int(np.searchsorted(bounds, placed, side="right"))][0]
+        split[name].extend(members)
+        placed += len(members)
+    return {name: sorted(names) for name, names in split.items()}
