@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from facemask.types import Faces
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# Shipped models are package data, so an installed wheel finds them wherever it lives.
+MODELS_DIR = Path(str(resources.files("facemask") / "models"))
 SHIPPED = {"default": "mask_resnet50.tflite", "lite": "mask_lite.tflite"}
 
 

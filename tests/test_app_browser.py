@@ -1,6 +1,6 @@
 """The web page in a real browser: `facemask app` serves it, Playwright drives Debian's Chromium.
 
-With the shipped model (models/mask_resnet50.tflite) the photo's labels are checked against
+With the shipped model (facemask/models/mask_resnet50.tflite) the photo's labels are checked against
 its VOC annotation; without it the tiny test model runs, and the page is checked against what
 the library computes for the same photo (the plumbing, not the model). Skips when Chromium,
 Playwright or Streamlit is missing; CI installs all three (.ci/install_chromium.sh).
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-DEFAULT_MODEL = REPO / "models" / "mask_resnet50.tflite"
+DEFAULT_MODEL = REPO / "facemask" / "models" / "mask_resnet50.tflite"
 PHOTO = "maksssksksss83"  # 3 faces of 77+ px, two masked and one not, per its VOC XML
 MAX_MB = 2  # the page's upload limit here, so "too big" costs a 3 MB file
 WAIT_MS = 180_000  # model loading and inference share 2 busy cores in CI

@@ -9,7 +9,7 @@ from conftest import REPO, shared_path
 sys.path.insert(0, str(REPO / "tools"))
 from clip_report import run_clip, summarize
 
-DEFAULT_MODEL = REPO / "models" / "mask_resnet50.tflite"
+DEFAULT_MODEL = REPO / "facemask" / "models" / "mask_resnet50.tflite"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The models in models/ are deployable as shipped: they load, match their cards, and stay small."""
+"""The models in facemask/models/ are deployable as shipped: they load, match their cards, and stay small."""
 from __future__ import annotations
 
 import hashlib

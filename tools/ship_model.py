@@ -1,4 +1,4 @@
-"""Copy a training run's exported model into models/ under its shipped name, card and all.
+"""Copy a training run's exported model into facemask/models/ (package data) under its shipped name, card and all.
 
 usage: python tools/ship_model.py runs/resnet50 mask_resnet50
 Only the TFLite file and its card JSON are shipped: never checkpoints or Keras models.
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main(run: Path, name: str) -> None:
     src = run / "model.tflite"
-    dest = REPO / "models" / f"{name}.tflite"
+    dest = REPO / "facemask" / "models" / f"{name}.tflite"
     dest.parent.mkdir(exist_ok=True)
     shutil.copyfile(src, dest)
     card = json.loads(src.with_suffix(".json").read_text())
