@@ -1,6 +1,16 @@
-"""Reading images the way real folders hold them: any extension, EXIF, alpha, 16-bit, gray."""
+"""Reading images the way real folders hold them: any extension, EXIF, alpha, 16-bit, gray.
+
+A picture's size is read from its header before anything is decoded, and refused over a
+pixel budget: a 2.6 MB PNG can declare 30000x30000 pixels and decode to gigabytes. Every
+reader (CLI, evaluate, training, the web page) goes through `decode_image`, so all get it.
+"""
 from __future__ import annotations
 
+import os
+import stat
+import struct
+import warnings
+from io import BytesIO
 from pathlib import Path
 
 import cv2
@@ -10,6 +20,22 @@ from facemask.errors import FacemaskError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"})
+MAX_PIXELS_ENV = "FACEMASK_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits
+
+
+def pixel_budget() -> int:
+    """Most pixels an image may declare: FACEMASK_MAX_PIXELS (set by `--max-megapixels`) or 50 MP."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: expected a number of pixels") from None
+    if value < 1:
+        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: must be at least 1 pixel")
+    return value
 
 
 def looks_like_image(path: Path) -> bool:
@@ -37,12 +63,20 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode bytes by content (not by extension), honouring EXIF orientation."""
+def decode_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> np.ndarray:
+    """Decode bytes by content (not by extension), honouring EXIF orientation.
+
+    The header's width and height are checked against `max_pixels` (default: `pixel_budget()`)
+    first; a format whose size cannot be read from its header is not decoded at all.
+    """
     if not data:
         raise FacemaskError(f"{name}: file is empty")
+    check_pixels(data, name, pixel_budget() if max_pixels is None else max_pixels)
     buf = np.frombuffer(data, np.uint8)
-    image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    try:
+        image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
     if image is None or image.size == 0:
         raise FacemaskError(f"{name}: not a readable image (corrupt or unsupported format)")
     image = to_bgr8(image)
@@ -50,18 +84,144 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     return _apply_orientation(image, orientation) if orientation else image
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as 8-bit BGR, or raise FacemaskError with a one-line reason."""
+def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as 8-bit BGR, or raise FacemaskError with a one-line reason.
+
+    Only regular files are opened: a FIFO would block for ever, /dev/zero never ends.
+    """
     path = Path(path)
-    if not path.exists():
-        raise FacemaskError(f"{path}: no such file")
-    if path.is_dir():
-        raise FacemaskError(f"{path}: is a folder, expected an image file")
+    budget = pixel_budget() if max_pixels is None else max_pixels
     try:
-        data = path.read_bytes()
+        info = path.stat()
+    except FileNotFoundError:
+        raise FacemaskError(f"{path}: no such file") from None
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_image(data, str(path))
+    if stat.S_ISDIR(info.st_mode):
+        raise FacemaskError(f"{path}: is a folder, expected an image file")
+    if not stat.S_ISREG(info.st_mode):
+        raise FacemaskError(f"{path}: not a regular file (a pipe, socket or device), expected an image file")
+    if info.st_size > max_file_bytes(budget):
+        raise FacemaskError(f"{path}: {info.st_size / 2**20:.0f} MB is too big for an image within the pixel budget")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_file_bytes(budget) + 1)
+    except OSError as exc:
+        raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
+    return decode_image(data, str(path), budget)
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """More bytes than any image within the budget needs (uncompressed 16-bit RGBA, plus metadata)."""
+    return 8 * max_pixels + 16 * 2**20
+
+
+def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
+    """Refuse an image whose header declares more than `max_pixels`, or no readable size at all."""
+    try:
+        size = header_size(data)
+    except OverflowError:
+        raise FacemaskError(f"{name}: declares more pixels than any image reader here accepts (a decompression bomb?)") from None
+    if size is None:
+        raise FacemaskError(f"{name}: not a readable image (corrupt or unsupported format)")
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise FacemaskError(f"{name}: not a readable image (header says {w}x{h} pixels)")
+    if w * h > max_pixels:
+        raise FacemaskError(
+            f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the {max_pixels / 1e6:g} MP limit "
+            f"(raise it with --max-megapixels or {MAX_PIXELS_ENV})"
+        )
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header alone, without decoding; None when it cannot be read."""
+    for parse in (_png_size, _jpeg_size, _gif_size, _bmp_size, _webp_size):
+        try:
+            size = parse(data)
+        except (struct.error, IndexError, ValueError):
+            return None
+        if size is not None:
+            return size
+    return _pillow_size(data)
+
+
+def _png_size(d: bytes) -> tuple[int, int] | None:
+    if d[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    if d[12:16] != b"IHDR":
+        raise ValueError("no IHDR")
+    return struct.unpack(">II", d[16:24])
+
+
+def _jpeg_size(d: bytes) -> tuple[int, int] | None:
+    """The first start-of-frame marker's size; None when it is not a JPEG, ValueError when there is none."""
+    if d[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 4 <= len(d):
+        if d[pos] != 0xFF:
+            raise ValueError("bad marker")
+        marker = d[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
+            pos += 2
+            continue
+        length = struct.unpack(">H", d[pos + 2 : pos + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h, w = struct.unpack(">HH", d[pos + 5 : pos + 9])
+            return w, h
+        if marker in (0xD9, 0xDA):
+            break
+        pos += 2 + length
+    raise ValueError("no frame header")
+
+
+def _gif_size(d: bytes) -> tuple[int, int] | None:
+    return struct.unpack("<HH", d[6:10]) if d[:6] in (b"GIF87a", b"GIF89a") else None
+
+
+def _bmp_size(d: bytes) -> tuple[int, int] | None:
+    if d[:2] != b"BM":
+        return None
+    if struct.unpack("<I", d[14:18])[0] == 12:  # OS/2 header: 16-bit sizes
+        return struct.unpack("<HH", d[18:22])
+    w, h = struct.unpack("<ii", d[18:26])
+    return w, abs(h)
+
+
+def _webp_size(d: bytes) -> tuple[int, int] | None:
+    if d[:4] != b"RIFF" or d[8:12] != b"WEBP":
+        return None
+    chunk = d[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(d[24:27], "little"), 1 + int.from_bytes(d[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(d[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        w, h = struct.unpack("<HH", d[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    raise ValueError("unknown WebP chunk")
+
+
+def _pillow_size(data: bytes) -> tuple[int, int] | None:
+    """Other formats (TIFF, PNM, ...): Pillow reads their headers lazily, without decoding."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(BytesIO(data)) as im:
+                return im.size
+        except Image.DecompressionBombError:  # over 179 MP: Pillow refuses to say more
+            raise OverflowError from None
+        except Exception:  # noqa: BLE001 - Pillow raises many types for unknown or broken headers
+            return None
 
 
 def _exif_orientation(buf: np.ndarray) -> int:
