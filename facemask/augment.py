@@ -1,4 +1,9 @@
-"""Training-time augmentation in tf.data: geometry, light, blur and JPEG artefacts."""
+"""Training-time augmentation in tf.data, aimed at the errors seen on real photos.
+
+Real-photo errors were coloured and patterned masks read as "No Mask" (hue rotation, channel
+permutation, grayscale), half-hidden or cropped faces (random erasing, scale and aspect jitter) and
+small blurry street faces (downscale-then-upscale, blur, JPEG artefacts).
+"""
 from __future__ import annotations
 
 import tensorflow as tf
@@ -6,14 +11,15 @@ from keras import layers
 
 
 def geometric_and_colour(seed: int) -> tf.keras.Sequential:  # type: ignore[name-defined]
-    """Batch-level Keras layers on raw 0-255 pixels."""
+    """Batch-level Keras layers on raw 0-255 pixels: flip, rotation, scale and aspect jitter, light."""
     import keras
 
     return keras.Sequential(
         [
             layers.RandomFlip("horizontal", seed=seed),
             layers.RandomRotation(0.06, fill_mode="reflect", seed=seed),
-            layers.RandomZoom((-0.15, 0.1), fill_mode="reflect", seed=seed),
+            # Independent height and width factors: scale and aspect ratio both jitter.
+            layers.RandomZoom((-0.25, 0.15), (-0.25, 0.15), fill_mode="reflect", seed=seed),
             layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
             layers.RandomBrightness(0.25, value_range=(0, 255), seed=seed),
             layers.RandomContrast(0.3, seed=seed),
@@ -30,19 +36,56 @@ def _gaussian_kernel(sigma: tf.Tensor, size: int = 5) -> tf.Tensor:
     return tf.tile(k2[:, :, None, None], [1, 1, 3, 1])
 
 
-def degrade(image: tf.Tensor) -> tf.Tensor:
-    """Per-image: sometimes blur, sometimes re-encode as a low-quality JPEG (uint8 in, uint8 out)."""
-    r = tf.random.uniform([2])
-    image = tf.cond(
-        r[0] < 0.25,
-        lambda: tf.image.random_jpeg_quality(image, 25, 80),
-        lambda: image,
-    )
+def _maybe(p: float, fn, image: tf.Tensor) -> tf.Tensor:
+    return tf.cond(tf.random.uniform([]) < p, lambda: fn(image), lambda: image)
 
-    def blur() -> tf.Tensor:
-        sigma = tf.random.uniform([], 0.5, 1.5)
-        x = tf.cast(image, tf.float32)[None]
-        y = tf.nn.depthwise_conv2d(x, _gaussian_kernel(sigma), [1, 1, 1, 1], "SAME")[0]
-        return tf.cast(tf.clip_by_value(tf.round(y), 0, 255), tf.uint8)
 
-    return tf.cond(r[1] < 0.2, blur, lambda: image)
+def _blur(image: tf.Tensor) -> tf.Tensor:
+    sigma = tf.random.uniform([], 0.5, 1.5)
+    return tf.nn.depthwise_conv2d(image[None], _gaussian_kernel(sigma), [1, 1, 1, 1], "SAME")[0]
+
+
+def _down_up(image: tf.Tensor) -> tf.Tensor:
+    """A small face upscaled: shrink to 12-50 % of the side, then back."""
+    size = tf.shape(image)[:2]
+    factor = tf.random.uniform([], 0.12, 0.5)
+    small = tf.maximum(tf.cast(tf.cast(size, tf.float32) * factor, tf.int32), 8)
+    return tf.image.resize(tf.image.resize(image, small, method="area"), size, method="bilinear")
+
+
+def _hue(image: tf.Tensor) -> tf.Tensor:
+    return tf.image.random_hue(image / 255.0, 0.5) * 255.0
+
+
+def _permute_channels(image: tf.Tensor) -> tf.Tensor:
+    return tf.gather(image, tf.random.shuffle(tf.range(3)), axis=-1)
+
+
+def _grayscale(image: tf.Tensor) -> tf.Tensor:
+    return tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(image))
+
+
+def _erase(image: tf.Tensor) -> tf.Tensor:
+    """Random erasing: a rectangle of 5-20 % of the area filled with one random colour."""
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    area = tf.random.uniform([], 0.05, 0.2) * tf.cast(h * w, tf.float32)
+    aspect = tf.exp(tf.random.uniform([], -0.8, 0.8))
+    eh = tf.clip_by_value(tf.cast(tf.sqrt(area * aspect), tf.int32), 1, h)
+    ew = tf.clip_by_value(tf.cast(tf.sqrt(area / aspect), tf.int32), 1, w)
+    y0 = tf.random.uniform([], 0, h - eh + 1, tf.int32)
+    x0 = tf.random.uniform([], 0, w - ew + 1, tf.int32)
+    inside = tf.pad(tf.ones([eh, ew, 1]), [[y0, h - y0 - eh], [x0, w - x0 - ew], [0, 0]])
+    return image * (1 - inside) + inside * tf.random.uniform([1, 1, 3], 0, 255)
+
+
+def per_image(image: tf.Tensor) -> tf.Tensor:
+    """Per-image degradations and colour changes, uint8 in, float32 0-255 out."""
+    image = _maybe(0.25, lambda x: tf.image.random_jpeg_quality(x, 25, 80), image)
+    image = tf.cast(image, tf.float32)
+    image = _maybe(0.2, _down_up, image)
+    image = _maybe(0.15, _blur, image)
+    image = _maybe(0.3, _hue, image)
+    image = _maybe(0.15, _permute_channels, image)
+    image = _maybe(0.1, _grayscale, image)
+    image = _maybe(0.3, _erase, image)
+    return tf.clip_by_value(image, 0.0, 255.0)

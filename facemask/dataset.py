@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from facemask import LABELS
-from facemask.crops import training_crop
+from facemask.crops import face_crops, training_crop
 from facemask.errors import FacemaskError
 from facemask.imageio import decode_image, looks_like_image
 
@@ -190,3 +190,64 @@ def split_document(samples: list[Sample], split: dict[str, list[int]], root: Pat
     }
     doc["sha256"] = hashlib.sha256(json.dumps(doc["splits"], sort_keys=True).encode()).hexdigest()
     return doc
+
+
+def is_scene_set(root: Path) -> bool:
+    """A Pascal VOC scene set (annotations/*.xml beside images/) rather than class folders."""
+    return (Path(root) / "annotations").is_dir()
+
+
+@dataclass
+class SceneCrops:
+    """Face crops cut from annotated scenes, with the by-scene split they came from."""
+
+    data: LoadedDataset
+    split: dict[str, list[int]]  # indices into data.samples, split by scene
+    scenes: dict[str, list[str]]  # image file names per split
+
+
+def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: int, min_side: int = 10) -> SceneCrops:
+    """One crop per annotated mask/no-mask face, cut the way inference cuts it.
+
+    The crop uses the detector's box where the detector finds that face (IoU >= 0.3), else the
+    annotated box, with the same margin. Incorrectly worn masks have no right two-class label and are
+    left out, as are faces under `min_side` px, which hold no usable pixels.
+    """
+    from facemask.voc import match, scene_split, voc_dataset  # voc reads this module's hashing
+
+    pairs = voc_dataset(root)
+    scenes = scene_split(pairs, seed)
+    where = {name: split for split, names in scenes.items() for name in names}
+    cache = CropCache(cache_path, size)
+    samples, crops, found, skipped = [], [], [], []
+    split: dict[str, list[int]] = {name: [] for name in SPLITS}
+    for image_path, ann in pairs:
+        data = image_path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        keep = [i for i, n in enumerate(ann.names) if n in ("with_mask", "without_mask")]
+        sides = np.maximum(ann.xyxy[:, 2] - ann.xyxy[:, 0], ann.xyxy[:, 3] - ann.xyxy[:, 1])
+        keep = [i for i in keep if sides[i] >= min_side]
+        keys = [f"{sha}:{i}" for i in keep]
+        if any(k not in cache.entries for k in keys):
+            try:
+                image = decode_image(data, str(image_path))
+            except FacemaskError as exc:
+                skipped.append((str(image_path), str(exc).split(": ", 1)[-1]))
+                continue
+            faces = detect(image)
+            assigned = match(faces.xyxy, faces.score, ann.xyxy)
+            for i, key in zip(keep, keys):
+                hit = np.flatnonzero(assigned == i)
+                box = faces.xyxy[hit[0]] if len(hit) else ann.xyxy[i]
+                cache.entries[key] = (0, face_crops(image, box[None], size)[0], bool(len(hit)))
+        for i, key in zip(keep, keys):
+            label = LABELS.index("mask" if ann.names[i] == "with_mask" else "no_mask")
+            split[where[image_path.name]].append(len(samples))
+            samples.append(Sample(image_path, label, key, 0))
+            _, crop, has_face = cache.entries[key]
+            crops.append(crop)
+            found.append(has_face)
+    cache.save()
+    if not samples:
+        raise FacemaskError(f"{root}: no usable mask/no-mask faces in the annotations")
+    return SceneCrops(LoadedDataset(samples, np.stack(crops), np.array(found), skipped), split, scenes)

@@ -75,12 +75,20 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     card = json.loads((run_dir / "card_base.json").read_text())
     with np.load(run_dir / "eval_data.npz") as data:
         calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
+        names = data["extra_names"].tolist() if "extra_names" in data else []
+        extra = {str(n): (data[f"extra_x_{i}"], data[f"extra_y_{i}"]) for i, n in enumerate(names)}
+    # Training bakes the calibration temperature into `calibrated.keras`; older runs have only `best.keras`.
+    keras_path = run_dir / "calibrated.keras"
+    if not keras_path.is_file():
+        keras_path = run_dir / "best.keras"
     float_acc = card["test_metrics_keras_float32"]["accuracy"]
     results = {}
     for q in (("int8", "float16") if quantize == "auto" else (quantize,)):
-        path = convert(run_dir / "best.keras", q, calib, run_dir / f"model_{q}.tflite")
+        path = convert(keras_path, q, calib, run_dir / f"model_{q}.tflite")
         write_card(path, {**card, "quantization": q})
         r = measure(path, test_x, test_y, card["threshold"])
+        for name, (x, y) in extra.items():
+            r[f"accuracy {name}"] = measure(path, x, y, card["threshold"])["accuracy"]
         r["drop_points"] = round(100 * (float_acc - r["accuracy"]), 2)
         r["passes"] = r["drop_points"] <= MAX_DROP_POINTS
         r["bytes"] = path.stat().st_size

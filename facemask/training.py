@@ -1,7 +1,7 @@
-"""Train a mask classifier from a folder, the way the Keras examples read: top to bottom.
+"""Train a mask classifier from folders and scene sets, the way the Keras examples read: top to bottom.
 
-load and crop -> de-duplicated split -> augment -> build -> fit with checkpoints ->
-pick the threshold on val -> report on test -> export TFLite with its card.
+load and crop -> de-duplicated / by-scene split -> augment -> build -> fit with checkpoints and EMA ->
+calibrate on val (temperature, cut at 0.5) -> report on every test split -> export TFLite with its card.
 """
 from __future__ import annotations
 
@@ -21,17 +21,35 @@ import numpy as np
 from facemask import LABELS
 from facemask.config import DetectorConfig
 from facemask.crops import CROP_MARGIN
-from facemask.dataset import dataset_fingerprint, duplicate_groups, load_dataset, split_document, split_groups
+from facemask.dataset import (
+    LoadedDataset,
+    dataset_fingerprint,
+    duplicate_groups,
+    is_scene_set,
+    load_dataset,
+    load_scenes,
+    split_document,
+    split_groups,
+)
 from facemask.detector import FAST_AREA, FaceDetector
 from facemask.errors import FacemaskError
-from facemask.metrics import best_threshold, classification_report, plot_confusion, plot_grid, plot_history, roc_auc
+from facemask.metrics import (
+    calibration_report,
+    classification_report,
+    fit_temperature,
+    plot_confusion,
+    plot_grid,
+    plot_history,
+    plot_reliability,
+    roc_auc,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: Path
+    datasets: tuple[Path, ...]  # folders of class subfolders and/or VOC scene sets
     output: Path = Path("runs/train")
     arch: str = "resnet50"
     weights: str = "imagenet"
@@ -41,6 +59,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     patience: int = 6
+    ema: bool = True
     seed: int = 42
     resume: bool = False
     quantize: str = "auto"
@@ -67,26 +86,55 @@ def machine_description() -> str:
     return f"{os.cpu_count()} CPU cores, {cpu}, {platform.system()} {platform.release()}, no GPU"
 
 
-def _datasets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, split: dict[str, list[int]]):
+@dataclass
+class Source:
+    """One dataset source, loaded, cropped and split; its test split is reported on its own."""
+
+    name: str
+    root: Path
+    data: LoadedDataset
+    split: dict[str, list[int]]
+    split_doc: dict
+
+
+def load_sources(cfg: TrainConfig, detect, crop_key: str) -> list[Source]:
+    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
+    sources = []
+    for root in cfg.datasets:
+        cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}_{root.resolve().name}.npz"
+        if is_scene_set(root):
+            scenes = load_scenes(root, cfg.input_size, detect, cache, cfg.seed)
+            doc = {"seed": cfg.seed, "by": "scene", "splits": scenes.scenes}
+            doc["sha256"] = hashlib.sha256(json.dumps(doc["splits"], sort_keys=True).encode()).hexdigest()
+            sources.append(Source(f"scenes:{root.name}", root, scenes.data, scenes.split, doc))
+        else:
+            data = load_dataset(root, cfg.input_size, detect, cache)
+            groups = duplicate_groups(data.samples)
+            split = split_groups(data.samples, groups, seed=cfg.seed)
+            doc = split_document(data.samples, split, root, cfg.seed)
+            doc["duplicate_groups"] = int(len(data.samples) - len(set(groups.tolist())))
+            sources.append(Source(f"folder:{root.name}", root, data, split, doc))
+    return sources
+
+
+def _datasets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray):
     import tensorflow as tf
 
-    from facemask.augment import degrade, geometric_and_colour
+    from facemask.augment import geometric_and_colour, per_image
 
-    def make(name: str, training: bool):
-        idx = np.array(split[name])
+    def make(idx: np.ndarray, training: bool):
         onehot = np.eye(len(LABELS), dtype=np.float32)[labels[idx]]
         ds = tf.data.Dataset.from_tensor_slices((crops[idx], onehot))
         if training:
-            ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True).map(
-                lambda x, y: (degrade(x), y), num_parallel_calls=tf.data.AUTOTUNE
-            )
+            ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True)
+            ds = ds.map(lambda x, y: (per_image(x), y), num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(cfg.batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
         if training:
             augment = geometric_and_colour(cfg.seed)
             ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    return make("train", True), make("val", False)
+    return make(train_idx, True), make(val_idx, False)
 
 
 def _build(cfg: TrainConfig):
@@ -107,7 +155,7 @@ def _compile(model, cfg: TrainConfig, steps: int, lr: float) -> None:
         0.0, decay_steps=max(1, steps), warmup_target=lr, warmup_steps=max(1, steps // 20)
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4, use_ema=cfg.ema, ema_momentum=0.995),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.05),
         metrics=["accuracy"],
     )
@@ -135,8 +183,11 @@ def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stag
     steps = epochs * int(train_ds.cardinality())
     _compile(model, cfg, steps, lr)
     out = cfg.output
+    # With EMA, validation and the best checkpoint use the averaged weights.
+    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema else []
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "backup" / stage)),
+        *swap,
         keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_loss", save_best_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
         keras.callbacks.CSVLogger(str(out / f"log_{stage}.csv"), append=cfg.resume),
@@ -144,6 +195,38 @@ def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stag
     ]
     verbose = 1 if sys.stdout.isatty() else 2
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
+
+
+def _calibrate(model, val_x: np.ndarray, val_y: np.ndarray) -> float:
+    """Temperature scaling on val, baked into the softmax layer so exported files carry it."""
+    probs = model.predict(val_x, batch_size=64, verbose=0)
+    temperature = fit_temperature(probs, val_y)
+    layer = model.get_layer("probs")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel / temperature, bias / temperature])
+    return temperature
+
+
+def _report(name: str, probs: np.ndarray, y: np.ndarray, crops: np.ndarray, out: Path) -> dict:
+    """Figures, confusion matrix, reliability diagram and a grid for one test split."""
+    no_mask = LABELS.index("no_mask")
+    y_pred = probs.argmax(axis=1)
+    report = classification_report(y, y_pred)
+    report["roc_auc"] = round(roc_auc(y == no_mask, probs[:, no_mask]), 4)
+    report["calibration"] = calibration_report(probs, y)
+    prefix = "" if name.startswith("folder") else "scenes_"
+    plot_confusion(report["confusion_matrix"]["matrix"], LABELS, out / f"{prefix}confusion_matrix.png", title=name)
+    plot_reliability(probs, y, out / f"{prefix}reliability.png", title=name)
+    plot_grid(crops, y, y_pred, probs[:, LABELS.index("mask")], out / f"{prefix}test_grid.png")
+    return report
+
+
+def _augmented_grid(train_ds, out: Path) -> None:
+    """What the model sees: one augmented training batch, to check the augmentation by eye."""
+    x, y = next(iter(train_ds))
+    labels = np.argmax(y.numpy(), axis=1)
+    p_mask = (labels == LABELS.index("mask")).astype(np.float32)
+    plot_grid(np.clip(x.numpy(), 0, 255).astype(np.uint8), labels, labels, p_mask, out / "augmented_samples.png")
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -159,28 +242,33 @@ def train(cfg: TrainConfig) -> dict:
     clock = WallClock(out, cfg.resume)
     keras.utils.set_random_seed(cfg.seed)
 
-    # 1. Load every image once and crop it exactly as inference would.
+    # 1. Load every source once and crop it exactly as inference would.
     detector_cfg = DetectorConfig(mode="fast", confidence=0.5)
     detector = FaceDetector(detector_cfg)
     # Crops depend on the detector's settings too, so they are part of the cache's name.
     crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
-    cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}.npz"
-    data = load_dataset(cfg.dataset, cfg.input_size, detector.detect, cache)
-    labels = np.array([s.label for s in data.samples])
-    (out / "skipped.txt").write_text("".join(f"{p}\t{why}\n" for p, why in data.skipped))
-    for path, why in data.skipped:
+    sources = load_sources(cfg, detector.detect, crop_key)
+    skipped = [item for s in sources for item in s.data.skipped]
+    (out / "skipped.txt").write_text("".join(f"{p}\t{why}\n" for p, why in skipped))
+    for path, why in skipped:
         print(f"skipped: {path} ({why})")
-    print(f"{len(data.samples)} images, {len(data.skipped)} skipped, faces found in {data.face_found.mean():.0%}")
+    for s in sources:
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in s.split.items())
+        print(f"{s.name}: {len(s.data.samples)} crops ({sizes}), faces found by the detector in {s.data.face_found.mean():.0%}")
+    (out / "split.json").write_text(json.dumps({s.name: s.split_doc for s in sources}, indent=1))
 
-    # 2. Split so that no duplicate or near-duplicate straddles train/val/test.
-    groups = duplicate_groups(data.samples)
-    split = split_groups(data.samples, groups, seed=cfg.seed)
-    split_doc = split_document(data.samples, split, cfg.dataset, cfg.seed)
-    (out / "split.json").write_text(json.dumps(split_doc, indent=1))
-    print("split: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()) + f" ({len(set(groups))} duplicate groups)")
+    # 2. One training and one validation set over every source; test splits stay per source.
+    crops = np.concatenate([s.data.crops for s in sources])
+    labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
+    offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
+    index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in ("train", "val", "test")}
+    train_idx, val_idx = np.concatenate(index["train"]), np.concatenate(index["val"])
+    if min(len(train_idx), len(val_idx)) == 0 or len(set(labels[train_idx].tolist())) < len(LABELS):
+        raise FacemaskError("too few images to train: every class needs images in the train and val splits")
 
     # 3. Build and fit; pretrained weights train the head first, then the top blocks.
-    train_ds, val_ds = _datasets(cfg, data.crops, labels, split)
+    train_ds, val_ds = _datasets(cfg, crops, labels, train_idx, val_idx)
+    _augmented_grid(train_ds, out)
     model, backbone = _build(cfg)
     if backbone is not None and cfg.weights != "none":  # pretrained backbone: head first
         backbone.trainable = False
@@ -195,45 +283,52 @@ def train(cfg: TrainConfig) -> dict:
     history = history_from_logs(out)
     plot_history(history, out / "curves.png")
 
-    # 4. Threshold on val, figures on test, from the best checkpoint.
+    # 4. Calibrate on val (the cut is then 0.5), then report every test split from the best checkpoint.
     best = keras.models.load_model(out / "best.keras", compile=False)
-    p_mask = {k: best.predict(data.crops[split[k]], batch_size=64, verbose=0)[:, LABELS.index("mask")] for k in ("val", "test")}
-    y = {k: labels[split[k]] for k in ("val", "test")}
-    no_mask = LABELS.index("no_mask")
-    threshold = best_threshold(y["val"] == no_mask, 1 - p_mask["val"])
-    y_pred = np.where(1 - p_mask["test"] >= threshold, no_mask, 1 - no_mask)
-    report = classification_report(y["test"], y_pred)
-    report["roc_auc"] = round(roc_auc(y["test"] == no_mask, 1 - p_mask["test"]), 4)
-    report["threshold"] = threshold
-    plot_confusion(report["confusion_matrix"]["matrix"], LABELS, out / "confusion_matrix.png")
-    plot_grid(data.crops[split["test"]], y["test"], y_pred, p_mask["test"], out / "test_grid.png")
+    temperature = _calibrate(best, crops[val_idx], labels[val_idx])
+    best.save(out / "calibrated.keras")
+    reports = {}
+    for s, test_idx in zip(sources, index["test"]):
+        probs = best.predict(crops[test_idx], batch_size=64, verbose=0)
+        reports[s.name] = _report(s.name, probs, labels[test_idx], crops[test_idx], out)
+    first = sources[0].name
 
     card = {
         "architecture": cfg.arch,
         "input_size": cfg.input_size,
         "labels": list(LABELS),
-        "threshold": threshold,
-        "threshold_meaning": "predict no_mask when P(no_mask) >= threshold (chosen on the val split)",
+        "threshold": 0.5,
+        "threshold_meaning": "predict no_mask when P(no_mask) >= threshold; probabilities are temperature-calibrated",
+        "calibration": {"method": "temperature scaling on the val split", "temperature": round(temperature, 4),
+                        "ece_test": {k: r["calibration"]["ece"] for k, r in reports.items()}},
         "preprocessing": {"color": "RGB", "scale": 1.0, "offset": 0.0, "crop_margin": CROP_MARGIN,
                           "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
                           "crop": f"largest res10 SSD face (fast mode, {FAST_AREA} px input, conf 0.5), square, "
                                   "+15% margin each side; whole image if none"},
         "weights_init": cfg.weights,
-        "dataset": {"path_name": cfg.dataset.name, "sha256": dataset_fingerprint(data.samples, cfg.dataset),
-                    "n_images": len(data.samples), "n_skipped": len(data.skipped)},
-        "split": {"sha256": split_doc["sha256"], "seed": cfg.seed, "sizes": {k: len(v) for k, v in split.items()},
-                  "dedup": "sha256 + 64-bit DCT perceptual hash, Hamming <= 6, groups kept on one side"},
+        "datasets": [{"name": s.name, "sha256": dataset_fingerprint(s.data.samples, s.root) if s.name.startswith("folder")
+                      else s.split_doc["sha256"], "n_crops": len(s.data.samples), "n_skipped": len(s.data.skipped),
+                      "split_sha256": s.split_doc["sha256"], "split_sizes": {k: len(v) for k, v in s.split.items()}}
+                     for s in sources],
+        "split": {"seed": cfg.seed, "folders": "stratified 80/10/10; sha256 + 64-bit DCT perceptual hash (Hamming <= 6) "
+                  "groups kept on one side", "scenes": "by scene 40/10/50, near-duplicate scenes together"},
         "training": {"epochs_run": len(history.get("loss", [])), "wall_time_s": round(train_seconds),
                      "machine": machine_description(), "config": {k: str(v) for k, v in asdict(cfg).items()}},
-        "test_metrics_keras_float32": report,
+        "test_split": first,
+        "test_metrics_keras_float32": reports[first],
+        "test_metrics_by_source_keras_float32": reports,
     }
-    np.savez_compressed(out / "eval_data.npz", calib=data.crops[split["train"]][:: max(1, len(split["train"]) // 200)],
-                        test_x=data.crops[split["test"]], test_y=y["test"])
+    extra = {f"extra_x_{i}": crops[t] for i, t in enumerate(index["test"][1:])}
+    extra |= {f"extra_y_{i}": labels[t] for i, t in enumerate(index["test"][1:])}
+    np.savez_compressed(out / "eval_data.npz", calib=crops[train_idx][:: max(1, len(train_idx) // 200)],
+                        test_x=crops[index["test"][0]], test_y=labels[index["test"][0]],
+                        extra_names=np.array([s.name for s in sources[1:]]), **extra)
     (out / "card_base.json").write_text(json.dumps(card, indent=1))
 
     # 5. Export to TFLite; refuse a quantization that costs more than 0.5 points.
     exported = export_and_check(out, cfg.quantize)
-    metrics = {**report, "split": "test", "skipped": [{"path": p, "reason": r} for p, r in data.skipped],
+    metrics = {**reports[first], "split": f"{first} test", "by_source": reports,
+               "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "exported": exported, "wall_time_s": round(clock.seconds)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics

@@ -32,10 +32,35 @@ def dataset(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run(dataset, tmp_path_factory):
+def scenes(tmp_path_factory):
+    """A VOC scene set: 20 grey scenes, each with a bright (masked) and a dark (unmasked) face box."""
+    root = tmp_path_factory.mktemp("scenes")
+    (root / "images").mkdir()
+    (root / "annotations").mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(20):
+        image = np.full((120, 160, 3), 120, np.uint8)
+        image[20:60, 20:60] = 200 + rng.integers(-30, 30, (40, 40, 3))
+        image[50:90, 100:140] = 40 + rng.integers(-30, 30, (40, 40, 3))
+        cv2.imwrite(str(root / "images" / f"s{i}.jpg"), image)
+        objects = "".join(
+            f"<object><name>{name}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + 40}</xmax>"
+            f"<ymax>{y + 40}</ymax></bndbox></object>"
+            for name, x, y in (("with_mask", 20, 20), ("without_mask", 100, 50), ("mask_weared_incorrect", 60, 60))
+        )
+        (root / "annotations" / f"s{i}.xml").write_text(
+            f"<annotation><filename>s{i}.jpg</filename><size><width>160</width><height>120</height></size>"
+            f"{objects}</annotation>"
+        )
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(dataset, scenes, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     proc = _run(
-        "train.py", "--dataset", str(dataset), "--output", str(out), "--arch", "lite", "--weights", "none",
+        "train.py", "--dataset", str(dataset), "--dataset", str(scenes), "--output", str(out), "--arch", "lite",
+        "--weights", "none",
         "--input-size", "32", "--epochs", "1", "--batch-size", "8", "--cache-dir", str(out / "cache"),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -53,12 +78,17 @@ def test_training_lists_bad_files_and_finishes(run):
 
 def test_training_writes_every_output(run):
     out, _ = run
-    for name in ("model.tflite", "model.json", "curves.png", "confusion_matrix.png", "test_grid.png", "split.json"):
+    for name in ("model.tflite", "model.json", "curves.png", "confusion_matrix.png", "test_grid.png", "split.json",
+                 "reliability.png", "augmented_samples.png", "scenes_confusion_matrix.png", "scenes_reliability.png"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["per_class"]) == {"mask", "no_mask"}
     assert {"precision", "recall", "f1", "support"} <= set(metrics["per_class"]["mask"])
-    assert 0.0 <= metrics["roc_auc"] <= 1.0 and 0.0 < metrics["threshold"] < 1.0
+    assert 0.0 <= metrics["roc_auc"] <= 1.0 and 0.0 <= metrics["calibration"]["ece"] <= 1.0
+    # Each source's test split is reported on its own; scene crops leave out incorrectly worn masks.
+    scene_source = next(k for k in metrics["by_source"] if k.startswith("scenes:"))
+    test_scenes = json.loads((out / "split.json").read_text())[scene_source]["splits"]["test"]
+    assert metrics["by_source"][scene_source]["n"] == 2 * len(test_scenes)
 
 
 def test_model_card_describes_the_model(run):
@@ -66,7 +96,9 @@ def test_model_card_describes_the_model(run):
     card = json.loads((out / "model.json").read_text())
     assert card["input_size"] == 32 and card["labels"] == ["mask", "no_mask"]
     assert card["weights_init"] == "none" and card["architecture"] == "lite"
-    assert len(card["dataset"]["sha256"]) == 64 and len(card["split"]["sha256"]) == 64
+    assert [d["name"].split(":")[0] for d in card["datasets"]] == ["folder", "scenes"]
+    assert all(len(d["sha256"]) == 64 and len(d["split_sha256"]) == 64 for d in card["datasets"])
+    assert card["threshold"] == 0.5 and card["calibration"]["temperature"] > 0
     assert card["model_sha256"] == __import__("hashlib").sha256((out / "model.tflite").read_bytes()).hexdigest()
     assert card["quantization"] in ("int8", "float16")
     assert card["training"]["wall_time_s"] >= 0 and "cores" in card["training"]["machine"]
@@ -74,9 +106,12 @@ def test_model_card_describes_the_model(run):
 
 def test_split_has_no_overlap(run):
     out, _ = run
-    splits = json.loads((out / "split.json").read_text())["splits"]
-    seen = [p for v in splits.values() for p in v]
+    docs = list(json.loads((out / "split.json").read_text()).values())
+    folder, scenes = (doc["splits"] for doc in docs)
+    seen = [p for v in folder.values() for p in v]
     assert len(seen) == len(set(seen)) == 32
+    seen = [p for v in scenes.values() for p in v]
+    assert len(seen) == len(set(seen)) == 20  # every scene on exactly one side
 
 
 def test_export_then_evaluate(run, dataset):
