@@ -7,8 +7,11 @@ directly on the batch rather than through `predict`, which costs ~100 ms per cal
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
 MODELS_DIR = Path(str(resources.files("facemask") / "models"))
 SHIPPED = {"default": "mask_resnet50.tflite", "lite": "mask_lite.tflite"}
+MAX_CARD_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -42,23 +46,59 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, card: dict) -> ModelCard:
-        try:
-            pre = card.get("preprocessing", {})
-            labels = tuple(card["labels"])
-            made = cls(
-                input_size=int(card["input_size"]),
-                labels=labels,
-                threshold=float(card.get("threshold", 0.5)),
-                scale=float(pre.get("scale", 1.0)),
-                offset=float(pre.get("offset", 0.0)),
-                color=str(pre.get("color", "RGB")),
-                crop_margin=float(pre.get("crop_margin", CROP_MARGIN)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FacemaskError(f"model card is incomplete or malformed ({exc})") from None
-        if set(labels) != set(LABELS):
-            raise FacemaskError(f"model labels {list(labels)} are not {list(LABELS)}")
-        return made
+        """A card checked field by field; every problem found is named, in one line."""
+        problems = card_problems(card)
+        if problems:
+            raise FacemaskError("model card: " + "; ".join(problems))
+        pre = card.get("preprocessing", {})
+        return cls(
+            input_size=int(card["input_size"]),
+            labels=tuple(card["labels"]),
+            threshold=float(card.get("threshold", 0.5)),
+            scale=float(pre.get("scale", 1.0)),
+            offset=float(pre.get("offset", 0.0)),
+            color=str(pre.get("color", "RGB")),
+            crop_margin=float(pre.get("crop_margin", CROP_MARGIN)),
+        )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def card_problems(card) -> list[str]:
+    """What is wrong with a card's fields, in words; empty when inference can trust it.
+
+    NaN compares false with everything, so a NaN threshold would label every face `mask`;
+    swapped labels would swap every answer. Both are refused, not guessed around.
+    """
+    if not isinstance(card, dict):
+        return [f"must be a JSON object, got {type(card).__name__}"]
+    problems = []
+    size = card.get("input_size")
+    if not (isinstance(size, int) and not isinstance(size, bool) and 8 <= size <= 4096):
+        problems.append(f"input_size must be a whole number of pixels (8 to 4096), got {size!r}" if "input_size" in card
+                        else "input_size is missing (malformed card)")
+    if card.get("labels") != list(LABELS):
+        problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")
+    threshold = card.get("threshold", 0.5)
+    if not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
+        problems.append(f"threshold must be a finite number in [0, 1], got {threshold!r}")
+    pre = card.get("preprocessing", {})
+    if not isinstance(pre, dict):
+        problems.append(f"preprocessing must be a JSON object, got {pre!r}")
+        pre = {}
+    for key in ("scale", "offset", "crop_margin"):
+        if key in pre and not _is_number(pre[key]):
+            problems.append(f"preprocessing.{key} must be a finite number, got {pre[key]!r}")
+    if "crop_margin" in pre and _is_number(pre["crop_margin"]) and not 0.0 <= pre["crop_margin"] <= 2.0:
+        problems.append(f"preprocessing.crop_margin must be in [0, 2], got {pre['crop_margin']!r}")
+    if pre.get("color", "RGB") not in ("RGB", "BGR"):
+        problems.append(f"preprocessing.color must be RGB or BGR, got {pre.get('color')!r}")
+    digest = card.get("model_sha256")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        problems.append(f"model_sha256 must be 64 hex digits, got {digest!r}")
+    return problems
 
 
 def card_path(model_path: Path) -> Path:
@@ -78,14 +118,56 @@ def resolve_model(name_or_path: str) -> Path:
     return path
 
 
-def load_card(model_path: Path) -> ModelCard:
+def read_card(model_path: Path) -> dict:
+    """The card JSON beside a model, parsed; any problem reading it is one FacemaskError line."""
     path = card_path(model_path)
     if not path.is_file():
         raise FacemaskError(f"{path}: model card missing (every model needs its metadata JSON beside it)")
     try:
-        return ModelCard.from_dict(json.loads(path.read_text()))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CARD_BYTES + 1)
+    except OSError as exc:
+        raise FacemaskError(f"{path}: cannot read model card ({exc.strerror})") from None
+    if len(data) > MAX_CARD_BYTES:
+        raise FacemaskError(f"{path}: model card is over {MAX_CARD_BYTES // 2**20} MB; not a card")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise FacemaskError(f"{path}: model card is not valid JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise FacemaskError(f"{path}: model card is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise FacemaskError(f"{path}: model card is not valid JSON (nested too deeply)") from None
+
+
+def load_card(model_path: Path) -> ModelCard:
+    try:
+        return ModelCard.from_dict(read_card(model_path))
+    except FacemaskError as exc:
+        message = str(exc)
+        if message.startswith("model card:"):
+            raise FacemaskError(f"{card_path(model_path)}: {message}") from None
+        raise
+
+
+def verify_model_file(model_path: Path) -> None:
+    """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong."""
+    expected = read_card(model_path).get("model_sha256")
+    if expected is None:
+        log.warning("warning: %s has no model_sha256; its file cannot be checked", card_path(model_path))
+        return
+    digest = hashlib.sha256()
+    try:
+        with open(model_path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise FacemaskError(f"{model_path}: cannot read model ({exc.strerror})") from None
+    if digest.hexdigest() != str(expected).lower():
+        raise FacemaskError(
+            f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
+            "or the card belongs to another model)"
+        )
 
 
 class _LiteRTRunner:
@@ -147,6 +229,7 @@ class MaskClassifier:
         self.config = config or ClassifierConfig()
         self.path = resolve_model(self.config.model)
         self.card = load_card(self.path)
+        verify_model_file(self.path)
         if self.path.suffix == ".tflite":
             self.run = _LiteRTRunner(self.path, self.config.threads)
         else:

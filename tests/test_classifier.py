@@ -57,8 +57,34 @@ def test_corrupt_model(tiny_model, tmp_path):
     bad = tmp_path / "m.tflite"
     bad.write_bytes(b"garbage" * 100)
     bad.with_suffix(".json").write_text(tiny_model.with_suffix(".json").read_text())
+    with pytest.raises(FacemaskError, match="SHA-256 does not match"):
+        MaskClassifier(ClassifierConfig(model=str(bad)))
+    card = json.loads(bad.with_suffix(".json").read_text())
+    del card["model_sha256"]  # without a hash to check, the runtime's own check still says why
+    bad.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(FacemaskError, match="not a valid TFLite model"):
         MaskClassifier(ClassifierConfig(model=str(bad)))
+
+
+def test_one_flipped_byte_is_refused(tiny_model, tmp_path):
+    model = _copy_with_card(tiny_model, tmp_path)
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(FacemaskError, match="SHA-256 does not match its card"):
+        MaskClassifier(ClassifierConfig(model=str(model)))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[1, 2]", "must be a JSON object, got list"), (b"\xff\xfe\x00binary", "not UTF-8"),
+     (b"null", "must be a JSON object, got NoneType"), (b"[" * 100000, "not valid JSON")],
+)
+def test_card_that_is_not_an_object(tiny_model, tmp_path, content, message):
+    model = _copy_with_card(tiny_model, tmp_path)
+    model.with_suffix(".json").write_bytes(content)
+    with pytest.raises(FacemaskError, match=message):
+        MaskClassifier(ClassifierConfig(model=str(model)))
 
 
 def _copy_with_card(tiny_model, tmp_path, **changes):
@@ -75,7 +101,18 @@ def _copy_with_card(tiny_model, tmp_path, **changes):
     [
         ({"labels": ["cat", "dog"]}, "labels"),
         ({"input_size": 64}, "does not match its card's input_size"),
-        ({"input_size": "big"}, "malformed"),
+        ({"input_size": "big"}, "input_size must be a whole number"),
+        ({"input_size": True}, "input_size must be a whole number"),
+        ({"labels": ["no_mask", "mask"]}, r"labels must be \['mask', 'no_mask'\] in that order"),
+        ({"threshold": float("nan")}, "threshold must be a finite number"),
+        ({"threshold": 1.5}, "threshold must be a finite number"),
+        ({"threshold": "0.5"}, "threshold must be a finite number"),
+        ({"preprocessing": None}, "preprocessing must be a JSON object"),
+        ({"preprocessing": {"color": "HSV"}}, "color must be RGB or BGR"),
+        ({"preprocessing": {"scale": float("inf")}}, "preprocessing.scale must be a finite number"),
+        ({"model_sha256": "abc"}, "model_sha256 must be 64 hex digits"),
+        ({"model_sha256": "0" * 64}, "SHA-256 does not match"),
+        ({"threshold": float("nan"), "labels": ["no_mask", "mask"]}, "labels must be .*; threshold must be"),
     ],
 )
 def test_incompatible_card(tiny_model, tmp_path, changes, message):
