@@ -206,3 +206,17 @@ def check_outputs(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> No
         if real in seen:
             raise FacemaskError(f"{out}: given to both {seen[real]} and {option}")
         seen[real] = option
+
+
+def check_writable(path: Path, option: str = "output") -> None:
+    """Fail before a long run, not after it: the destination is not a folder and its folder is writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise FacemaskError(f"{path}: {option} is a folder, expected a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FacemaskError(f"{path}: cannot write ({parent} is not a folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FacemaskError(f"{path}: cannot write ({option} folder {parent} is not writable)")
