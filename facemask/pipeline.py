@@ -8,6 +8,7 @@ stops the source, whether the run ends, the source dies, a sink fails or Ctrl-C 
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from facemask.imageio import read_image
 from facemask.runstats import RunStats, StageClock
 from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
 from facemask.sources import Source
+from facemask.stopsignals import Stopped, StopSignals
 from facemask.types import Faces, Frame
 
 log = logging.getLogger(__name__)
@@ -110,17 +112,20 @@ class _VideoRun:
         self.faces = Faces.empty()
         self.fps = 0.0
 
-    def loop(self, source: Source, max_frames: int | None) -> None:
+    def loop(self, source: Source, max_frames: int | None, signals: StopSignals) -> None:
         stats = self.stats
         while max_frames is None or stats.frames < max_frames:
             clock, t_frame = StageClock(), perf_counter()
-            frame = source.read()
+            with signals.waiting():
+                frame = source.read()
             clock.lap("decode_wait")
             if frame is None:
                 break
             self.step(frame, clock)
             rate = 1.0 / max(perf_counter() - t_frame, 1e-6)
             self.fps = rate if not self.fps else self.fps + FPS_SMOOTHING * (rate - self.fps)
+            if signals.received is not None:
+                raise Stopped
             if any(s.wants_stop for s in self.sinks):
                 stats.stop_reason = "user"
                 break
@@ -157,16 +162,18 @@ def run_video(
     detect_every: int = 1,
     overlay: Overlay | None = None,
 ) -> RunStats:
-    """Process a started source until it ends, a sink asks to stop, `max_frames`, or Ctrl-C.
+    """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
     Owns the source, the sinks and the monitor from here on: all are closed before returning
     or raising. A source error (truncated file, dead camera) is raised after the closing,
-    so what was written so far stays valid. Ctrl-C ends the run normally (`interrupted`).
+    so what was written so far stays valid. Ctrl-C, SIGTERM or SIGHUP end the run normally
+    after the current frame (`interrupted`, with the signal in `stats.stop_signal`).
     """
     if detect_every < 1:
         raise FacemaskError(f"detect_every must be >= 1, got {detect_every}")
     run = _VideoRun(analyzer, sinks, tracker, monitor, detect_every, overlay or Overlay())
     with ExitStack() as stack:
+        signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
         stack.callback(source.stop)
         for sink in sinks:
             stack.callback(sink.close)
@@ -174,10 +181,12 @@ def run_video(
             stack.callback(monitor.close)
         start = perf_counter()
         try:
-            run.loop(source, max_frames)
-        except KeyboardInterrupt:
+            run.loop(source, max_frames, signals)
+        except (KeyboardInterrupt, Stopped):
             run.stats.stop_reason = "interrupted"
+            run.stats.stop_signal = signals.received or signal.SIGINT
         finally:
+            signals.settle()  # from here a signal is only noted: closing must not be cut short
             run.stats.wall_s = perf_counter() - start
             run.stats.dropped = source.dropped
     return run.stats
@@ -196,6 +205,7 @@ class ImageStats:
     ok: int = 0
     failed: int = 0
     faces: int = 0
+    stop_signal: int | None = None  # the batch stopped early on Ctrl-C, SIGTERM or SIGHUP
 
 
 def run_images(
@@ -208,13 +218,21 @@ def run_images(
     on_result: Callable[[ImageItem, Faces], None] | None = None,
     overlay: Overlay | None = None,
 ) -> ImageStats:
-    """Analyze each image; a bad one goes to `on_error(item, exc)` (or is raised when there is none)."""
+    """Analyze each image; a bad one goes to `on_error(item, exc)` (or is raised when there is none).
+
+    A stop signal ends the batch after the image in hand; the JSON document is still closed.
+    """
     stats, overlay = ImageStats(), overlay or Overlay()
     with ExitStack() as stack:
+        signals = stack.enter_context(StopSignals())
+        signals.settle()  # images: always finish the one in hand, then stop
         for sink in (json_sink, window):
             if sink is not None:
                 stack.callback(sink.close)
         for index, item in enumerate(items):
+            if signals.received is not None:
+                stats.stop_signal = signals.received
+                break
             try:
                 image = read_image(item.path)
                 faces = analyzer.analyze(image)

@@ -11,6 +11,38 @@ from facemask.types import Faces
 
 STAGES = ("decode_wait", "detect", "classify", "track", "alerts", "draw", "write")
 STATS_WINDOW = 36_000  # frames of timings kept (20 min at 30 fps): a long camera run stays bounded
+RATE_WINDOW_S = 1.0  # the on-screen frame rate counts the frames out in about the last second
+
+
+class RateMeter:
+    """Frames out per second over the last `window_s`: the rate a viewer sees, drops and all.
+
+    A mean of per-frame rates (1 / frame time) overstates it: with detection every 2nd frame the
+    cheap frames between detections dominate. Counting frames in a window is what the end-of-run
+    `frames / wall_s` counts too, so the two figures agree on a steady stream.
+    """
+
+    def __init__(self, window_s: float = RATE_WINDOW_S, clock=perf_counter) -> None:
+        self.window_s, self._clock = window_s, clock
+        self._times: deque[float] = deque()
+        self._start = clock()
+
+    def tick(self) -> None:
+        """One frame went out now."""
+        now = self._clock()
+        self._times.append(now)
+        while len(self._times) > 2 and now - self._times[1] >= self.window_s:
+            self._times.popleft()
+
+    @property
+    def rate(self) -> float:
+        """Frames per second over the window; before a full window, since the start."""
+        times = self._times
+        if not times:
+            return 0.0
+        if len(times) >= 2 and times[-1] - times[0] >= self.window_s:
+            return (len(times) - 1) / (times[-1] - times[0])
+        return len(times) / max(times[-1] - self._start, 1e-9)
 
 
 class StageClock:
@@ -34,7 +66,8 @@ def _stage_buffers() -> dict[str, deque]:
 class RunStats:
     """Counts for the whole run; stage timings for the latest STATS_WINDOW frames.
 
-    `stop_reason` is `end` (source finished), `max_frames`, `user` (q/Esc) or `interrupted` (Ctrl-C).
+    `stop_reason` is `end` (source finished), `max_frames`, `user` (q/Esc) or `interrupted` (Ctrl-C,
+    SIGTERM or SIGHUP, whose number is in `stop_signal`).
     """
 
     frames: int = 0
@@ -45,6 +78,7 @@ class RunStats:
     dropped: int = 0
     wall_s: float = 0.0
     stop_reason: str = "end"
+    stop_signal: int | None = None
     summary: dict | None = None
     stage_ms: dict[str, deque] = field(default_factory=_stage_buffers)
 

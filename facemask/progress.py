@@ -1,0 +1,63 @@
+"""Progress bars (tqdm) for long runs, shown only when stderr is a terminal.
+
+Logs, pipes and CI keep clean output: there the bar is a plain pass-through iterable whose
+`write` prints normally.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from facemask.sinks import Sink
+from facemask.types import Faces, Frame
+
+
+def show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+class _Plain:
+    """The no-terminal stand-in for a tqdm bar: iterates and prints."""
+
+    def __init__(self, items: Iterable) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator:
+        return iter(self.items)
+
+    @staticmethod
+    def write(text: str, file=None) -> None:
+        print(text, file=file or sys.stdout)
+
+
+@contextmanager
+def progress_bar(items: Iterable, desc: str, enabled: bool = True):
+    """`items` with a bar on stderr while iterated; `bar.write(text, file=...)` prints above it."""
+    if not (enabled and show_progress()):
+        yield _Plain(items)
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(items, desc=desc, unit=desc.rstrip("s") or "item", file=sys.stderr, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+class ProgressSink(Sink):
+    """A video run's progress: frames done of the file's announced count."""
+
+    needs_image = False
+
+    def __init__(self, total: int | None, desc: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True)
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
