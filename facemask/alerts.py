@@ -9,8 +9,11 @@ Why this design:
   JSON line per event. The beep and the user's `--on-violation` command run on one worker
   thread fed by a bounded queue; when it falls behind, jobs are dropped and counted rather
   than ever blocking the capture loop, and `close()` joins the worker with a timeout.
-- People are counted once a track has lasted `min_person_s`, so single-frame false
-  detections do not dilute the compliance rate.
+- A person is a track id: the tracker hands out ids only to confirmed tracks and keeps them
+  across detector gaps, so a person counts once, and detector blips never. Whether a person
+  wore a mask is decided by the time they were seen with each smoothed label, not by whether
+  a violation fired: someone glimpsed unmasked for half a second is unmasked, though too
+  brief for an alert. The definitions travel with the summary (`DEFINITIONS`).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -37,7 +41,19 @@ from facemask.types import Faces, Frame
 log = logging.getLogger(__name__)
 
 SNAPSHOT_MARGIN = 0.25  # context around the face in the saved crop, per side
-FORGET_S = 10.0  # per-track state unseen this long is dropped; the tracker never reuses ids
+FORGET_S = 30.0  # per-track state unseen this long is folded into the totals; above the tracker's re-link time
+MAX_FRAME_GAP_S = 1.0  # a longer gap between frames (a stall) adds at most this to a person's seen time
+
+DEFINITIONS = {
+    "person": "a confirmed track: a face detected at least TrackerConfig.min_hits times over at least "
+    "TrackerConfig.confirm_s seconds; its id survives detector gaps, so each person counts once",
+    "masked": "a person seen longer with the smoothed label mask than no_mask (unmasked: the reverse)",
+    "compliance_rate": "masked people / people with a known label",
+    "violation": "raised once when a person has read no_mask for min_no_mask_s seconds; "
+    "no second one until a resolved event",
+    "resolved": "follows a violation once that person has read mask for rearm_mask_s seconds; re-arms the alert",
+    "violators": "people with at least one violation",
+}
 CLOSE_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 60.0
 
@@ -51,8 +67,9 @@ def counter_lines(counters: dict) -> list[str]:
     """The live counters as lines for `annotate.TextPanel`."""
     rate = counters.get("compliance_rate")
     return [
-        f"People: {counters['people']}  Violations: {counters['violations']}",
-        f"Compliance: {rate:.0%}" if rate is not None else "Compliance: -",
+        f"People: {counters['people']}  Masked: {counters['masked']}  No mask: {counters['unmasked']}",
+        f"Compliance: {rate:.0%}  Violations: {counters['violations']}" if rate is not None
+        else f"Compliance: -  Violations: {counters['violations']}",
     ]
 
 
@@ -63,6 +80,7 @@ class ActionWorker:
         self.beep, self.command = beep, command
         self.dropped = 0
         self._queue: queue.Queue[dict | None] = queue.Queue(maxsize)
+        self._running: subprocess.Popen | None = None  # the command now running, in its own process group
         self._thread = threading.Thread(target=self._run, name="facemask-alert-actions", daemon=True)
         self._thread.start()
 
@@ -83,7 +101,25 @@ class ActionWorker:
             pass
         self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
-            log.warning("alert actions still running after %.0f s; not waiting for them", timeout)
+            log.warning("alert actions still running after %.0f s; stopping them", timeout)
+            self._stop_running()
+            self._thread.join(1.0)
+
+    def _stop_running(self) -> None:
+        """End the running command and everything it started (its process group), so none outlives the run."""
+        proc = self._running
+        if proc is None or proc.poll() is not None:
+            return
+        for sig, wait_s in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 1.0)):
+            try:
+                os.killpg(proc.pid, sig)  # the group id is the shell's pid, still ours until it is reaped
+            except (ProcessLookupError, PermissionError):
+                return
+            try:
+                proc.wait(wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
     def _run(self) -> None:
         while (event := self._queue.get()) is not None:
@@ -99,26 +135,41 @@ class ActionWorker:
         if not self.command:
             return
         env = {**os.environ, "FACEMASK_EVENT": json.dumps(event)}
+        # Its own process group: Ctrl-C in the terminal reaches us, not it, and on a timeout or at
+        # close() the whole group (the shell and what it started) is ended together.
+        self._running = subprocess.Popen(self.command, shell=True, env=env, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
         try:
-            done = subprocess.run(
-                self.command, shell=True, env=env, stdin=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT_S, check=False
-            )
+            returncode = self._running.wait(COMMAND_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             log.warning("--on-violation command ran over %.0f s and was stopped", COMMAND_TIMEOUT_S)
+            self._stop_running()
             return
-        if done.returncode:
-            log.warning("--on-violation command exited with status %d", done.returncode)
+        finally:
+            if self._running.poll() is not None:
+                self._running = None
+        if returncode:
+            log.warning("--on-violation command exited with status %d", returncode)
 
 
 @dataclass
 class _TrackState:
-    first_seen: float
+    """One person's alert state and the time they were seen with each smoothed label."""
+
     last_seen: float
     no_mask_since: float | None = None
     mask_since: float | None = None
     armed: bool = True
-    counted: bool = False
     violated: bool = False
+    mask_s: float = 0.0
+    no_mask_s: float = 0.0
+
+    @property
+    def verdict(self) -> str | None:
+        """`masked`, `unmasked`, or None while no labelled time decides it."""
+        if self.mask_s == self.no_mask_s:
+            return None
+        return "masked" if self.mask_s > self.no_mask_s else "unmasked"
 
 
 class ViolationMonitor:
@@ -136,7 +187,8 @@ class ViolationMonitor:
             self._worker = ActionWorker(self.config.beep, self.config.on_violation, self.config.action_queue)
         self._tracks: dict[int, _TrackState] = {}
         self._current: set[int] = set()
-        self._totals = {"people": 0, "violations": 0, "violators": 0, "resolved": 0, "frames": 0}
+        self._totals = {"people": 0, "violations": 0, "violators": 0, "resolved": 0, "frames": 0,
+                        "masked": 0, "unmasked": 0}  # masked/unmasked: people whose state was forgotten
         self._first_time: float | None = None
         self._last_time: float | None = None
         self._closed = False
@@ -152,28 +204,33 @@ class ViolationMonitor:
         t = frame.timestamp
         if self._last_time is not None and t < self._last_time:
             log.info("time went back (%.3f -> %.3f): a new source; per-track alert state cleared", self._last_time, t)
-            self._tracks.clear()
+            self._forget(float("inf"))
+        dt = 0.0 if self._last_time is None else min(max(0.0, t - self._last_time), MAX_FRAME_GAP_S)
         self._first_time = t if self._first_time is None else self._first_time
         self._last_time = t
         self._totals["frames"] += 1
         self._current = {int(i) for i in faces.track_id if i >= 0}
         events = []
         for i in np.flatnonzero(faces.track_id >= 0):
-            event = self._observe(frame, faces, int(i))
+            event = self._observe(frame, faces, int(i), dt)
             if event is not None:
                 events.append(event)
                 self._emit(event)
-        self._tracks = {k: s for k, s in self._tracks.items() if t - s.last_seen <= FORGET_S}
+        self._forget(t)
         return events
 
     def counters(self) -> dict:
-        """Live figures for an overlay: people seen, violation events, compliance, tracks in violation now."""
-        people, violators = self._totals["people"], self._totals["violators"]
+        """Live figures for an overlay: people, masked and unmasked people, violations, compliance, in violation now."""
+        verdicts = [s.verdict for s in self._tracks.values()]
+        masked = self._totals["masked"] + verdicts.count("masked")
+        unmasked = self._totals["unmasked"] + verdicts.count("unmasked")
         in_violation = sum(1 for k in self._current if k in self._tracks and not self._tracks[k].armed)
         return {
-            "people": people,
+            "people": self._totals["people"],
+            "masked": masked,
+            "unmasked": unmasked,
             "violations": self._totals["violations"],
-            "compliance_rate": round((people - violators) / people, 4) if people else None,
+            "compliance_rate": round(masked / (masked + unmasked), 4) if masked + unmasked else None,
             "in_violation": in_violation,
         }
 
@@ -189,6 +246,8 @@ class ViolationMonitor:
             "events_path": str(self.config.events_path) if self.config.events_path else None,
             "snapshot_dir": str(self.snapshot_dir) if self.snapshot_dir else None,
             "dropped_actions": self._worker.dropped if self._worker else 0,
+            "definitions": {**DEFINITIONS, "min_no_mask_s": self.config.min_no_mask_s,
+                            "rearm_mask_s": self.config.rearm_mask_s},
         }
 
     def close(self) -> None:
@@ -201,13 +260,18 @@ class ViolationMonitor:
         if self._events_file is not None:
             self._events_file.close()
 
-    def _observe(self, frame: Frame, faces: Faces, i: int) -> dict | None:
-        t, track_id = frame.timestamp, int(faces.track_id[i])
-        state = self._tracks.setdefault(track_id, _TrackState(first_seen=t, last_seen=t))
+    def _observe(self, frame: Frame, faces: Faces, i: int, dt: float) -> dict | None:
+        t, track_id, label = frame.timestamp, int(faces.track_id[i]), str(faces.label[i])
+        state = self._tracks.get(track_id)
+        if state is None:  # the tracker gives ids to confirmed tracks only: a new id is a new person
+            state = self._tracks[track_id] = _TrackState(last_seen=t)
+            self._totals["people"] += 1
         state.last_seen = t
-        if not state.counted and t - state.first_seen >= self.config.min_person_s:
-            self._count(state)
-        step = self._step(state, str(faces.label[i]), t)
+        if label == "mask":
+            state.mask_s += dt
+        elif label == "no_mask":
+            state.no_mask_s += dt
+        step = self._step(state, label, t)
         if step == "violation":
             return self._violation(frame, faces, i, state)
         if step == "resolved":
@@ -231,13 +295,14 @@ class ViolationMonitor:
                 return "resolved"
         return None
 
-    def _count(self, state: _TrackState) -> None:
-        state.counted = True
-        self._totals["people"] += 1
+    def _forget(self, t: float) -> None:
+        """Drop the state of people unseen for FORGET_S, keeping their verdict in the totals (bounded memory)."""
+        for key in [k for k, s in self._tracks.items() if t - s.last_seen > FORGET_S]:
+            verdict = self._tracks.pop(key).verdict
+            if verdict is not None:
+                self._totals[verdict] += 1
 
     def _violation(self, frame: Frame, faces: Faces, i: int, state: _TrackState) -> dict:
-        if not state.counted:  # a violator is a person even if min_person_s is longer than min_no_mask_s
-            self._count(state)
         if not state.violated:
             state.violated = True
             self._totals["violators"] += 1

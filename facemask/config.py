@@ -35,10 +35,22 @@ class ClassifierConfig:
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Association and smoothing. Times are in seconds so they hold at any frame rate."""
+    """Association, confirmation and smoothing. Times are in seconds so they hold at any frame rate
+    and any detection schedule (`--detect-every`, `--realtime` drops).
+
+    A track is *confirmed* (gets an id, counts as a person) after `min_hits` detections spanning
+    `confirm_s`. It is matched by motion for `max_missed_s` after its last detection; a confirmed
+    track lost longer is kept `relink_s` more, and takes back a face that reappears within
+    `relink_distance` face sizes of where it was last seen, at a similar size.
+    """
 
     iou_threshold: float = 0.3
+    match_distance: float = 0.8  # centre distance, in face sizes, when boxes no longer overlap
     max_missed_s: float = 0.6
+    relink_s: float = 10.0
+    relink_distance: float = 0.5
+    confirm_s: float = 0.4
+    min_hits: int = 3
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
     detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between
@@ -46,8 +58,11 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:
             raise FacemaskError(f"tracker IoU threshold must be in (0, 1], got {self.iou_threshold}")
-        if self.max_missed_s < 0:
-            raise FacemaskError(f"max missed time must be >= 0 seconds, got {self.max_missed_s}")
+        for name in ("max_missed_s", "relink_s", "confirm_s", "match_distance", "relink_distance"):
+            if getattr(self, name) < 0:
+                raise FacemaskError(f"tracker {name} must be >= 0, got {getattr(self, name)}")
+        if self.min_hits < 1:
+            raise FacemaskError(f"tracker min_hits must be >= 1 detection, got {self.min_hits}")
         if not 0.0 < self.smoothing_alpha <= 1.0:
             raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
         if not 0.0 <= self.hysteresis < 0.5:
@@ -60,8 +75,8 @@ class TrackerConfig:
 class AlertConfig:
     """Debounced violation alerts.
 
-    A track counts as a person once seen for `min_person_s`; `action_queue` bounds the
-    beep/command jobs waiting for the worker thread (more are dropped, never waited for).
+    A person is a confirmed track (see TrackerConfig); `action_queue` bounds the beep/command
+    jobs waiting for the worker thread (more are dropped, never waited for).
     """
 
     events_path: Path | None = None
@@ -69,11 +84,10 @@ class AlertConfig:
     rearm_mask_s: float = 1.0
     beep: bool = False
     on_violation: str | None = None
-    min_person_s: float = 0.5
     action_queue: int = 8
 
     def __post_init__(self) -> None:
-        for name in ("min_no_mask_s", "rearm_mask_s", "min_person_s"):
+        for name in ("min_no_mask_s", "rearm_mask_s"):
             if getattr(self, name) < 0:
                 raise FacemaskError(f"{name} must be >= 0 seconds, got {getattr(self, name)}")
         if self.on_violation is not None and not self.on_violation.strip():

@@ -22,15 +22,13 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator, TextPanel
 from facemask.errors import FacemaskError
 from facemask.imageio import read_image
-from facemask.runstats import RunStats, StageClock
+from facemask.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
 from facemask.sources import Source
 from facemask.stopsignals import Stopped, StopSignals
 from facemask.types import Faces, Frame
 
 log = logging.getLogger(__name__)
-
-FPS_SMOOTHING = 0.1  # weight of the newest frame in the FPS shown on screen
 
 
 class Tracker(Protocol):
@@ -110,20 +108,19 @@ class _VideoRun:
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
         self.faces = Faces.empty()
-        self.fps = 0.0
+        self.rate = RateMeter()  # frames out per second, as drawn on the overlay
 
     def loop(self, source: Source, max_frames: int | None, signals: StopSignals) -> None:
         stats = self.stats
         while max_frames is None or stats.frames < max_frames:
-            clock, t_frame = StageClock(), perf_counter()
+            clock = StageClock()
             with signals.waiting():
                 frame = source.read()
             clock.lap("decode_wait")
             if frame is None:
                 break
             self.step(frame, clock)
-            rate = 1.0 / max(perf_counter() - t_frame, 1e-6)
-            self.fps = rate if not self.fps else self.fps + FPS_SMOOTHING * (rate - self.fps)
+            self.rate.tick()
             if signals.received is not None:
                 raise Stopped
             if any(s.wants_stop for s in self.sinks):
@@ -143,7 +140,7 @@ class _VideoRun:
             self.stats.events += len(monitor.update(frame, faces))
         clock.lap("alerts")
         if self.draw:
-            lines = self.overlay.lines(self.fps, monitor.counters() if monitor is not None else None)
+            lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
             frame = Frame(self.overlay.draw(frame.image, faces, lines), frame.index, frame.timestamp)
         clock.lap("draw")
         for sink in self.sinks:

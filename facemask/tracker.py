@@ -1,22 +1,28 @@
-"""Face tracking: stable ids across frames and a smoothed mask label per person.
+"""Face tracking: one id per person whatever the detection schedule, and a smoothed label per track.
 
-Why this design:
-- Association is IoU between each track's *predicted* box and the new detections, matched
-  greedily (best IoU first). Faces in a webcam scene are few, so greedy costs nothing and
-  rarely differs from an optimal assignment; a constant-velocity prediction is what keeps ids
-  when two people cross, because at the crossing their last boxes overlap both detections
-  equally while their predicted boxes do not.
-- Tracks are kept for `max_missed_s` *seconds* after their last detection, so a blink of the
-  detector or a hand over the face keeps the id at any frame rate. A track always gets the
-  next update after its last sighting, so a slow detect-every-k schedule cannot expire every
-  track between two detections.
+Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
+- Three association passes, each on what the previous left: (1) IoU between each recent
+  track's *predicted* box and the detections, best first; (2) for boxes that no longer
+  overlap (a fast head, a detector that ran 5 frames ago, frames dropped in real time), the
+  centre distance in face sizes, with a similar size; (3) OC-SORT's observation-centric
+  recovery: a confirmed track lost for longer keeps its *last observed* box for `relink_s`
+  and takes back a face that reappears where it was last seen, at a similar size (a face
+  turned away, a hand or a mask in front of the camera, the camera pointed elsewhere).
+  The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the
+  steady state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`, so a
+  lost track's box does not fly away.
+- A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
+  an id (ids are therefore people, not detector blips) and count. Tentative faces are still
+  returned, with `track_id` -1, so they are drawn and written.
+- All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
+  how often the tracker is fed, not what it decides.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
   *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
-  sustained change does within a few readings. Voting on the classifier's decisions rather
-  than its probabilities means the tracker needs no copy of the classifier's threshold.
-  `mask_prob` is smoothed the same way, for the confidence shown beside the label.
+  sustained change does within a few readings. `mask_prob` is smoothed the same way.
 - `predict(t)` moves the tracks seen at the last detection forward without touching state,
   so the pipeline can draw boxes on frames where the detector did not run.
+- Not `supervision`'s ByteTrack: it counts its buffer in frames of a fixed rate, has no
+  predict-between-detections and no per-track label state, and would add a heavy dependency.
 - No drawing, no I/O. Ids are per instance, start at 1 and are never reused, not even after
   `reset()`, so downstream per-id state (alerts, JSON consumers) cannot mix two people up.
 """
@@ -34,35 +40,40 @@ from facemask.types import Faces
 log = logging.getLogger(__name__)
 
 VELOCITY_ALPHA = 0.5  # weight of the newest velocity measurement
+SIZE_RATIO = 1.6  # faces matched by distance may differ in size by at most this factor
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Track:
     """One person's state; only FaceTracker touches it."""
 
-    track_id: int
     box: np.ndarray  # xyxy at `last_seen`
     score: float
+    first_seen: float
     last_seen: float
     velocity: np.ndarray  # box-centre velocity, px/s
-    missed: int = 0  # updates since the last match
+    track_id: int = -1  # given at confirmation
+    hits: int = 1
     mask_prob: float = float("nan")  # smoothed P(mask)
     vote: float = float("nan")  # smoothed no_mask decision in [0, 1]
     label: str = ""  # smoothed label
     raw_mask_prob: float = float("nan")
     raw_label: str = ""
 
-    def predicted_box(self, timestamp: float) -> np.ndarray:
-        dt = max(0.0, timestamp - self.last_seen)
+    def predicted_box(self, timestamp: float, horizon: float) -> np.ndarray:
+        dt = min(max(0.0, timestamp - self.last_seen), horizon)
         shift = self.velocity * dt
         return self.box + np.array([shift[0], shift[1], shift[0], shift[1]], np.float32)
 
-    def observe(self, box: np.ndarray, score: float, timestamp: float) -> None:
+    def observe(self, box: np.ndarray, score: float, timestamp: float, horizon: float) -> None:
         dt = timestamp - self.last_seen
-        if dt > 0:
+        if dt > horizon:  # back after a long gap: the old velocity says nothing any more
+            self.velocity = np.zeros(2, np.float32)
+        elif dt > 0:
             measured = (_centre(box) - _centre(self.box)) / dt
             self.velocity = (1 - VELOCITY_ALPHA) * self.velocity + VELOCITY_ALPHA * measured
         self.box, self.score, self.last_seen = box, score, timestamp
+        self.hits += 1
 
     def read(self, prob: float, label: str, alpha: float, hysteresis: float) -> None:
         """Fold one classifier reading into the smoothed label; unclassified readings are ignored."""
@@ -86,10 +97,10 @@ def _centre(box: np.ndarray) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
 
 
-def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """(row, col) pairs, best IoU first, each row and column used once, IoU >= threshold."""
-    rows, cols = np.nonzero(iou >= threshold)
-    order = np.argsort(-iou[rows, cols], kind="stable")
+def greedy_match(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(row, col) pairs, highest score first, each row and column used once, score >= threshold."""
+    rows, cols = np.nonzero(score >= threshold)
+    order = np.argsort(-score[rows, cols], kind="stable")
     used_r: set[int] = set()
     used_c: set[int] = set()
     pairs = []
@@ -101,8 +112,21 @@ def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return pairs
 
 
+def closeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minus the centre distance in face sizes (mean side of the two boxes); -inf when the sizes differ too much."""
+    a = np.asarray(a, np.float32).reshape(-1, 4)
+    b = np.asarray(b, np.float32).reshape(-1, 4)
+    side_a = np.sqrt(np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-6))
+    side_b = np.sqrt(np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-6))
+    ca = (a[:, :2] + a[:, 2:]) / 2
+    cb = (b[:, :2] + b[:, 2:]) / 2
+    dist = np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=2) / ((side_a[:, None] + side_b[None, :]) / 2)
+    ratio = np.maximum(side_a[:, None] / side_b[None, :], side_b[None, :] / side_a[:, None])
+    return np.where(ratio <= SIZE_RATIO, -dist, -np.inf)
+
+
 class FaceTracker:
-    """`update(faces, t)` gives each detection a stable `track_id` and a smoothed label."""
+    """`update(faces, t)` gives each detection its person's `track_id` and a smoothed label."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
@@ -116,25 +140,25 @@ class FaceTracker:
         self._tracks, self._visible = [], []
         self._last_time = None
 
+    @property
+    def ids_created(self) -> int:
+        """Ids handed out so far: confirmed tracks, the tracker's count of people."""
+        return self._next_id - 1
+
     def update(self, faces: Faces, timestamp: float) -> Faces:
         """Associate this frame's detections with tracks; returns a new Faces, rows in input order."""
         self._check_time(timestamp)
-        self._tracks = [t for t in self._tracks if not self._expired(t, timestamp)]
-        predicted = np.array([t.predicted_box(timestamp) for t in self._tracks], np.float32).reshape(-1, 4)
-        pairs = greedy_match(iou_matrix(predicted, faces.xyxy), self.config.iou_threshold)
-        owner: dict[int, _Track] = {c: self._tracks[r] for r, c in pairs}
-        for track in self._tracks:
-            track.missed += 1
         cfg = self.config
+        self._tracks = [t for t in self._tracks if not self._expired(t, timestamp)]
+        owner = self._associate(faces.xyxy, timestamp)
         for i in range(len(faces)):
             track = owner.get(i)
             if track is None:
-                track = self._new_track(faces.xyxy[i], float(faces.score[i]), timestamp)
-                owner[i] = track
+                track = owner[i] = self._new_track(faces.xyxy[i], float(faces.score[i]), timestamp)
             else:
-                track.observe(faces.xyxy[i].copy(), float(faces.score[i]), timestamp)
-            track.missed = 0
+                track.observe(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, cfg.max_missed_s)
             track.read(float(faces.mask_prob[i]), str(faces.label[i]), cfg.smoothing_alpha, cfg.hysteresis)
+            self._maybe_confirm(track)
         self._visible = [owner[i] for i in range(len(faces))]
         tracked = self._faces(self._visible, faces.xyxy.copy(), faces.score.copy())
         return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
@@ -146,22 +170,49 @@ class FaceTracker:
         `update` leaves them out, so boxes appear and vanish at the same moments either way.
         """
         live = self._visible
-        boxes = np.array([t.predicted_box(timestamp) for t in live], np.float32).reshape(-1, 4)
-        return self._faces(live, boxes, np.array([t.score for t in live], np.float32))
+        boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in live], np.float32)
+        return self._faces(live, boxes.reshape(-1, 4), np.array([t.score for t in live], np.float32))
 
     @property
     def active_tracks(self) -> int:
-        """Tracks still alive, seen at the last update or coasting through a miss."""
+        """Tracks still alive: seen at the last update, coasting through a miss, or kept to re-link."""
         return len(self._tracks)
 
+    def _associate(self, boxes: np.ndarray, t: float) -> dict[int, _Track]:
+        """Detection index -> track, in three passes: IoU, then centre distance, then re-link."""
+        cfg = self.config
+        recent = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen <= cfg.max_missed_s]
+        lost = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen > cfg.max_missed_s and tr.track_id >= 0]
+        predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32)
+        last = np.array([tr.box for tr in self._tracks], np.float32)
+        owner: dict[int, _Track] = {}
+        passes = ((recent, predicted, iou_matrix, cfg.iou_threshold),
+                  (recent, predicted, closeness, -cfg.match_distance),
+                  (lost, last, closeness, -cfg.relink_distance))
+        for rows, ref, score_fn, threshold in passes:
+            rows = [k for k in rows if self._tracks[k] not in owner.values()]
+            cols = [i for i in range(len(boxes)) if i not in owner]
+            if not rows or not cols:
+                continue
+            score = score_fn(ref[rows].reshape(-1, 4), boxes[cols])
+            for r, c in greedy_match(score, threshold):
+                owner[cols[c]] = self._tracks[rows[r]]
+        return owner
+
+    def _maybe_confirm(self, track: _Track) -> None:
+        cfg = self.config
+        if track.track_id < 0 and track.hits >= cfg.min_hits and track.last_seen - track.first_seen >= cfg.confirm_s - 1e-6:
+            track.track_id = self._next_id
+            self._next_id += 1
+            log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
+
     def _expired(self, track: _Track, timestamp: float) -> bool:
-        return track.missed > 0 and timestamp - track.last_seen > self.config.max_missed_s
+        keep = self.config.max_missed_s + (self.config.relink_s if track.track_id >= 0 else 0.0)
+        return timestamp - track.last_seen > keep and track not in self._visible
 
     def _new_track(self, box: np.ndarray, score: float, timestamp: float) -> _Track:
-        track = _Track(self._next_id, box.copy(), score, timestamp, np.zeros(2, np.float32))
-        self._next_id += 1
+        track = _Track(box.copy(), score, timestamp, timestamp, np.zeros(2, np.float32))
         self._tracks.append(track)
-        log.debug("new track #%d at t=%.3f", track.track_id, timestamp)
         return track
 
     def _check_time(self, timestamp: float) -> None:

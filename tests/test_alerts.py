@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.alerts import ViolationMonitor, counter_lines
+from facemask.alerts import FORGET_S, ViolationMonitor, counter_lines
 from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
 from facemask.types import Faces, Frame
@@ -177,22 +177,53 @@ def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path
     assert "exited with status 3" in caplog.text
 
 
-def test_counters_count_people_who_lasted_and_compliance():
-    config = AlertConfig(min_person_s=0.5)
-    with ViolationMonitor(config) as monitor:
-        feed(monitor, [(1, [(9, "mask")])])  # a single-frame false detection
-        feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])], start=1)
+def test_people_masked_and_compliance_are_counted_per_track_id():
+    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
+        feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])])
         counters = monitor.counters()
     rate = pytest.approx(2 / 3, abs=1e-4)
-    assert counters == {"people": 3, "violations": 1, "compliance_rate": rate, "in_violation": 1}
-    assert counter_lines(counters) == ["People: 3  Violations: 1", "Compliance: 67%"]
+    assert counters == {"people": 3, "masked": 2, "unmasked": 1, "violations": 1, "compliance_rate": rate,
+                        "in_violation": 1}
+    assert counter_lines(counters) == ["People: 3  Masked: 2  No mask: 1", "Compliance: 67%  Violations: 1"]
+
+
+@pytest.mark.parametrize(
+    ("script", "verdict"),
+    [
+        ([(5, "no_mask")], "unmasked"),  # glimpsed unmasked, too briefly for a violation: still unmasked
+        ([(12, "no_mask"), (30, "mask")], "masked"),  # put a mask on and kept it on: masked, after a violation
+        ([(5, "mask"), (20, "no_mask")], "unmasked"),  # took it off
+    ],
+)
+def test_a_person_is_masked_when_seen_longer_masked_than_unmasked(script, verdict):
+    with ViolationMonitor() as monitor:
+        feed(monitor, [(1, [])] + [(n, [(1, label)]) for n, label in script])
+        counters = monitor.counters()
+    assert counters["people"] == 1
+    assert counters[verdict] == 1 and counters["masked"] + counters["unmasked"] == 1
+
+
+def test_forgotten_people_keep_their_verdict_in_the_totals():
+    with ViolationMonitor() as monitor:
+        feed(monitor, [(20, [(1, "no_mask")])])
+        feed(monitor, [(20, [(2, "mask")])], start=20 + int(FORGET_S * FPS) + 10)
+        assert 1 not in monitor._tracks  # bounded memory on a long camera run
+        counters = monitor.counters()
+    assert (counters["people"], counters["masked"], counters["unmasked"]) == (2, 1, 1)
+
+
+def test_untracked_faces_are_not_people():
+    with ViolationMonitor() as monitor:
+        feed(monitor, [(30, [(-1, "no_mask")])])  # tentative tracks: the tracker has not confirmed them
+        counters = monitor.counters()
+    assert counters["people"] == 0 and counters["violations"] == 0
 
 
 def test_counters_before_anyone_is_seen():
     with ViolationMonitor() as monitor:
         counters = monitor.counters()
     assert counters["people"] == 0 and counters["compliance_rate"] is None
-    assert counter_lines(counters)[1] == "Compliance: -"
+    assert counter_lines(counters)[1] == "Compliance: -  Violations: 0"
 
 
 def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
@@ -204,6 +235,7 @@ def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
     assert summary["frames"] == 20 and summary["duration_s"] == pytest.approx(1.9)
     assert summary["violations"] == 1 and summary["compliance_rate"] == 0.0
     assert summary["snapshot_dir"] == str(tmp_path / "ev_snapshots")
+    assert {"person", "masked", "compliance_rate", "violation", "resolved"} <= set(summary["definitions"])
 
 
 def test_time_going_back_starts_fresh_alert_state():
@@ -218,7 +250,6 @@ def test_time_going_back_starts_fresh_alert_state():
     [
         ({"min_no_mask_s": -1}, "min_no_mask_s"),
         ({"rearm_mask_s": -0.1}, "rearm_mask_s"),
-        ({"min_person_s": -1}, "min_person_s"),
         ({"on_violation": "  "}, "on-violation"),
         ({"action_queue": 0}, "queue"),
     ],

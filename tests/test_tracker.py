@@ -1,4 +1,4 @@
-"""FaceTracker on synthetic box sequences: id stability, expiry, prediction and label smoothing."""
+"""FaceTracker on synthetic box sequences: confirmation, id stability across gaps, expiry, prediction, smoothing."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,16 @@ import pytest
 
 from facemask.config import TrackerConfig
 from facemask.errors import FacemaskError
-from facemask.tracker import FaceTracker, greedy_match
+from facemask.tracker import FaceTracker, closeness, greedy_match
 from facemask.types import Faces
 
 SIZE = 40
+NOW = {"min_hits": 1, "confirm_s": 0.0}  # every detection confirmed at once: association tests
+
+
+def make_tracker(**kwargs) -> FaceTracker:
+    """A tracker that confirms at the first detection, unless told otherwise."""
+    return FaceTracker(TrackerConfig(**{**NOW, **kwargs}))
 
 
 def box(cx: float, cy: float, size: float = SIZE) -> list[float]:
@@ -38,14 +44,14 @@ def one(label: str, prob: float | None = None) -> Faces:
 
 
 def test_new_faces_get_distinct_ids_from_1_per_instance():
-    a, b = FaceTracker(), FaceTracker()
+    a, b = make_tracker(), make_tracker()
     out = a.update(faces([box(50, 50), box(200, 50)]), 0.0)
     assert sorted(out.track_id.tolist()) == [1, 2]
     assert b.update(faces([box(50, 50)]), 0.0).track_id.tolist() == [1]
 
 
 def test_update_returns_new_faces_in_input_order_and_leaves_input_alone():
-    tracker = FaceTracker()
+    tracker = make_tracker()
     tracker.update(faces([box(50, 50), box(200, 50)]), 0.0)
     inp = faces([box(202, 50), box(52, 50)], ["no_mask", "mask"])
     before = (inp.xyxy.copy(), inp.label.copy(), inp.track_id.copy())
@@ -67,7 +73,7 @@ def test_update_returns_new_faces_in_input_order_and_leaves_input_alone():
     ],
 )
 def test_two_faces_crossing_keep_their_ids(speed, dy, fps):
-    tracker = FaceTracker()
+    tracker = make_tracker()
     ids_a, ids_b = set(), set()
     for i in range(30):
         xa, xb = 100 + speed * i, 100 + speed * 29 - speed * i
@@ -92,7 +98,7 @@ def test_two_faces_crossing_keep_their_ids(speed, dy, fps):
     ],
 )
 def test_missed_detections_within_max_missed_keep_the_id(fps, missing_frames, speed, same_id):
-    tracker = FaceTracker(TrackerConfig(max_missed_s=0.6))
+    tracker = make_tracker(max_missed_s=0.6, relink_s=0.0)
     frame = 0
     for _ in range(5):
         first = tracker.update(faces([box(100 + speed * frame, 100)]), frame / fps).track_id[0]
@@ -105,7 +111,7 @@ def test_missed_detections_within_max_missed_keep_the_id(fps, missing_frames, sp
 
 
 def test_expired_track_is_dropped():
-    tracker = FaceTracker(TrackerConfig(max_missed_s=0.5))
+    tracker = make_tracker(max_missed_s=0.5, relink_s=0.0)
     tracker.update(faces([box(100, 100)]), 0.0)
     tracker.update(Faces.empty(), 0.3)
     assert tracker.active_tracks == 1
@@ -115,13 +121,93 @@ def test_expired_track_is_dropped():
 
 def test_slow_detection_schedule_does_not_expire_every_track():
     """Detections 1 s apart with max_missed_s 0.6: each track still gets the next detection."""
-    tracker = FaceTracker(TrackerConfig(max_missed_s=0.6, detect_every=30))
+    tracker = make_tracker(max_missed_s=0.6, detect_every=30)
     ids = {int(tracker.update(faces([box(100, 100)]), float(t)).track_id[0]) for t in range(5)}
     assert ids == {1}
 
 
+def test_a_face_gets_an_id_only_once_confirmed_and_blips_use_no_id():
+    tracker = FaceTracker(TrackerConfig(min_hits=3, confirm_s=0.4))
+    blip = tracker.update(faces([box(300, 300)]), 0.0)  # a false detection, never seen again
+    assert blip.track_id.tolist() == [-1] and blip.label.tolist() == ["mask"]  # still drawn, labelled
+    ids = [int(tracker.update(faces([box(100, 100)]), 1.0 + i / 10).track_id[0]) for i in range(8)]
+    assert ids == [-1, -1, -1, -1, 1, 1, 1, 1]  # confirmed at the 5th detection: 0.4 s after the first
+    assert tracker.ids_created == 1
+
+
+@pytest.mark.parametrize("every", [1, 2, 5])
+def test_confirmation_takes_the_same_time_whatever_the_detection_schedule(every):
+    fps = 25
+    tracker = FaceTracker(TrackerConfig(min_hits=3, confirm_s=0.4))
+    confirmed_at = None
+    for frame in range(0, 50, every):
+        out = tracker.update(faces([box(100, 100)]), frame / fps)
+        if confirmed_at is None and out.track_id[0] >= 0:
+            confirmed_at = frame / fps
+    assert confirmed_at is not None and 0.4 <= confirmed_at <= 0.4 + every / fps
+
+
+@pytest.mark.parametrize(("every", "speed"), [(1, 15), (2, 15), (5, 10), (5, 20)])
+def test_a_fast_face_keeps_its_id_when_the_detector_runs_every_nth_frame(every, speed):
+    """At 20 px/frame and every 5th frame the face jumps 2.5 sizes between detections: no IoU at all."""
+    tracker = FaceTracker()
+    ids = set()
+    for frame in range(0, 100, every):
+        x = 100 + speed * min(frame, 40) - speed * max(0, frame - 70)  # moves, stops, turns back
+        ids.add(int(tracker.update(faces([box(x, 200)]), frame / 25).track_id[0]))
+    assert ids - {-1} == {1}
+
+
+@pytest.mark.parametrize(
+    ("gap_s", "back_at", "same_id"),
+    [
+        (1.6, (110, 105), True),  # the mask in front of the camera for 1.6 s, then the face again
+        (7.0, (95, 100), True),  # the camera pointed elsewhere for 7 s
+        (1.6, (160, 100), False),  # back 1.5 sizes away: someone else
+        (11.0, (100, 100), False),  # beyond relink_s
+    ],
+)
+def test_a_lost_person_is_relinked_where_they_were_last_seen(gap_s, back_at, same_id):
+    tracker = FaceTracker(TrackerConfig(relink_s=10.0, relink_distance=0.5))
+    for i in range(10):
+        first = int(tracker.update(faces([box(100, 100)]), i / 10).track_id[0])
+    t = 0.9 + gap_s
+    for k in range(1, int(gap_s * 10)):  # the detector runs and finds nobody
+        tracker.update(Faces.empty(), 0.9 + k / 10)
+    for i in range(10):
+        back = int(tracker.update(faces([box(*back_at)]), t + i / 10).track_id[0])
+    assert first == 1 and (back == first) is same_id
+
+
+def test_a_face_of_another_size_is_not_relinked():
+    tracker = make_tracker()
+    tracker.update(faces([box(100, 100)]), 0.0)
+    assert tracker.update(faces([box(100, 100, size=SIZE * 2)]), 2.0).track_id.tolist() == [2]
+
+
+def test_two_people_who_reappear_take_back_their_own_ids():
+    tracker = make_tracker()
+    tracker.update(faces([box(100, 100), box(300, 100)]), 0.0)
+    out = tracker.update(faces([box(305, 100), box(95, 100)]), 3.0)
+    assert out.track_id.tolist() == [2, 1]
+
+
+def test_closeness_is_distance_in_face_sizes_and_refuses_other_sizes():
+    got = closeness(np.array([box(100, 100)]), np.array([box(120, 100), box(100, 100, size=SIZE * 2)]))
+    assert got[0, 0] == pytest.approx(-0.5)
+    assert got[0, 1] == -np.inf
+
+
+def test_prediction_does_not_fly_off_during_a_long_gap():
+    tracker = make_tracker(max_missed_s=0.5)
+    for i in range(5):
+        tracker.update(faces([box(100 + 10 * i, 100)]), i / 10)  # 100 px/s to the right
+    far = tracker.predict(10.0).xyxy[0]
+    assert (far[0] + far[2]) / 2 <= 140 + 100 * 0.5 + 1
+
+
 def test_predict_moves_boxes_forward_without_changing_state():
-    with_predict, without = FaceTracker(), FaceTracker()
+    with_predict, without = make_tracker(), make_tracker()
     for i in range(4):
         for tracker in (with_predict, without):
             tracker.update(faces([box(100 + 10 * i, 100)], ["no_mask"]), i / 10)
@@ -137,7 +223,7 @@ def test_predict_moves_boxes_forward_without_changing_state():
 
 
 def test_predict_leaves_out_tracks_missed_at_the_last_update():
-    tracker = FaceTracker()
+    tracker = make_tracker()
     tracker.update(faces([box(100, 100), box(300, 100)]), 0.0)
     tracker.update(faces([box(100, 100)]), 0.1)
     assert tracker.predict(0.15).track_id.tolist() == [1]
@@ -145,7 +231,7 @@ def test_predict_leaves_out_tracks_missed_at_the_last_update():
 
 
 def test_reset_forgets_tracks_but_never_reuses_ids():
-    tracker = FaceTracker()
+    tracker = make_tracker()
     tracker.update(faces([box(100, 100)]), 5.0)
     tracker.reset()
     assert len(tracker.predict(0.0)) == 0
@@ -153,7 +239,7 @@ def test_reset_forgets_tracks_but_never_reuses_ids():
 
 
 def test_timestamps_going_backwards_are_rejected():
-    tracker = FaceTracker()
+    tracker = make_tracker()
     tracker.update(Faces.empty(), 1.0)
     with pytest.raises(ValueError, match="backwards"):
         tracker.update(Faces.empty(), 0.5)
@@ -170,7 +256,7 @@ def test_greedy_match_takes_best_pairs_first():
 
 def run_labels(readings, config: TrackerConfig | None = None) -> list[str]:
     """Smoothed labels of one static face fed these raw labels, one per frame at 10 fps."""
-    tracker = FaceTracker(config)
+    tracker = FaceTracker(config or TrackerConfig(**NOW))
     return [tracker.update(one(lab), i / 10).label[0] for i, lab in enumerate(readings)]
 
 
@@ -181,7 +267,7 @@ def flip(label: str) -> str:
 @pytest.mark.parametrize("steady", ["mask", "no_mask"])
 def test_one_wrong_frame_does_not_flip_the_label(steady):
     readings = [steady] * 10 + [flip(steady)] + [steady] * 5
-    tracker = FaceTracker()
+    tracker = make_tracker()
     outs = [tracker.update(one(lab), i / 10) for i, lab in enumerate(readings)]
     assert [o.label[0] for o in outs] == [steady] * len(readings)
     assert outs[10].raw_label[0] == flip(steady)  # the per-frame reading is still reported
@@ -208,13 +294,13 @@ def test_no_smoothing_follows_the_raw_label():
 
 
 def test_first_label_and_probability_come_from_the_first_reading():
-    out = FaceTracker().update(one("no_mask", 0.2), 0.0)
+    out = make_tracker().update(one("no_mask", 0.2), 0.0)
     assert out.label[0] == "no_mask"
     assert out.mask_prob[0] == pytest.approx(0.2)
 
 
 def test_mask_prob_is_averaged_and_raw_reading_is_kept():
-    tracker = FaceTracker(TrackerConfig(smoothing_alpha=0.5))
+    tracker = make_tracker(smoothing_alpha=0.5)
     tracker.update(one("mask", 0.9), 0.0)
     out = tracker.update(one("mask", 0.7), 0.1)
     assert out.mask_prob[0] == pytest.approx(0.8)
@@ -223,7 +309,7 @@ def test_mask_prob_is_averaged_and_raw_reading_is_kept():
 
 
 def test_unclassified_readings_keep_the_smoothed_label():
-    tracker = FaceTracker()
+    tracker = make_tracker()
     tracker.update(one("no_mask", 0.1), 0.0)
     out = tracker.update(faces([box(100, 100)], [""], [np.nan]), 0.1)
     assert out.label[0] == "no_mask" and out.mask_prob[0] == pytest.approx(0.1)
@@ -236,6 +322,9 @@ def test_unclassified_readings_keep_the_smoothed_label():
         ({"iou_threshold": 0.0}, "IoU"),
         ({"iou_threshold": 1.5}, "IoU"),
         ({"max_missed_s": -1}, "missed"),
+        ({"relink_s": -1}, "relink"),
+        ({"confirm_s": -0.1}, "confirm"),
+        ({"min_hits": 0}, "min_hits"),
         ({"smoothing_alpha": 0.0}, "alpha"),
         ({"hysteresis": 0.5}, "hysteresis"),
         ({"detect_every": 0}, "detect-every"),
