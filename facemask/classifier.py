@@ -259,11 +259,28 @@ class MaskClassifier:
         return self.run(np.ascontiguousarray(x))[:, self._mask_col].astype(np.float32)
 
     def classify(self, image_bgr: np.ndarray, faces: Faces) -> Faces:
+        """Labels at the threshold; `mask_prob` re-centred on it, so the shown label is always the likelier."""
         crops = face_crops(image_bgr, faces.xyxy, self.card.input_size, self.card.crop_margin)
-        mask_prob = self.predict_crops(crops)
-        labels = self.labels_for(mask_prob)
+        raw = self.predict_crops(crops)
+        labels = self.labels_for(raw)
+        mask_prob = centre_on_threshold(raw, self.threshold)
         return faces.with_(mask_prob=mask_prob, label=labels, raw_mask_prob=mask_prob, raw_label=labels.copy())
 
     def labels_for(self, mask_prob: np.ndarray) -> np.ndarray:
         """`no_mask` when P(no_mask) reaches the threshold, else `mask`."""
         return np.where(1.0 - mask_prob >= self.threshold, "no_mask", "mask").astype(object)
+
+
+def centre_on_threshold(mask_prob: np.ndarray, threshold: float) -> np.ndarray:
+    """P(mask) with the decision cut moved to 0.5: logit(P'(no_mask)) = logit(P(no_mask)) - logit(threshold).
+
+    A cut below 0.5 (say 0.39, picked on the validation split) is a prior shift toward `no_mask`;
+    applying the same shift to the probability makes it the one the label was decided on, so a face
+    labelled `no_mask` never reads "No Mask 41%". The ordering of faces is unchanged, and a 0.5
+    cut leaves the probabilities as they are.
+    """
+    eps = 1e-6
+    p_no = np.clip(1.0 - mask_prob.astype(np.float64), eps, 1 - eps)
+    t = min(max(float(threshold), eps), 1 - eps)
+    shifted = np.log(p_no / (1 - p_no)) - np.log(t / (1 - t))
+    return (1.0 / (1.0 + np.exp(shifted))).astype(np.float32)  # = 1 - sigmoid(shifted) = P'(mask)

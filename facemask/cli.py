@@ -21,12 +21,39 @@ def _train(a: argparse.Namespace) -> int:
     return 0
 
 
+RUN_FILES = ("best.keras", "card_base.json", "eval_data.npz")  # what `train` leaves for a re-export
+
+
 def _export(a: argparse.Namespace) -> int:
     from facemask.export import export_and_check
 
+    missing = [name for name in RUN_FILES if not (a.run / name).is_file()]
+    if not a.run.is_dir():
+        raise FacemaskError(f"{a.run}: no such training run folder")
+    if missing:
+        raise FacemaskError(f"{a.run}: not a training run folder (missing {', '.join(missing)}; "
+                            "`facemask train` writes them)")
     result = export_and_check(a.run, a.quantize)
     print(f"exported {result['chosen']} to {a.run / 'model.tflite'}")
+    warning = chance_level_warning(result["candidates"][result["chosen"]]["accuracy"], a.run / "eval_data.npz")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def chance_level_warning(accuracy: float, eval_data: Path, margin: float = 0.02) -> str | None:
+    """A model no better than always answering the test split's commonest class is not worth shipping."""
+    import numpy as np
+
+    with np.load(eval_data) as data:
+        y = np.asarray(data["test_y"])
+    if len(y) == 0:
+        return None
+    majority = max(float(np.mean(y == c)) for c in np.unique(y))
+    if accuracy > majority + margin:
+        return None
+    return (f"test accuracy {accuracy:.1%} is at chance level (always answering the commonest class scores "
+            f"{majority:.1%}); this model has not learned the task")
 
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -35,10 +62,18 @@ REGISTRARS: tuple[str, ...] = ("facemask.cli_app", "facemask.cli_detect")
 
 def _evaluate(a: argparse.Namespace) -> int:
     from facemask.analyzer import FaceMaskAnalyzer
+    from facemask.cli_detect import set_pixel_budget
     from facemask.config import ClassifierConfig, DetectorConfig
     from facemask.evaluate import evaluate_folder, write_outputs
     from facemask.metrics import format_table
+    from facemask.safeio import check_outputs, check_writable
 
+    set_pixel_budget(a.max_megapixels)
+    check_outputs({"--json": a.json, "--plots": a.plots}, [a.dataset])
+    if a.json is not None:
+        check_writable(a.json, "--json")
+    if a.plots is not None and a.plots.exists() and not a.plots.is_dir():
+        raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
     analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
     report, skipped = evaluate_folder(a.dataset, analyzer)
     for path, why in skipped:
@@ -50,18 +85,25 @@ def _evaluate(a: argparse.Namespace) -> int:
 def _benchmark(a: argparse.Namespace) -> int:
     import json
 
+    if not a.video.is_file():
+        what = "is a folder" if a.video.is_dir() else "no such file"
+        raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
+
     from facemask.analyzer import FaceMaskAnalyzer
     from facemask.benchmark import BenchmarkConfig, run_benchmark
     from facemask.config import ClassifierConfig, DetectorConfig
+    from facemask.safeio import check_outputs, check_writable, write_text
 
+    if a.json:
+        check_outputs({"--json": a.json}, [a.video])
+        check_writable(a.json, "--json")
     analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
     cfg = BenchmarkConfig(video=a.video, frames=a.frames, tracking=not a.no_track, events=not a.no_events,
                           encode=a.encode, detect_every=a.detect_every)
     result = run_benchmark(cfg, analyzer)
     text = json.dumps(result, indent=1)
     if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(text)
+        write_text(a.json, text)
     print(text)
     print(f"facemask_fps={result['fps']:.2f}")
     return 0
@@ -73,8 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     from facemask.cli_train import add_train_arguments
     from facemask.config import TrackerConfig
 
+    from facemask import __version__
+    from facemask.cli_detect import positive_int
+
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and native library messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a classifier from a dataset folder")
@@ -91,10 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the metrics JSON here")
     p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
+    p.add_argument("--max-megapixels", type=float, metavar="MP",
+                   help="skip images whose header declares more pixels than this (default: 50)")
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("benchmark", help="time the real pipeline headless on a (looped) video file")
     p.add_argument("video", type=Path)
-    p.add_argument("--frames", type=int, default=300, help="frames to process; the video loops (default: 300)")
+    p.add_argument("--frames", type=positive_int, default=300,
+                   help="frames to process; the video loops (default: 300)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--model", default="default", help="default | lite | PATH")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
@@ -106,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_benchmark)
     for name in REGISTRARS:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():  # `facemask detect -v ...` as well as `facemask -v detect ...`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="log progress and native library messages")
     return parser
 
 
@@ -113,17 +165,58 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(build_parser().parse_args(argv))
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record arrives, so muting native output keeps log lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed command, printing any FacemaskError as one `error:` line (shared by detect_video.py)."""
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    """Run a parsed command, printing any FacemaskError as one `error:` line (shared by detect_video.py).
+
+    `train`, `export` and `evaluate` run with native stderr muted (TensorFlow's absl/oneDNN/cudart
+    banners, the converter's MLIR log) unless `-v`; Python's own warnings and errors still show.
+    """
+    from facemask.quiet import native_stderr_silenced
+
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
+    mute = not args.verbose and getattr(args, "command", None) in ("train", "export", "evaluate")
     try:
-        return args.func(args)
+        with native_stderr_silenced(mute, keep_python=True):
+            return args.func(args)
     except FacemaskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a disk or permission failure no check foresaw: still one line
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the promise is one line; -v shows the traceback
+        if args.verbose:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
+              file=sys.stderr)
+        return 3
+
+
+def one_line(message: str) -> str:
+    """The first non-empty line of a message: library errors (Keras, LiteRT) can run to 60 lines."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "(no message)"
+    return lines[0] + (" ..." if len(lines) > 1 else "")
 
 
 if __name__ == "__main__":

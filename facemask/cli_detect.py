@@ -9,14 +9,18 @@ import argparse
 import json
 import os
 import sys
-from contextlib import ExitStack, contextmanager
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
-from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
+from facemask.config import FACE_DETECTORS, AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
 from facemask.errors import FacemaskError
 from facemask.imageio import looks_like_image
+from facemask.quiet import native_stderr_silenced, quiet_native_logs
 
 VIDEO_KINDS = ("camera", "stream", "video")
+STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
 
 
 def _unit_interval(text: str) -> float:
@@ -29,7 +33,23 @@ def _unit_interval(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
@@ -37,11 +57,14 @@ def _positive_int(text: str) -> int:
 
 def add_detect_options(p: argparse.ArgumentParser) -> None:
     """The options `facemask detect` and `detect_video.py` share."""
-    p.add_argument("--no-display", action="store_true", help="no preview window (for servers and batch runs)")
+    p.add_argument("--no-display", action="store_true",
+                   help="no preview window for video, cameras and streams (for servers and batch runs)")
+    p.add_argument("--display", action="store_true",
+                   help="show images in a window too, one at a time (any key: next; q or Esc: stop the batch)")
     p.add_argument("--json", type=Path, metavar="PATH",
-                   help="results as JSON: one line per frame for video, one document for images")
+                   help="results as JSON: one line per frame for video, one document for images; - for stdout")
     p.add_argument("--output", type=Path, metavar="PATH",
-                   help="annotated output: a video file for video, a folder for images")
+                   help="annotated output: a video file for video; a folder for images, or a file for one image")
     p.add_argument("--model", default="default", metavar="PATH|default|lite", help="mask classifier (default: default)")
     p.add_argument("--confidence", type=_unit_interval, default=0.5, metavar="F",
                    help="minimum face detection confidence (default: 0.5)")
@@ -49,13 +72,15 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
                    help="P(no_mask) at which a face is labelled no_mask (default: the model card's)")
     p.add_argument("--detector-mode", choices=("fast", "accurate"),
                    help="face detector preset (default: accurate for images, fast for video)")
+    p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend,
+                   help="res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
     p.add_argument("--realtime", action="store_true",
                    help="play a video file at its own speed, dropping frames when inference falls behind")
     p.add_argument("--no-track", action="store_true", help="label every frame on its own (no tracking, no smoothing)")
-    p.add_argument("--detect-every", type=_positive_int, default=TrackerConfig.detect_every, metavar="N",
+    p.add_argument("--detect-every", type=positive_int, default=TrackerConfig.detect_every, metavar="N",
                    help="run the detector every N frames; the tracker predicts the frames in between (default: 2)")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--events", type=Path, metavar="PATH",
                    help="violation events as JSON Lines, with face snapshots in PATH_snapshots/")
     p.add_argument("--violation-after", type=float, default=AlertConfig.min_no_mask_s, metavar="S",
@@ -65,6 +90,12 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
                    help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT")
     p.add_argument("--summary", type=Path, metavar="PATH",
                    help="end-of-run summary JSON (default: beside --events or --json when given)")
+    p.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
+                   help="streams and cameras: seconds to wait for the first frame, and for any frame after (default: 10)")
+    p.add_argument("--reconnect", type=_count, default=0, metavar="N",
+                   help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)")
+    p.add_argument("--max-megapixels", type=float, metavar="MP",
+                   help="refuse images whose header declares more pixels than this (default: 50)")
 
 
 def register(subparsers) -> None:
@@ -86,35 +117,6 @@ def card_parser() -> argparse.ArgumentParser:
     return p
 
 
-def quiet_native_logs() -> None:
-    """OpenCV and FFmpeg print their own warnings on stderr; the CLI reports failures itself, in one line."""
-    import cv2
-
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-
-
-@contextmanager
-def native_stderr_silenced(enabled: bool = True):
-    """Mute C++ banners (LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate") while models load.
-
-    They write to file descriptor 2 directly, so only redirecting the descriptor stops them.
-    Python exceptions still propagate and are printed after the descriptor is restored.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier: ClassifierConfig):
     from facemask.analyzer import FaceMaskAnalyzer
 
@@ -124,12 +126,15 @@ def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier
 
 def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
-    detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model)
+    detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model,
+                              backend=args.face_detector)
     classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
     summary = args.summary or next(
-        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json) if p is not None), None
+        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json) if p is not None and p != STDOUT),
+        None,
     )
-    output = OutputConfig(display=not args.no_display, output=args.output, json_path=args.json,
+    display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
+    output = OutputConfig(display=display, output=args.output, json_path=args.json,
                           realtime=args.realtime, summary_path=summary)
     return detector, classifier, output
 
@@ -148,13 +153,75 @@ def detect_command(args: argparse.Namespace) -> int:
     video = [spec for spec, kind in zip(args.sources, kinds) if kind in VIDEO_KINDS]
     if video and len(args.sources) > 1:
         raise FacemaskError(f"{video[0]}: a video, camera or stream must be the only SOURCE")
-    if not args.no_display:
+    check_option_combinations(args, kinds)
+    set_pixel_budget(getattr(args, "max_megapixels", None))
+    check_detect_outputs(args, kinds)
+    if build_configs(args, kinds[0])[2].display:
         from facemask.sinks import check_display
 
         check_display()  # before minutes of model loading, not after
     if video:
         return _detect_video(args, video[0], kinds[0])
     return _detect_images(args, kinds)
+
+
+def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> None:
+    """Options that would silently do nothing are errors instead."""
+    video = kinds[0] in VIDEO_KINDS
+    if args.display and args.no_display:
+        raise FacemaskError("--display and --no-display contradict each other")
+    if args.events is not None and not video:
+        raise FacemaskError("--events needs a video, camera or stream (violations are tracked over time)")
+    if args.events is not None and args.no_track:
+        raise FacemaskError("--events needs tracking: drop --no-track")
+    if args.summary is not None and (not video or args.no_track):
+        raise FacemaskError("--summary needs a tracked video, camera or stream")
+    if not video and _single_image_output(args) and (len(kinds) > 1 or kinds[0] != "image"):
+        raise FacemaskError(f"{args.output}: --output takes a folder when there is more than one image")
+    if (args.open_timeout != 10.0 or args.reconnect) and kinds[0] not in ("camera", "stream"):
+        raise FacemaskError("--open-timeout and --reconnect apply to cameras and streams only")
+
+
+def _single_image_output(args: argparse.Namespace) -> bool:
+    """`--output NAME.jpg` (an image suffix, not an existing folder) names one annotated file."""
+    from facemask.imageio import IMAGE_SUFFIXES
+
+    output = args.output
+    return output is not None and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir()
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """A human-readable line: stdout, or stderr when `--json -` has stdout."""
+    print(text, file=sys.stderr if args.json == STDOUT else sys.stdout)
+
+
+def set_pixel_budget(megapixels: float | None) -> None:
+    """`--max-megapixels` reaches every image reader in this process (see imageio.pixel_budget)."""
+    from facemask.imageio import MAX_PIXELS_ENV
+
+    if megapixels is None:
+        return
+    if not megapixels > 0 or megapixels != megapixels:
+        raise FacemaskError(f"--max-megapixels must be a number above 0, got {megapixels}")
+    os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
+
+
+def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
+    """Before any model loads: no output over an input or inside an input folder, none given twice,
+    and each one's folder writable, so a long run cannot end in a lost result."""
+    from facemask.safeio import check_outputs, check_writable
+
+    inputs = [Path(spec) for spec, kind in zip(args.sources, kinds) if kind not in ("camera", "stream") and "://" not in spec]
+    output = args.output
+    if output is not None and kinds[0] in VIDEO_KINDS:
+        output = _video_output_path(output, args.sources[0], kinds[0])
+    summary = build_configs(args, kinds[0])[2].summary_path
+    json_path = None if args.json == STDOUT else args.json
+    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary}
+    check_outputs(outputs, inputs)
+    for option, path in outputs.items():
+        if path is not None and not (option == "--output" and kinds[0] not in VIDEO_KINDS):
+            check_writable(path, option)
 
 
 def _video_output_path(output: Path, spec: str, kind: str) -> Path:
@@ -174,41 +241,63 @@ def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
     analyzer = load_analyzer(args, detector, classifier)
     stages = video_stages(not args.no_track, build_alert_config(args), detect_every=args.detect_every)
     monitor = stages["monitor"]
-    source = open_source(spec, realtime=out.realtime)
+    source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
+    sinks = []
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
         # Sinks that only check their arguments come first and the one that opens a file last,
         # so a failing constructor leaves nothing open behind it.
-        sinks = []
         if out.output is not None:
             sinks.append(VideoFileSink(_video_output_path(out.output, spec, kind), source.fps))
         if out.display:
             sinks.append(WindowSink(title=f"facemask: {spec}"))
         if out.json_path is not None:
             sinks.append(JsonlSink(out.json_path))
-        stats = run_video(source, analyzer, sinks, max_frames=args.max_frames, **stages)
+        progress = progress_sink(source)
+        if progress is not None:
+            sinks.append(progress)
+        try:
+            stats = run_video(source, analyzer, sinks, max_frames=args.max_frames, **stages)
+        except FacemaskError:
+            if monitor is not None:  # a stream that gave up still gets its summary
+                _report_summary(args, monitor.summary(), out.summary_path)
+            raise
     labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
-    print(f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
+    say(args, f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
     if monitor is not None:
-        _report_summary(monitor.summary(), out.summary_path)
-    if stats.stop_reason == "interrupted":
-        print("stopped by Ctrl-C", file=sys.stderr)
+        _report_summary(args, monitor.summary(), out.summary_path)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
-            print(f"wrote {sink.frames} frames to {sink.path}")
+            say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
+    if stats.stop_signal is not None:
+        from facemask.stopsignals import exit_code, signal_name
+
+        print(f"stopped by {signal_name(stats.stop_signal)}", file=sys.stderr)
+        return exit_code(stats.stop_signal)
     return 0
 
 
-def _report_summary(summary: dict, path: Path | None) -> None:
+def progress_sink(source):
+    """A progress bar for a video file when stderr is a terminal (cameras and streams have no end)."""
+    from facemask.progress import ProgressSink, show_progress
+    from facemask.sources import FileSource
+
+    if not isinstance(source, FileSource) or not show_progress():
+        return None
+    return ProgressSink(total=source.expected_frames or None, desc=source.path.name)
+
+
+def _report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
     rate = summary.get("compliance_rate")
-    print(f"people {summary['people']}, violations {summary['violations']}, "
+    say(args, f"people {summary['people']}, violations {summary['violations']}, "
           f"compliance {'-' if rate is None else f'{rate:.0%}'}")
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(summary, indent=1, default=str))
-        print(f"wrote summary to {path}")
+        from facemask.safeio import write_text
+
+        write_text(path, json.dumps(summary, indent=1, default=str))
+        say(args, f"wrote summary to {path}")
 
 
 def collect_images(specs: list[str], kinds: list[str]):
@@ -230,29 +319,72 @@ def collect_images(specs: list[str], kinds: list[str]):
 
 def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.pipeline import run_images
+    from facemask.progress import progress_bar
     from facemask.sinks import AnnotatedImageSink, JsonResultsSink, WindowSink
 
     items = collect_images(args.sources, kinds)
     detector, classifier, out = build_configs(args, kinds[0])
+    out_dir = out.output
+    if out_dir is not None and _single_image_output(args):  # one image, `--output annotated.jpg`
+        items = [replace(items[0], relative=Path(out_dir.name))]
+        out_dir = out_dir.parent
+    if out_dir is not None:
+        check_image_destinations(items, out_dir)
     analyzer = load_analyzer(args, detector, classifier)
-    image_sink = AnnotatedImageSink(out.output) if out.output is not None else None
+    image_sink = AnnotatedImageSink(out_dir) if out_dir is not None else None
     window = WindowSink(title="facemask", wait_ms=0) if out.display else None
     json_sink = JsonResultsSink(out.json_path) if out.json_path is not None else None
     strict = len(items) == 1 and kinds == ["image"]
-    stats = run_images(items, analyzer, json_sink, image_sink, window,
-                       on_error=None if strict else _report_bad_image, on_result=_print_result)
+    totals: Counter = Counter()
+    with progress_bar(items, desc="images", enabled=not strict) as bar:
+        def on_error(item, exc: FacemaskError) -> None:
+            bar.write(f"error: {_error_text(item, exc)}", file=sys.stderr)
+            if json_sink is not None:
+                json_sink.skip(str(item.path), _error_text(item, exc))
+
+        def on_result(item, faces) -> None:
+            totals.update(str(label) for label in faces.label)
+            bar.write(_result_line(item, faces), file=sys.stderr if args.json == STDOUT else sys.stdout)
+
+        stats = run_images(bar, analyzer, json_sink, image_sink, window,
+                           on_error=None if strict else on_error, on_result=on_result)
+    if not strict:
+        labels = ", ".join(f"{n} {label}" for label, n in sorted(totals.items()))
+        say(args, f"{stats.ok + stats.failed} images: {stats.ok} read, {stats.failed} skipped; "
+                  f"{stats.faces} faces" + (f" ({labels})" if labels else ""))
+    if image_sink is not None and stats.ok:
+        say(args, f"wrote {image_sink.written} annotated image{'s' if image_sink.written != 1 else ''} "
+                  f"to {out.output}")
     if stats.ok == 0:
         raise FacemaskError("no image could be read")
+    if stats.stop_signal is not None:
+        from facemask.stopsignals import exit_code, signal_name
+
+        print(f"stopped by {signal_name(stats.stop_signal)}", file=sys.stderr)
+        return exit_code(stats.stop_signal)
     return 1 if stats.failed else 0
 
 
-def _report_bad_image(item, exc: FacemaskError) -> None:
+def check_image_destinations(items, out_dir: Path) -> None:
+    """Each annotated copy gets its own file, and none lands on an input image."""
+    from facemask.sinks import output_name
+
+    sources = {item.path.resolve(): item.path for item in items}
+    taken: dict[Path, Path] = {}
+    for item in items:
+        dest = (out_dir / output_name(item.relative)).resolve()
+        if dest in sources:
+            raise FacemaskError(f"{out_dir}: --output would overwrite the input {sources[dest]}; pick another folder")
+        if dest in taken:
+            raise FacemaskError(f"{taken[dest]} and {item.path} would both be written to {dest}")
+        taken[dest] = item.path
+
+
+def _error_text(item, exc: FacemaskError) -> str:
     message = str(exc)
-    if not message.startswith(str(item.path)):
-        message = f"{item.path}: {message}"
-    print(f"error: {message}", file=sys.stderr)
+    return message if message.startswith(str(item.path)) else f"{item.path}: {message}"
 
 
-def _print_result(item, faces) -> None:
+def _result_line(item, faces) -> str:
     found = ", ".join(f"{r['label']} {r['confidence']:.0%}" for r in faces.to_records() if r["confidence"] is not None)
-    print(f"{item.path}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + (f" ({found})" if found else ""))
+    return f"{item.path}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + (f" ({found})" if found else "")

@@ -12,19 +12,21 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 from typing import Protocol
 
 import cv2
 
 from facemask.errors import FacemaskError
-from facemask.imageio import looks_like_image
+from facemask.imageio import VIDEO_SUFFIXES, looks_like_image
 from facemask.types import Frame
 
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 JOIN_TIMEOUT_S = 2.0
+MAX_CAMERA_INDEX = 9999  # OpenCV takes an int; a larger number is a typo, not a device
 _END = object()
 
 
@@ -38,35 +40,54 @@ class Source(Protocol):
 
 
 def source_kind(spec: str) -> str:
-    """`camera`, `stream`, `folder`, `image` or `video`; a missing file is an error here."""
+    """`camera`, `stream`, `folder`, `image` or `video`; a missing file is an error here.
+
+    An http(s) URL naming a video file (`.../clip.mp4`) is a `video`: read every frame, in order.
+    Pipes, sockets and devices are refused: reading one could block for ever or never end.
+    """
     if spec.isdigit():
-        return "camera"
+        if int(spec) <= MAX_CAMERA_INDEX:
+            return "camera"
+        if not Path(spec).exists():
+            raise FacemaskError(f"{spec}: no such file, and too large for a camera index (0 to {MAX_CAMERA_INDEX})")
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", spec)
     if scheme and scheme.group(1).lower() in STREAM_SCHEMES:
-        return "stream"
+        return "video" if is_video_url(spec) else "stream"
     path = Path(spec)
     if path.is_dir():
         return "folder"
     if not path.exists():
         raise FacemaskError(f"{spec}: no such file")
+    if not path.is_file():
+        raise FacemaskError(f"{spec}: not a regular file (a pipe, socket or device); a camera is given by its index, e.g. 0")
     return "image" if looks_like_image(path) else "video"
 
 
-def open_source(spec: str, realtime: bool = False) -> Source:
-    """The right source for a command-line SOURCE (not started yet)."""
+def is_video_url(spec: str) -> bool:
+    """An http(s) URL whose path ends in a video file's suffix: a whole file served over HTTP, not a live feed."""
+    url = urlsplit(spec)
+    return url.scheme.lower() in ("http", "https") and PurePosixPath(url.path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def open_source(spec: str, realtime: bool = False, timeout_s: float = 10.0, reconnect: int = 0) -> Source:
+    """The right source for a command-line SOURCE (not started yet).
+
+    `timeout_s` bounds the wait for a camera's or stream's first and every later frame;
+    `reconnect` is how many times a stream that stops is reopened (1, 2, 4... s apart).
+    """
     kind = source_kind(spec)
     if kind == "camera":
-        return CameraSource(int(spec))
+        return CameraSource(int(spec), read_timeout_s=timeout_s)
     if kind == "stream":
-        return CameraSource(spec)
+        return CameraSource(spec, read_timeout_s=timeout_s, reconnect=reconnect)
     if kind == "video":
-        return FileSource(Path(spec), realtime=realtime)
+        return FileSource(spec if is_video_url(spec) else Path(spec), realtime=realtime)
     raise FacemaskError(f"{spec}: is an {kind}, not a video, camera or stream")
 
 
 def _fps_of(cap, fallback: float) -> float:
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    return fps if 1.0 <= fps <= 240.0 else fallback
+    return fps if 0.05 <= fps <= 240.0 else fallback  # a 0.5 fps time-lapse keeps its own clock
 
 
 class _Threaded:
@@ -104,22 +125,40 @@ class _Threaded:
         self.stop()
 
 
+def open_capture(src: int | str, timeout_s: float) -> cv2.VideoCapture:
+    """`cv2.VideoCapture` whose FFmpeg open and read give up after `timeout_s` (its default is 30 s)."""
+    if isinstance(src, int):
+        return cv2.VideoCapture(src)
+    ms = int(timeout_s * 1000)
+    return cv2.VideoCapture(src, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+
+
 class CameraSource(_Threaded):
-    """A webcam index or a stream URL. The reader keeps only the newest frame; stale ones vanish."""
+    """A webcam index or a stream URL. The reader keeps only the newest frame; stale ones vanish.
+
+    A stream that stops delivering is reopened up to `reconnect` times, waiting `backoff_s`,
+    then twice that, and so on; `read()` keeps waiting while a reconnection is under way and
+    raises one clear FacemaskError once the source gives up.
+    """
 
     def __init__(
         self,
         src: int | str,
-        capture_factory: Callable = cv2.VideoCapture,
+        capture_factory: Callable | None = None,
         read_timeout_s: float = 10.0,
         max_failures: int = 3,
+        reconnect: int = 0,
+        backoff_s: float = 1.0,
     ) -> None:
         super().__init__()
         self.src = src
         self.name = f"camera {src}" if isinstance(src, int) else f"stream {src}"
-        self._factory = capture_factory
+        self._factory = capture_factory or (lambda source: open_capture(source, read_timeout_s))
         self._timeout = read_timeout_s
         self._max_failures = max_failures
+        self._reconnect = reconnect
+        self._backoff = backoff_s
+        self._reconnecting = False
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._captured = 0
@@ -131,7 +170,8 @@ class CameraSource(_Threaded):
         cap = self._factory(self.src)
         if not cap.isOpened():
             cap.release()
-            raise FacemaskError(f"cannot open {self.name}")
+            wait = "" if isinstance(self.src, int) else f" (no answer within {self._timeout:g} s; see --open-timeout)"
+            raise FacemaskError(f"cannot open {self.name}{wait}")
         self._cap = cap
         self.fps = _fps_of(cap, 30.0)
         self._t0 = time.monotonic()
@@ -145,20 +185,48 @@ class CameraSource(_Threaded):
             self._fail(f"{self.name}: capture failed ({exc})")
 
     def _capture_loop(self) -> None:
-        failures = 0
+        failures, attempts = 0, 0
         while not self._stop.is_set():
-            ok, image = self._cap.read()
+            ok, image = self._cap.read() if self._cap is not None else (False, None)
             if not ok or image is None:
                 failures += 1
-                if failures >= self._max_failures:
-                    self._fail(f"{self.name} stopped delivering frames after {self._captured} frames")
+                if failures < self._max_failures:
+                    self._stop.wait(0.01)
+                    continue
+                if attempts >= self._reconnect:
+                    tried = f" and {attempts} reconnection{'s' if attempts != 1 else ''}" if attempts else ""
+                    self._fail(f"{self.name} stopped delivering frames after {self._captured} frames{tried}")
                     return
-                self._stop.wait(0.01)
+                attempts += 1
+                self._reopen(attempts)
+                failures = 0
                 continue
-            failures = 0
+            failures, attempts = 0, 0  # the budget is per outage: a stream that recovers gets it back
             with self._cond:
                 self._latest = Frame(image, self._captured, time.monotonic() - self._t0)
                 self._captured += 1
+                self._cond.notify_all()
+
+    def _reopen(self, attempt: int) -> None:
+        """Wait (1, 2, 4... x backoff, cut short by stop()), then open the source again."""
+        delay = self._backoff * 2 ** (attempt - 1)
+        log.warning("%s stopped; reconnecting in %.0f s (%d of %d)", self.name, delay, attempt, self._reconnect)
+        with self._cond:
+            self._reconnecting = True
+        try:
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
+            if self._stop.wait(delay):
+                return
+            cap = self._factory(self.src)
+            if cap.isOpened():
+                self._cap = cap
+            else:
+                cap.release()
+        finally:
+            with self._cond:
+                self._reconnecting = False
                 self._cond.notify_all()
 
     def stop(self) -> None:
@@ -175,10 +243,9 @@ class CameraSource(_Threaded):
     def read(self) -> Frame | None:
         """The newest frame not handed out yet; waits for one. None once stopped."""
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._captured - 1 > self._delivered or self._error or self._stop.is_set(),
-                timeout=self._timeout,
-            )
+            ready = lambda: self._captured - 1 > self._delivered or self._error or self._stop.is_set()  # noqa: E731
+            while not self._cond.wait_for(ready, timeout=self._timeout) and self._reconnecting:
+                pass  # a reconnection is under way: its own attempts bound the wait
             if self._stop.is_set():
                 return None
             if self._captured - 1 > self._delivered:
@@ -200,7 +267,7 @@ class FileSource(_Threaded):
     def __init__(self, path: Path, realtime: bool = False, queue_size: int = 8,
                  capture_factory: Callable = cv2.VideoCapture, loop: bool = False) -> None:
         super().__init__()
-        self.path = Path(path)
+        self.path = path if isinstance(path, str) and is_video_url(path) else Path(path)  # a URL stays a string
         self.realtime = realtime
         self.loop = loop
         self._factory = capture_factory
@@ -210,7 +277,7 @@ class FileSource(_Threaded):
         self.size = (0, 0)
 
     def start(self) -> FileSource:
-        if not self.path.is_file():
+        if isinstance(self.path, Path) and not self.path.is_file():
             raise FacemaskError(f"{self.path}: no such file")
         cap = self._factory(str(self.path))
         if not cap.isOpened():
@@ -224,7 +291,7 @@ class FileSource(_Threaded):
         self.fps = _fps_of(cap, 25.0)
         self.expected_frames = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
         self.size = (first.shape[1], first.shape[0])
-        self._launch(f"facemask-{self.path.name}")
+        self._launch(f"facemask-{PurePosixPath(str(self.path)).name}")
         return self
 
     def _run(self) -> None:

@@ -1,0 +1,190 @@
+"""Running facemask like real software (issue 12): signals, option combinations, folders, streams, export.
+
+Each test runs the real command in a subprocess, as a user or a service manager would.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO
+from video_fixtures import read_back, write_video
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+
+
+def facemask(*args, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False)
+
+
+def assert_one_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode != 0, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP"),
+                                                      (signal.SIGINT, 130, "Ctrl-C")])
+def test_a_stop_signal_closes_the_video_the_jsonl_and_writes_the_summary(tmp_path, tiny_model, signum, code, name):
+    clip, out, jsonl = tmp_path / "clip.mp4", tmp_path / "out.mp4", tmp_path / "f.jsonl"
+    write_video(clip, frames=60, fps=5.0)  # --realtime: 12 s of video, plenty of time for the signal
+    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--realtime",
+                             "--model", str(tiny_model), "--output", str(out), "--json", str(jsonl)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f*.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before the signal"
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and f"stopped by {name}" in stderr
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]  # every line parses
+    frames = [r["frame"] for r in rows]
+    assert 3 <= len(rows) < 60 and frames == sorted(set(frames))  # --realtime may skip frames, never repeat
+    assert read_back(out)[0] == len(rows)  # the mp4 has its index and every written frame
+    assert json.loads((tmp_path / "f_summary.json").read_text())["people"] >= 0
+    assert f"wrote {len(rows)} frames to {out}" in stdout
+
+
+def test_sigterm_ends_a_folder_run_with_a_valid_json_document(tmp_path, tiny_model):
+    folder, doc = tmp_path / "pics", tmp_path / "r.json"
+    folder.mkdir()
+    for i in range(400):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 40, 3), i % 255, np.uint8))
+    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(folder), "--model", str(tiny_model),
+                             "--json", str(doc)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for _ in range(3):  # three images done
+        assert proc.stdout.readline().startswith(str(folder)), "the run ended before the signal"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "stopped by SIGTERM" in stderr, stderr
+    results = json.loads(doc.read_text())["results"]
+    assert 3 <= len(results) < 400
+
+
+def test_folder_run_opens_no_window_lists_skipped_files_and_prints_totals(tmp_path, tiny_model):
+    folder, doc = tmp_path / "pics", tmp_path / "r.json"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((60, 80, 3), 200, np.uint8))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    proc = facemask("detect", folder, "--model", tiny_model, "--json", doc, env=HEADLESS)  # no --no-display
+    assert proc.returncode == 1, proc.stderr  # partial: one image skipped
+    document = json.loads(doc.read_text())
+    assert [Path(r["source"]).name for r in document["results"]] == ["a.png"]
+    assert [Path(s["source"]).name for s in document["skipped"]] == ["broken.jpg"]
+    assert "not a readable image" in document["skipped"][0]["error"]
+    assert "2 images: 1 read, 1 skipped; 0 faces" in proc.stdout
+
+
+def test_display_is_refused_without_a_display_for_images_too(tmp_path, tiny_model):
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
+    assert_one_error(facemask("detect", image, "--display", "--model", tiny_model, env=HEADLESS), "no display")
+
+
+def test_output_file_name_for_one_image_writes_that_file(tmp_path, tiny_model):
+    image, out = tmp_path / "a.png", tmp_path / "annotated.jpg"
+    cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
+    proc = facemask("detect", image, "--model", tiny_model, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file() and cv2.imread(str(out)).shape == (60, 80, 3)
+
+
+def test_json_dash_writes_the_document_to_stdout(tmp_path, tiny_model):
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
+    proc = facemask("detect", image, "--model", tiny_model, "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["width"] == 80  # nothing else on stdout
+    assert not (REPO / "-").exists()
+
+
+def test_json_dash_for_video_is_json_lines_on_stdout(tmp_path, tiny_model):
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, frames=4)
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["frame"] for line in proc.stdout.splitlines()] == [0, 1, 2, 3]
+
+
+def test_verbose_after_the_subcommand(tmp_path):
+    proc = facemask("benchmark", tmp_path / "nope.mp4", "-v")
+    assert_one_error(proc, "nope.mp4: no such file")
+
+
+@pytest.mark.parametrize(("make_args", "fragment"), [
+    (lambda d, m: ["detect", d / "clip.mp4", "--no-display", "--model", m, "--events", d / "e.jsonl", "--no-track"],
+     "--events needs tracking"),
+    (lambda d, m: ["detect", d / "a.png", "--model", m, "--events", d / "e.jsonl"], "--events needs a video"),
+    (lambda d, m: ["detect", d / "a.png", d / "a.png", "--model", m, "--output", d / "x.jpg"], "takes a folder"),
+    (lambda d, m: ["detect", d / "clip.mp4", "--no-display", "--model", m, "--reconnect", "2"], "streams only"),
+    (lambda d, m: ["benchmark", d], "is a folder"),
+])
+def test_options_that_would_do_nothing_are_errors(tmp_path, tiny_model, make_args, fragment):
+    write_video(tmp_path / "clip.mp4", frames=3)
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((60, 80, 3), 200, np.uint8))
+    assert_one_error(facemask(*make_args(tmp_path, tiny_model)), fragment)
+
+
+def test_benchmark_zero_frames_is_refused(tmp_path):
+    proc = facemask("benchmark", tmp_path / "clip.mp4", "--frames", "0")
+    assert proc.returncode == 2 and "--frames: expected a whole number >= 1" in proc.stderr
+
+
+def test_version_and_python_dash_m():
+    proc = facemask("--version")
+    assert proc.returncode == 0 and proc.stdout.strip().startswith("facemask ")
+
+
+@pytest.mark.parametrize(("setup", "fragment"), [
+    (lambda d: d / "missing", "no such training run folder"),
+    (lambda d: d, "not a training run folder (missing best.keras, card_base.json, eval_data.npz"),
+    (lambda d: (d / "best.keras").write_bytes(b"x") and d, "missing card_base.json, eval_data.npz"),
+])
+def test_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path, setup, fragment):
+    assert_one_error(facemask("export", setup(tmp_path)), fragment)
+
+
+def test_chance_level_export_warns(tmp_path):
+    from facemask.cli import chance_level_warning
+
+    np.savez(tmp_path / "eval.npz", test_y=np.array([0] * 60 + [1] * 40))
+    assert "chance level" in chance_level_warning(0.61, tmp_path / "eval.npz")
+    assert chance_level_warning(0.9, tmp_path / "eval.npz") is None
+
+
+def _silent_server() -> tuple[socket.socket, int]:
+    """A TCP server that accepts connections and never sends a byte."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
+    return server, server.getsockname()[1]
+
+
+def test_a_silent_stream_gives_up_after_open_timeout(tmp_path, tiny_model):
+    server, port = _silent_server()
+    try:
+        t0 = time.monotonic()
+        proc = facemask("detect", f"http://127.0.0.1:{port}/live", "--no-display", "--model", tiny_model,
+                        "--open-timeout", "1")
+        assert time.monotonic() - t0 < 25  # FFmpeg's own default would be 30 s or more
+        assert_one_error(proc, "no answer within 1 s")
+    finally:
+        server.close()
