@@ -17,12 +17,13 @@ import numpy as np
 
 from facemask.errors import FacemaskError
 from facemask.imageio import IMAGE_SUFFIXES
+from facemask.safeio import StreamingFile, commit, discard, prepare_dest, temp_path_for, write_bytes, write_error
 from facemask.types import Faces, Frame
+from facemask.videowriter import open_video_writer
 
 log = logging.getLogger(__name__)
 
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # Esc
-FOURCC = {".avi": "MJPG"}  # everything else: mp4v
 
 
 class Sink:
@@ -42,13 +43,6 @@ class Sink:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _open_text(path: Path):
-    try:
-        return open(path, "w", encoding="utf-8")
-    except OSError as exc:
-        raise FacemaskError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def check_display() -> None:
@@ -86,7 +80,11 @@ class WindowSink(Sink):
 
 
 class VideoFileSink(Sink):
-    """An annotated video at the input's fps. Opened on the first frame, so its size is the frame's."""
+    """An annotated video at the input's fps. Opened on the first frame, so its size is the frame's.
+
+    Frames go to `NAME.partial-XXXXXX.mp4` beside the destination; `close()` checks the file
+    reads back (a full disk leaves one that does not) and only then renames it into place.
+    """
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path = Path(path)
@@ -95,7 +93,9 @@ class VideoFileSink(Sink):
         self.fps = fps
         self.size: tuple[int, int] | None = None
         self.frames = 0
-        self._writer: cv2.VideoWriter | None = None
+        self.codec: str | None = None
+        self._writer = None
+        self._temp: Path | None = None
 
     def write(self, frame: Frame, faces: Faces) -> None:
         image = frame.image
@@ -103,21 +103,59 @@ class VideoFileSink(Sink):
             self._open((image.shape[1], image.shape[0]))
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size)
-        self._writer.write(image)
+        try:
+            self._writer.write(image)
+        except OSError as exc:
+            self._abandon()
+            raise write_error(self.path, exc) from None
         self.frames += 1
 
     def _open(self, size: tuple[int, int]) -> None:
-        fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(self.path.suffix.lower(), "mp4v"))
-        writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, size)
-        if not writer.isOpened():
-            raise FacemaskError(f"{self.path}: cannot write video (unsupported extension or codec?)")
-        self._writer, self.size = writer, size
+        temp = temp_path_for(prepare_dest(self.path))
+        try:
+            self._writer = open_video_writer(temp, self.fps, size, name=self.path)
+        except FacemaskError:
+            discard(temp)
+            raise FacemaskError(f"{self.path}: cannot write video (unsupported extension or codec?)") from None
+        self.size, self._temp, self.codec = size, temp, self._writer.codec
+
+    def _abandon(self) -> None:
+        """After a failed write: drop the encoder and the partial file."""
+        writer, self._writer = self._writer, None
+        try:
+            writer.close()
+        except Exception:  # noqa: BLE001 - the write already failed; the file goes either way
+            pass
+        discard(self._temp)
+        self._temp = None
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-            log.info("wrote %d frames to %s", self.frames, self.path)
+        if self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        temp, self._temp = self._temp, None
+        try:
+            writer.close()
+        except OSError as exc:
+            discard(temp)
+            raise write_error(self.path, exc) from None
+        readable = _frames_readable(temp)
+        if readable < self.frames:
+            discard(temp)
+            raise FacemaskError(
+                f"{self.path}: cannot write video (only {readable} of {self.frames} frames read back: disk full?)"
+            )
+        commit(temp, prepare_dest(self.path))
+        log.info("wrote %d frames to %s", self.frames, self.path)
+
+
+def _frames_readable(path: Path) -> int:
+    """Frames a reader finds in a just-written video; 0 when it does not open (no index: cut short)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
 
 
 class JsonlSink(Sink):
@@ -127,19 +165,19 @@ class JsonlSink(Sink):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._fh = _open_text(self.path)
+        self._file = open_results(self.path)
+
+    @property
+    def partial_path(self) -> Path:
+        """Where the lines are while the run goes on (a crash leaves them there)."""
+        return self._file.temp or self.path
 
     def write(self, frame: Frame, faces: Faces) -> None:
-        if self._fh is None:
-            raise FacemaskError(f"{self.path}: write after close")
         record = {"frame": frame.index, "time_s": round(frame.timestamp, 4), "faces": faces.to_records()}
-        self._fh.write(json.dumps(record) + "\n")
-        self._fh.flush()
+        self._file.write(json.dumps(record) + "\n")
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self._file.close()
 
 
 class JsonResultsSink:
@@ -151,28 +189,54 @@ class JsonResultsSink:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._fh = _open_text(self.path)
-        self._fh.write('{"results": [')
+        self._file = open_results(self.path)
+        self._file.write('{"results": [')
         self._count = 0
+        self._skipped: list[dict] = []  # only the failures, so small
+
+    def skip(self, source: str, error: str) -> None:
+        """An image that could not be read, listed under `"skipped"` when the document closes."""
+        self._skipped.append({"source": source, "error": error})
 
     def write(self, source: str, image: np.ndarray, faces: Faces) -> None:
         entry = {"source": source, "width": int(image.shape[1]), "height": int(image.shape[0]),
                  "faces": faces.to_records()}
-        self._fh.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
-        self._fh.flush()
+        self._file.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
         self._count += 1
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.write("\n]}\n")
-            self._fh.close()
-            self._fh = None
+        if not self._file.failed and self._file._fh is not None:
+            skipped = ",\n  ".join(json.dumps(entry) for entry in self._skipped)
+            self._file.write('\n], "skipped": [' + (f"\n  {skipped}\n" if skipped else "") + "]}\n")
+        self._file.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Stdout:
+    """`--json -`: the same writes as a StreamingFile, on standard output (flushed, never closed)."""
+
+    temp = None
+    failed = False
+
+    def __init__(self) -> None:
+        self._fh = sys.stdout
+
+    def write(self, text: str) -> None:
+        self._fh.write(text)
+        self._fh.flush()
+
+    def close(self, ok: bool = True) -> None:
+        self._fh = None
+
+
+def open_results(path: Path):
+    """Where a JSON sink writes: stdout for `-`, else a StreamingFile committed on close."""
+    return _Stdout() if str(path) == "-" else StreamingFile(path)
 
 
 def output_name(relative: Path) -> Path:
@@ -197,10 +261,6 @@ class AnnotatedImageSink:
         ok, data = cv2.imencode(dest.suffix, annotated)
         if not ok:
             raise FacemaskError(f"{dest}: cannot encode image")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data.tobytes())
-        except OSError as exc:
-            raise FacemaskError(f"{dest}: cannot write ({exc.strerror})") from None
+        write_bytes(dest, data.tobytes())
         self.written += 1
         return dest

@@ -28,8 +28,10 @@ def test_jsonl_lines_are_valid_and_flushed_before_close(tmp_path):
     sink = JsonlSink(path)
     sink.write(frame(0), Faces.empty())
     sink.write(frame(1), labelled_faces())
-    lines = path.read_text().splitlines()  # read while the sink is still open
+    assert not path.exists()  # it is renamed into place only when complete
+    lines = sink.partial_path.read_text().splitlines()  # flushed as they come, readable while open
     sink.close()
+    assert path.read_text().splitlines() == lines and not sink.partial_path.exists()
     rows = [json.loads(line) for line in lines]
     assert [r["frame"] for r in rows] == [0, 1]
     assert rows[1]["time_s"] == pytest.approx(1 / 12, abs=1e-4)
@@ -95,7 +97,7 @@ def test_json_results_document(tmp_path):
 def test_json_results_valid_when_empty(tmp_path):
     path = tmp_path / "results.json"
     JsonResultsSink(path).close()
-    assert json.loads(path.read_text()) == {"results": []}
+    assert json.loads(path.read_text()) == {"results": [], "skipped": []}
 
 
 @pytest.mark.parametrize(
