@@ -7,7 +7,11 @@ Why it is built this way:
 - Streamlit reruns the whole script on every click, so results are kept in `st.session_state`
   keyed by the uploads and the settings; a download click never reprocesses a clip.
 - The cached models are shared by every browser tab, and a LiteRT interpreter is not
-  thread-safe, so inference runs under one cached lock.
+  thread-safe, so each model call (one detection, one classifier batch) runs under one cached
+  lock. It is taken per call, not per clip, so a photo in a second tab waits for one frame,
+  not for a whole clip.
+- Photos are checked against the pixel budget from their header before decoding
+  (`imageio.decode_image`), so a small PNG declaring 30000x30000 is refused, not decoded.
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
 - FACEMASK_APP_MODEL (a model path) is offered first, for tests and for models under trial.
 """
@@ -84,10 +88,31 @@ def inference_lock() -> threading.Lock:
     return threading.Lock()
 
 
+class Locked:
+    """A shared model whose inference calls each take the lock; everything else passes through."""
+
+    CALLS = frozenset({"detect", "classify", "predict_crops"})
+
+    def __init__(self, inner, lock: threading.Lock) -> None:
+        self._inner, self._lock = inner, lock
+
+    def __getattr__(self, name: str):
+        value = getattr(self._inner, name)
+        if name not in self.CALLS:
+            return value
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
 def analyzer_for(settings: Settings, mode: str) -> FaceMaskAnalyzer:
     """`accurate` detection for photos (small faces), `fast` for clips (every frame counts)."""
-    detector = load_detector(settings.face_confidence, mode)
-    return FaceMaskAnalyzer(detector, load_classifier(settings.model, settings.mask_threshold))
+    lock = inference_lock()
+    detector = Locked(load_detector(settings.face_confidence, mode), lock)
+    return FaceMaskAnalyzer(detector, Locked(load_classifier(settings.model, settings.mask_threshold), lock))
 
 
 def model_choices() -> list[str]:
@@ -135,9 +160,7 @@ def checked_bytes(upload, max_mb: int) -> bytes:
 
 def analyze_photo(name: str, data: bytes, settings: Settings) -> PhotoResult:
     image = decode_image(data, name)
-    analyzer = analyzer_for(settings, "accurate")
-    with inference_lock():
-        faces = analyzer.analyze(image)
+    faces = analyzer_for(settings, "accurate").analyze(image)
     annotated = FaceAnnotator().annotate(image, faces)
     h, w = image.shape[:2]
     return PhotoResult(name, w, h, faces, encode(annotated, ".png"), encode(annotated, ".jpg"))
@@ -260,9 +283,8 @@ def analyze_clip(upload, settings: Settings) -> ClipResult:
     bar = st.progress(0.0, text=f"Processing {upload.name}...")
     analyzer = analyzer_for(settings, "fast")
     try:
-        with inference_lock():
-            return process_clip(upload.name, data, analyzer, settings.max_clip_s,
-                                lambda fraction, text: bar.progress(fraction, text=text))
+        return process_clip(upload.name, data, analyzer, settings.max_clip_s,
+                            lambda fraction, text: bar.progress(fraction, text=text))
     finally:
         bar.empty()
 
