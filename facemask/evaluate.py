@@ -14,6 +14,7 @@ from facemask.dataset import class_folders
 from facemask.errors import FacemaskError
 from facemask.imageio import read_image
 from facemask.metrics import classification_report, plot_confusion, plot_grid
+from facemask.safeio import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer) -> tuple[dict, list[
             y_true.append(LABELS.index(label))
     if not crops:
         raise FacemaskError(f"{root}: no readable images")
+    unread = [label for i, label in enumerate(LABELS) if i not in y_true]
+    if unread:  # scoring one class alone would claim 100 % on whatever that class holds
+        raise FacemaskError(f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped); "
+                            "both classes are needed to score a model")
     crops_arr = np.stack(crops)
     p_mask = np.concatenate([classifier.predict_crops(crops_arr[i : i + 32]) for i in range(0, len(crops_arr), 32)])
     y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])
@@ -50,10 +55,14 @@ def write_outputs(report: dict, json_path: Path | None, plots: Path | None) -> d
     """Drop the in-memory plot data, write JSON and plots; returns the clean report."""
     crops, y_true, y_pred, p_mask = report.pop("_plots")
     if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=1))
+        write_text(json_path, json.dumps(report, indent=1))
     if plots:
-        plots.mkdir(parents=True, exist_ok=True)
-        plot_confusion(report["confusion_matrix"]["matrix"], LABELS, plots / "confusion_matrix.png")
-        plot_grid(crops, y_true, y_pred, p_mask, plots / "grid.png")
+        try:
+            plots.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FacemaskError(f"{plots}: cannot create the plots folder ({exc.strerror})") from None
+        with atomic_path(plots / "confusion_matrix.png") as temp:
+            plot_confusion(report["confusion_matrix"]["matrix"], LABELS, temp)
+        with atomic_path(plots / "grid.png") as temp:
+            plot_grid(crops, y_true, y_pred, p_mask, temp)
     return report

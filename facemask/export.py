@@ -6,6 +6,7 @@ import json
 import logging
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,11 @@ def convert(keras_path: Path, quantize: str, calib: np.ndarray, dest: Path) -> P
     import keras
     import tensorflow as tf
 
-    model = keras.models.load_model(keras_path, compile=False)
+    try:
+        model = keras.models.load_model(keras_path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types; a Lambda layer's refusal runs to 60 lines
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise FacemaskError(f"{keras_path}: cannot load Keras model ({first.strip()})") from None
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
@@ -72,16 +77,22 @@ def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold:
 
 def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     """Export candidates, keep the fastest whose test accuracy is within 0.5 points of float."""
-    card = json.loads((run_dir / "card_base.json").read_text())
-    with np.load(run_dir / "eval_data.npz") as data:
-        calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
-        names = data["extra_names"].tolist() if "extra_names" in data else []
-        extra = {str(n): (data[f"extra_x_{i}"], data[f"extra_y_{i}"]) for i, n in enumerate(names)}
+    try:
+        card = json.loads((run_dir / "card_base.json").read_text())
+        float_acc, _ = card["test_metrics_keras_float32"]["accuracy"], card["threshold"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FacemaskError(f"{run_dir / 'card_base.json'}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
+    try:
+        with np.load(run_dir / "eval_data.npz") as data:
+            calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
+            names = data["extra_names"].tolist() if "extra_names" in data else []
+            extra = {str(n): (data[f"extra_x_{i}"], data[f"extra_y_{i}"]) for i, n in enumerate(names)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise FacemaskError(f"{run_dir / 'eval_data.npz'}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
     # Training bakes the calibration temperature into `calibrated.keras`; older runs have only `best.keras`.
     keras_path = run_dir / "calibrated.keras"
     if not keras_path.is_file():
         keras_path = run_dir / "best.keras"
-    float_acc = card["test_metrics_keras_float32"]["accuracy"]
     results = {}
     for q in (("int8", "float16") if quantize == "auto" else (quantize,)):
         path = convert(keras_path, q, calib, run_dir / f"model_{q}.tflite")
