@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from facemask.training import TrainConfig
@@ -27,7 +28,28 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
 
 
+def check_paths(a: argparse.Namespace) -> None:
+    """Before minutes of cropping: the run folder is a folder outside every dataset, the cache is writable."""
+    from facemask.errors import FacemaskError
+
+    if a.output.exists() and not a.output.is_dir():
+        raise FacemaskError(f"{a.output}: --output is a file; training writes a run folder")
+    out = a.output.resolve()
+    for root in a.dataset:
+        root = root.resolve()
+        if out == root or root in out.parents or out in root.parents:
+            raise FacemaskError(f"{a.output}: --output overlaps the dataset {root}; pick a folder outside it")
+    try:
+        a.cache_dir.mkdir(parents=True, exist_ok=True)
+        probe = a.cache_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FacemaskError(f"{a.cache_dir}: --cache-dir is not a writable folder ({exc.strerror})") from None
+
+
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    check_paths(a)
     return TrainConfig(
         datasets=tuple(a.dataset), output=a.output, arch=a.arch, weights=a.weights, input_size=a.input_size,
         epochs=a.epochs, head_epochs=a.head_epochs, batch_size=a.batch_size, learning_rate=a.lr,

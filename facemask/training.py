@@ -72,6 +72,11 @@ class TrainConfig:
             raise FacemaskError(f"--input-size must be at least 32, got {self.input_size}")
         if self.quantize not in ("auto", "int8", "float16"):
             raise FacemaskError(f"--quantize must be auto, int8 or float16, got {self.quantize!r}")
+        for name, least in (("epochs", 1), ("batch_size", 1), ("head_epochs", 0), ("patience", 0)):
+            if getattr(self, name) < least:
+                raise FacemaskError(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(self, name)}")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise FacemaskError(f"--lr must be between 0 and 1, got {self.learning_rate}")
 
 
 def machine_description() -> str:
