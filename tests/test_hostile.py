@@ -1,0 +1,503 @@
+"""A hostile-input and fault corpus (issue 14): nothing lost, nothing hung, no traceback.
+
+Every case builds its own nasty input here (decompression bombs, FIFOs, outputs aimed at
+inputs, broken model cards, a size-limited file for "disk full"), runs the real command in
+a subprocess in its own session, and asserts: the exit code, one `error:` line and no
+traceback, every input file unchanged, no output left half-written (no `*.partial-*`), and
+no process of the run left behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, card_of
+from video_fixtures import read_back, write_video
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+MB = 2**20
+
+
+# ---------------------------------------------------------------- generated nasty files
+
+
+def png_bomb(path: Path, side: int = 30000) -> Path:
+    """A complete, valid 1-bit PNG of side x side pixels: ~110 kB on disk, 900 MB once decoded as 8-bit."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    comp = zlib.compressobj(6)
+    rows = (b"\0" * (1 + (side + 7) // 8)) * 1000
+    idat = b"".join(comp.compress(rows) for _ in range(side // 1000)) + comp.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def jpeg_bomb(path: Path, side: int = 65000) -> Path:
+    """A JPEG whose frame header declares side x side pixels (4.2 gigapixels) on a few bytes."""
+    ok, buf = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))
+    data = bytearray(buf.tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", side, side)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def image(path: Path, size: tuple[int, int] = (40, 40)) -> Path:
+    cv2.imwrite(str(path), np.full((size[1], size[0], 3), 128, np.uint8))
+    return path
+
+
+def model_copy(tiny_model: Path, folder: Path, card=None, data: bytes | None = None, raw_card: bytes | None = None) -> Path:
+    """The tiny model (or other bytes) beside a card: its own, changed, or raw bytes."""
+    folder.mkdir(exist_ok=True)
+    dest = folder / "m.tflite"
+    dest.write_bytes(tiny_model.read_bytes() if data is None else data)
+    if raw_card is not None:
+        dest.with_suffix(".json").write_bytes(raw_card)
+    else:
+        dest.with_suffix(".json").write_text(json.dumps(card_of(tiny_model) if card is None else card))
+    return dest
+
+
+def flipped(data: bytes) -> bytes:
+    out = bytearray(data)
+    out[len(out) // 2] ^= 0xFF
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- running and checking
+
+
+def facemask(*args, env: dict | None = None, timeout: float = 120, limit_bytes: int | None = None):
+    """The real command in its own session; with `limit_bytes`, files it writes cannot grow past that (EFBIG)."""
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    proc = subprocess.Popen([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, env=env or HEADLESS,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=limit if limit_bytes else None)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"facemask {' '.join(map(str, args))} hung for {timeout} s")
+    assert not session_members(proc.pid), f"processes left behind: {session_members(proc.pid)}"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes still alive in the session the command ran in (none: nothing outlived it)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def assert_one_error(proc, fragment: str, code: int = 2) -> None:
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert fragment in lines[0], lines[0]
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    """Every regular file under root with its SHA-256: inputs must come out byte for byte the same."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def partial_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.partial-*"))
+
+
+# ---------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Case:
+    """`make(tmp, model)` builds the inputs and returns the arguments; `absent` must not exist afterwards."""
+
+    make: Callable[[Path, Path], list]
+    fragment: str
+    code: int = 2
+    absent: tuple[str, ...] = ()
+    max_error_lines: int = 1
+
+
+def _video(tmp: Path, name: str = "clip.mp4", **kw) -> Path:
+    write_video(tmp / name, frames=kw.pop("frames", 12), with_face=False, **kw)
+    return tmp / name
+
+
+def _photos(tmp: Path) -> Path:
+    folder = tmp / "photos"
+    folder.mkdir()
+    image(folder / "a.jpg")
+    image(folder / "b.png")
+    return folder
+
+
+def _fifo(tmp: Path, name: str) -> Path:
+    os.mkfifo(tmp / name)
+    return tmp / name
+
+
+def _with_bomb(tmp: Path) -> Path:
+    folder = _photos(tmp)
+    png_bomb(folder / "zz_bomb.png")
+    return folder
+
+
+def _broken_run(tmp: Path, what: str) -> Path:
+    run = tmp / "run"
+    run.mkdir()
+    (run / "best.keras").write_bytes(b"PK\x03\x04 not a keras file")
+    (run / "card_base.json").write_text("{broken" if what == "card" else json.dumps(
+        {"threshold": 0.5, "test_metrics_keras_float32": {"accuracy": 0.9}}))
+    (run / "eval_data.npz").write_bytes(b"PK\x03\x04 truncated zip" if what == "npz" else b"")
+    if what != "npz":
+        np.savez(run / "eval_data.npz", calib=np.zeros((1, 32, 32, 3), np.uint8),
+                 test_x=np.zeros((1, 32, 32, 3), np.uint8), test_y=np.zeros(1, np.int64))
+    return run
+
+
+def _dataset(tmp: Path, corrupt_class: str | None = None, per_class: int = 2) -> Path:
+    root = tmp / "data"
+    for cls, value in (("with_mask", 200), ("without_mask", 40)):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            if cls == corrupt_class:
+                (root / cls / f"{i}.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+            else:
+                cv2.imwrite(str(root / cls / f"{i}.png"), np.full((48, 48, 3), value, np.uint8))
+    return root
+
+
+CASES: dict[str, Case] = {
+    # 1. an output aimed at an input
+    "video --output is the input": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "clip.mp4"],
+        "is the input itself"),
+    "folder --output is the folder": Case(
+        lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--output", t / "photos"],
+        "is the input itself"),
+    "image --json is the image": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", t / "p.jpg"],
+        "is the input itself"),
+    "--output inside the input folder": Case(
+        lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--json", t / "photos" / "r.json"],
+        "inside the input folder"),
+    "image --output is the image's folder": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--output", t],
+        "would overwrite the input"),
+    "--summary is the input via ..": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--summary", t / "x" / ".." / "clip.mp4"],
+        "is the input itself"),
+    "--json and --events one file": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t / "o.jsonl",
+                      "--events", t / "o.jsonl"], "given to both", absent=("o.jsonl",)),
+    "two images to one output name": Case(
+        lambda t, m: ["detect", image((t / "a").mkdir() or t / "a" / "x.jpg"), image((t / "b").mkdir() or t / "b" / "x.jpg"),
+                      "--no-display", "--model", m, "--output", t / "out"], "would both be written"),
+    # 2. outputs that cannot be written, refused before the run
+    "--json is a folder": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t], "is a folder"),
+    "--summary under a file": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t / "o.jsonl",
+                      "--summary", image(t / "p.jpg") / "s.json"], "not a folder", absent=("o.jsonl",)),
+    "--json to a FIFO with no reader": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", _fifo(t, "out.json")],
+        "named pipe with no reader"),
+    # 5. decompression bombs
+    "30000x30000 PNG": Case(
+        lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"),
+    "65000x65000 JPEG header": Case(
+        lambda t, m: ["detect", jpeg_bomb(t / "bomb.jpg"), "--no-display", "--model", m], "over the 50 MP limit"),
+    "bomb in a folder is skipped and listed": Case(
+        lambda t, m: ["detect", _with_bomb(t), "--no-display", "--model", m, "--json", t / "r.json"],
+        "zz_bomb.png: 30000x30000", code=1),
+    "--max-megapixels 0": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "0"],
+        "must be a number above 0"),
+    # 6. hangs
+    "FIFO named x.jpg": Case(
+        lambda t, m: ["detect", _fifo(t, "x.jpg"), "--no-display", "--model", m], "not a regular file"),
+    "FIFO named x.mp4": Case(
+        lambda t, m: ["detect", _fifo(t, "x.mp4"), "--no-display", "--model", m], "not a regular file"),
+    "/dev/zero": Case(lambda t, m: ["detect", "/dev/zero", "--no-display", "--model", m], "not a regular file"),
+    # 7. tracebacks that became one line
+    "huge camera index": Case(
+        lambda t, m: ["detect", "99999999999999999999", "--no-display", "--model", m], "too large for a camera index"),
+    # 4. models against their cards
+    "model with one flipped byte": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
+                      model_copy(m, t / "m", data=flipped(m.read_bytes()))], "SHA-256 does not match"),
+    "card threshold NaN": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
+                      model_copy(m, t / "m", card={**card_of(m), "threshold": float("nan")})], "threshold must be"),
+    "card is a list": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", model_copy(m, t / "m", card=[1, 2])],
+        "must be a JSON object"),
+    "card preprocessing null": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
+                      model_copy(m, t / "m", card={**card_of(m), "preprocessing": None})], "preprocessing must be"),
+    "card is binary": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
+                      model_copy(m, t / "m", raw_card=bytes(range(256)) * 4)], "not valid JSON"),
+    "card labels swapped": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
+                      model_copy(m, t / "m", card={**card_of(m), "labels": ["no_mask", "mask"]})], "in that order"),
+    # evaluate, benchmark, export, train
+    "evaluate --json DIR": Case(
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t], "is a folder"),
+    "evaluate --plots FILE": Case(
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--plots", image(t / "p.jpg")], "takes a folder"),
+    "evaluate --json inside the dataset": Case(
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t / "data" / "e.json"], "inside the input folder"),
+    "evaluate with one class all corrupt": Case(
+        lambda t, m: ["evaluate", _dataset(t, corrupt_class="without_mask"), "--model", m, "--json", t / "e.json"],
+        "no readable images of class 'no_mask'", absent=("e.json",)),
+    "benchmark --json DIR": Case(
+        lambda t, m: ["benchmark", _video(t), "--model", m, "--json", t], "is a folder"),
+    "export: broken card_base.json": Case(
+        lambda t, m: ["export", _broken_run(t, "card")], "card_base.json: unreadable"),
+    "export: broken eval_data.npz": Case(
+        lambda t, m: ["export", _broken_run(t, "npz")], "eval_data.npz: unreadable"),
+    "export: broken best.keras": Case(
+        lambda t, m: ["export", _broken_run(t, "keras"), "--quantize", "float16"], "cannot load Keras model"),
+    "train --batch-size 0": Case(
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--batch-size", "0"],
+        "--batch-size must be at least 1"),
+    "train --epochs 0": Case(
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--epochs", "0"],
+        "--epochs must be at least 1"),
+    "train --output FILE": Case(
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", image(t / "p.jpg")], "--output is a file"),
+    "train --output inside the dataset": Case(
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "data" / "run"], "overlaps the dataset"),
+    "train unwritable --cache-dir": Case(
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--cache-dir", image(t / "p.jpg") / "c"],
+        "--cache-dir is not a writable folder"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_case(name, tmp_path, tiny_model):
+    case = CASES[name]
+    args = case.make(tmp_path, tiny_model)
+    before = fingerprint(tmp_path)
+    proc = facemask(*args, timeout=120)
+    assert_one_error(proc, case.fragment, case.code)
+    after = fingerprint(tmp_path)
+    assert {k: v for k, v in after.items() if k in before} == before, "an input file changed"
+    assert not partial_files(tmp_path), partial_files(tmp_path)
+    for name in case.absent:
+        assert not (tmp_path / name).exists(), f"{name} exists after a failed run"
+
+
+# ---------------------------------------------------------------- disk full (a size-limited file)
+
+
+@pytest.mark.parametrize("what", ["--json", "--output"])
+def test_full_disk_on_video_outputs_is_one_error_and_no_file(tmp_path, tiny_model, what):
+    clip = _video(tmp_path, frames=30)  # 30 JSON lines are ~1.3 kB, the video more
+    dest = tmp_path / ("out.jsonl" if what == "--json" else "out.mp4")
+    before = fingerprint(tmp_path)
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, what, dest, limit_bytes=600)
+    assert_one_error(proc, "cannot write")
+    assert "wrote" not in proc.stdout  # never reported as written
+    assert not dest.exists() and not partial_files(tmp_path)
+    assert fingerprint(tmp_path) == before
+
+
+def test_full_disk_on_image_batch_json(tmp_path, tiny_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(40):
+        image(folder / f"{i:02d}.png")
+    dest = tmp_path / "results.json"
+    proc = facemask("detect", folder, "--no-display", "--model", tiny_model, "--json", dest, limit_bytes=1500)
+    assert_one_error(proc, "cannot write")
+    assert not dest.exists() and not partial_files(tmp_path)
+
+
+def test_full_disk_on_summary_after_the_run(tmp_path, tiny_model):
+    """The summary is small; a limit it alone crosses (after the run) still ends in one line, no partial."""
+    clip = _video(tmp_path, frames=6)
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--summary", tmp_path / "s.json",
+                    limit_bytes=60)
+    assert_one_error(proc, "s.json: cannot write")
+    assert not (tmp_path / "s.json").exists() and not partial_files(tmp_path)
+
+
+# ---------------------------------------------------------------- right answers where there was a wrong one
+
+
+def test_existing_output_is_replaced_only_when_complete(tmp_path, tiny_model):
+    """A good earlier result stays until the new one is whole: a failed run leaves it untouched."""
+    clip = _video(tmp_path, frames=20)
+    dest = tmp_path / "frames.jsonl"
+    dest.write_text('{"earlier": "result"}\n')
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", dest, limit_bytes=400)
+    assert proc.returncode == 2
+    assert dest.read_text() == '{"earlier": "result"}\n'
+
+
+def test_http_mp4_is_read_as_a_file_every_frame(tmp_path, tiny_model):
+    clip = _video(tmp_path, frames=25)
+    handler = partial(_QuietHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+        jsonl = tmp_path / "f.jsonl"
+        proc = facemask("detect", url, "--no-display", "--model", tiny_model, "--json", jsonl)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == list(range(25))
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_slow_clip_keeps_its_own_frame_rate(tmp_path, tiny_model):
+    """A 0.5 fps time-lapse: time_s is 2 s a frame, and the recording plays at 0.5 fps."""
+    clip = _video(tmp_path, name="slow.avi", frames=4, fps=0.5)
+    jsonl, out = tmp_path / "f.jsonl", tmp_path / "out.avi"
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", jsonl, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["time_s"] for line in jsonl.read_text().splitlines()] == [0.0, 2.0, 4.0, 6.0]
+    assert read_back(out)[2] == pytest.approx(0.5)
+
+
+def test_bomb_peak_memory_in_the_cli(tmp_path, tiny_model):
+    """The 30000x30000 PNG is refused from its header: the whole CLI run peaks far below 500 MB."""
+    bomb = png_bomb(tmp_path / "bomb.png")
+    peak_mb, child = _child_peak_mb([sys.executable, "-m", "facemask", "detect", str(bomb), "--no-display",
+                                     "--model", str(tiny_model)])
+    assert child["returncode"] == 2 and "over the 50 MP limit" in child["stderr"], child
+    assert peak_mb < 500, peak_mb
+
+
+def test_bomb_peak_memory_in_the_page(tmp_path, tiny_model):
+    """The page's photo path (`analyze_photos`, Streamlit's own upload object aside) with the bomb upload."""
+    pytest.importorskip("streamlit")
+    bomb = png_bomb(tmp_path / "bomb.png")
+    script = f"""
+import resource, sys
+from facemask.app import Settings, analyze_photos
+class Upload:
+    name, file_id = "bomb.png", "1"
+    def __init__(self, data): self.data, self.size = data, len(data)
+    def getvalue(self): return self.data
+data = open({str(bomb)!r}, "rb").read()
+out = analyze_photos([Upload(data)], Settings({str(tiny_model)!r}, 0.5, 0.5, 200, 30.0))
+assert isinstance(out[0], str) and "over the 50 MP limit" in out[0], out
+"""
+    peak_mb, child = _child_peak_mb([sys.executable, "-c", script])
+    assert child["returncode"] == 0, child["stderr"][-2000:]
+    assert peak_mb < 500, peak_mb
+
+
+def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
+    """Peak RSS of one command, measured by a small fresh parent.
+
+    Linux carries a process's peak RSS across fork and exec, so a command started straight from
+    pytest (TensorFlow loaded: ~900 MB) would report pytest's peak, not its own.
+    """
+    probe = ("import json, resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "
+             "'returncode': p.returncode, 'stderr': p.stderr}))")
+    proc = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env=HEADLESS, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result.pop("peak_mb"), result
+
+
+# ---------------------------------------------------------------- orphans
+
+
+def test_on_violation_command_is_ended_with_the_run(tmp_path):
+    """A command that outlives the run (and one it started in the background) is ended at close()."""
+    from facemask.alerts import ActionWorker
+
+    marker = tmp_path / "still-running"
+    worker = ActionWorker(beep=False, command=f"sleep 300 & sleep 300; touch {marker}", maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 10
+    while worker._running is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pgid = worker._running.pid
+    t0 = time.monotonic()
+    worker.close(timeout=0.5)
+    assert time.monotonic() - t0 < 5
+    time.sleep(0.2)
+    assert not [pid for pid in _group_members(pgid)], "the command's processes outlived close()"
+    assert not marker.exists()
+
+
+def _group_members(pgid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+# ---------------------------------------------------------------- the page's lock
+
+
+def test_the_page_locks_per_model_call_not_per_clip():
+    """Two threads share one model: the lock is held during each call only, so another caller gets in between."""
+    pytest.importorskip("streamlit")
+    from facemask.app import Locked
+
+    lock = threading.Lock()
+    seen_locked = []
+
+    class Model:
+        config = "passes through"
+
+        def detect(self, image):
+            seen_locked.append(lock.locked())
+            return image
+
+    model = Locked(Model(), lock)
+    assert model.config == "passes through"
+    assert model.detect(1) == 1 and seen_locked == [True]
+    assert not lock.locked()  # released between calls: a second tab's photo waits one frame, not a clip
