@@ -28,7 +28,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import cv2
 import numpy as np
@@ -36,6 +35,7 @@ import numpy as np
 from facemask.boxes import expand_square
 from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
+from facemask.safeio import StreamingFile
 from facemask.types import Faces, Frame
 
 log = logging.getLogger(__name__)
@@ -340,16 +340,15 @@ class ViolationMonitor:
     def _emit(self, event: dict) -> None:
         log.info("%s", json.dumps(event))
         if self._events_file is not None:
-            self._events_file.write(json.dumps(event) + "\n")
-            self._events_file.flush()
+            self._events_file.write(json.dumps(event) + "\n")  # flushed; a failed write is one error line
         if self._worker is not None and event["event"] == "violation":
             self._worker.submit(event)
 
 
-def _open_events(path: Path) -> TextIO:
-    """The events file, opened for line-by-line writing; its folder is created."""
+def _open_events(path: Path) -> StreamingFile:
+    """The events file, written line by line to `NAME.partial-*.jsonl` and renamed into place at close."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w", encoding="utf-8")
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot write events ({exc.strerror})") from None
+    return StreamingFile(path)

@@ -111,9 +111,11 @@ def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     events_path = tmp_path / "out" / "events.jsonl"
     monitor = ViolationMonitor(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
     events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")])])
-    written = [json.loads(line) for line in events_path.read_text().splitlines()]  # before close
+    partial = monitor._events_file.temp  # flushed line by line under a partial name until close
+    written = [json.loads(line) for line in partial.read_text().splitlines()]  # before close
     monitor.close()
     assert written == events and len(events) == 2
+    assert not partial.exists() and [json.loads(line) for line in events_path.read_text().splitlines()] == events
     snapshot = Path(events[0]["snapshot"])
     assert snapshot.parent == tmp_path / "out" / "events_snapshots" and snapshot.suffix == ".jpg"
     image = cv2.imread(str(snapshot))
