@@ -9,7 +9,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from facemask.errors import FacemaskError
+from facemask.errors import FacemaskError, one_line
 
 
 def _train(a: argparse.Namespace) -> int:
@@ -198,7 +198,7 @@ def run_command(args: argparse.Namespace) -> int:
         if args.verbose:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or one_line(str(exc))}", file=sys.stderr)
+        print(f"error: {one_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: out of memory", file=sys.stderr)
@@ -209,14 +209,6 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
               file=sys.stderr)
         return 3
-
-
-def one_line(message: str) -> str:
-    """The first non-empty line of a message: library errors (Keras, LiteRT) can run to 60 lines."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    if not lines:
-        return "(no message)"
-    return lines[0] + (" ..." if len(lines) > 1 else "")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from facemask.config import FACE_DETECTORS, AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
-from facemask.errors import FacemaskError
-from facemask.imageio import looks_like_image
+from facemask.errors import FacemaskError, one_line
+from facemask.imageio import VIDEO_SUFFIXES, looks_like_image
 from facemask.quiet import native_stderr_silenced, quiet_native_logs
 
 VIDEO_KINDS = ("camera", "stream", "video")
@@ -130,7 +130,8 @@ def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, 
                               backend=args.face_detector)
     classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
     summary = args.summary or next(
-        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json) if p is not None and p != STDOUT),
+        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json)
+         if p is not None and p != STDOUT and not _is_device(p)),
         None,
     )
     display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
@@ -219,9 +220,17 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     json_path = None if args.json == STDOUT else args.json
     outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary}
     check_outputs(outputs, inputs)
+    if output is not None and kinds[0] in VIDEO_KINDS and output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise FacemaskError(f"{output}: --output for a video needs a video file name "
+                            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder")
     for option, path in outputs.items():
         if path is not None and not (option == "--output" and kinds[0] not in VIDEO_KINDS):
             check_writable(path, option)
+
+
+def _is_device(path: Path) -> bool:
+    """`/dev/null` and the like: no summary file is put beside them."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 def _video_output_path(output: Path, spec: str, kind: str) -> Path:
@@ -382,7 +391,7 @@ def check_image_destinations(items, out_dir: Path) -> None:
 
 def _error_text(item, exc: FacemaskError) -> str:
     message = str(exc)
-    return message if message.startswith(str(item.path)) else f"{item.path}: {message}"
+    return one_line(message if message.startswith(str(item.path)) else f"{item.path}: {message}")
 
 
 def _result_line(item, faces) -> str:

@@ -90,6 +90,8 @@ class VideoFileSink(Sink):
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise FacemaskError(f"{self.path.parent}: output folder does not exist")
+        if self.path.exists() and not self.path.is_file():
+            raise FacemaskError(f"{self.path}: not a regular file; a video needs a file it can seek in")
         self.fps = fps
         self.size: tuple[int, int] | None = None
         self.frames = 0
