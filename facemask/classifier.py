@@ -96,7 +96,7 @@ def card_problems(card) -> list[str]:
     if pre.get("color", "RGB") not in ("RGB", "BGR"):
         problems.append(f"preprocessing.color must be RGB or BGR, got {pre.get('color')!r}")
     digest = card.get("model_sha256")
-    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
         problems.append(f"model_sha256 must be 64 hex digits, got {digest!r}")
     return problems
 

@@ -181,6 +181,9 @@ def run_command(args: argparse.Namespace) -> int:
     """
     from facemask.quiet import native_stderr_silenced
 
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints escaped, never crashes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])

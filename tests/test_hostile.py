@@ -176,6 +176,12 @@ def _with_bomb(tmp: Path) -> Path:
     return folder
 
 
+def _with_bad_name(tmp: Path) -> Path:
+    folder = _photos(tmp)
+    (folder / "bad\nname.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    return folder
+
+
 def _broken_run(tmp: Path, what: str) -> Path:
     run = tmp / "run"
     run.mkdir()
@@ -236,6 +242,20 @@ CASES: dict[str, Case] = {
     "--json to a FIFO with no reader": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", _fifo(t, "out.json")],
         "named pipe with no reader"),
+    "video --output with no video suffix": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "out.txt"],
+        "needs a video file name", absent=("out.txt",)),
+    "video --output /dev/null": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", "/dev/null"],
+        "needs a video file name"),
+    "video --output a FIFO named out.mp4": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", _fifo(t, "out.mp4")],
+        "not a regular file"),
+    "--json /dev/full (a disk that is always full)": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", "/dev/full"],
+        "No space left on device"),
+    "a newline in a bad file's name": Case(
+        lambda t, m: ["detect", _with_bad_name(t), "--no-display", "--model", m], "bad\\nname.jpg: ", code=1),
     # 5. decompression bombs
     "30000x30000 PNG": Case(
         lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"),
@@ -321,6 +341,37 @@ def test_hostile_case(name, tmp_path, tiny_model):
     assert not partial_files(tmp_path), partial_files(tmp_path)
     for name in case.absent:
         assert not (tmp_path / name).exists(), f"{name} exists after a failed run"
+
+
+def test_output_beside_a_device_gets_no_summary_file():
+    assert not Path("/dev/full_summary.json").exists()  # the case above would have put one there
+
+
+# ---------------------------------------------------------------- odd names and values that must still work
+
+
+def test_a_file_name_that_is_not_utf8_prints_escaped(tmp_path, tiny_model):
+    folder = _photos(tmp_path)
+    os.rename(folder / "a.jpg", os.path.join(os.fsencode(folder), b"\xff\xfe.jpg"))
+    env = {**HEADLESS, "PYTHONIOENCODING": "utf-8:strict"}  # a strict UTF-8 terminal
+    proc = facemask("detect", folder, "--no-display", "--model", tiny_model, "--json", tmp_path / "r.json", env=env)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "\\udcff\\udcfe.jpg: 0 faces" in proc.stdout
+    assert len(json.loads((tmp_path / "r.json").read_text())["results"]) == 2
+
+
+def test_a_long_output_name_still_gets_its_partial_file(tmp_path, tiny_model):
+    dest = tmp_path / ("r" * 240 + ".json")
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", tiny_model, "--json", dest)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(dest.read_text())["results"][0]["source"].endswith("p.jpg")
+
+
+def test_a_card_hash_in_capitals_is_accepted(tmp_path, tiny_model):
+    card = card_of(tiny_model)
+    model = model_copy(tiny_model, tmp_path / "m", card={**card, "model_sha256": card["model_sha256"].upper()})
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", model)
+    assert proc.returncode == 0, proc.stderr
 
 
 # ---------------------------------------------------------------- disk full (a size-limited file)
