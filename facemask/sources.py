@@ -19,7 +19,7 @@ from typing import Protocol
 import cv2
 
 from facemask.errors import FacemaskError
-from facemask.imageio import VIDEO_SUFFIXES, looks_like_image
+from facemask.imageio import MAX_PIXELS_ENV, VIDEO_SUFFIXES, looks_like_image, pixel_budget
 from facemask.types import Frame
 
 log = logging.getLogger(__name__)
@@ -283,6 +283,11 @@ class FileSource(_Threaded):
         if not cap.isOpened():
             cap.release()
             raise FacemaskError(f"{self.path}: cannot open video (corrupt, truncated or unsupported format)")
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        if width * height > pixel_budget():  # from the header, before a frame is decoded
+            cap.release()
+            raise FacemaskError(f"{self.path}: {width}x{height} frames are over the {pixel_budget() / 1e6:g} MP "
+                                f"limit (raise it with --max-megapixels or {MAX_PIXELS_ENV})")
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()

@@ -267,6 +267,9 @@ CASES: dict[str, Case] = {
     "--max-megapixels 0": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "0"],
         "must be a number above 0"),
+    "video frames over --max-megapixels": Case(
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--max-megapixels", "0.05"],
+        "320x240 frames are over the 0.05 MP limit"),
     # 6. hangs
     "FIFO named x.jpg": Case(
         lambda t, m: ["detect", _fifo(t, "x.jpg"), "--no-display", "--model", m], "not a regular file"),
