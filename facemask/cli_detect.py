@@ -87,7 +87,8 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
                    help="seconds a person must read no_mask before one violation is raised (default: 1.0)")
     p.add_argument("--beep", action="store_true", help="ring the terminal bell on each violation")
     p.add_argument("--on-violation", metavar="CMD",
-                   help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT")
+                   help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT; "
+                        "it runs in its own process group, ended with the run")
     p.add_argument("--summary", type=Path, metavar="PATH",
                    help="end-of-run summary JSON (default: beside --events or --json when given)")
     p.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
@@ -95,7 +96,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reconnect", type=_count, default=0, metavar="N",
                    help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)")
     p.add_argument("--max-megapixels", type=float, metavar="MP",
-                   help="refuse images whose header declares more pixels than this (default: 50)")
+                   help="refuse images and video frames whose header declares more pixels than this (default: 50)")
 
 
 def register(subparsers) -> None:
