@@ -27,14 +27,19 @@ def write_error(path: Path, exc: OSError) -> FacemaskError:
     return FacemaskError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
+STREAM_DIRS = ("/dev/", "/proc/")  # /dev/stdout, /proc/self/fd/1: streams, even when they lead to a file
+
+
 def _special(path: Path) -> int | None:
-    """The mode of an existing non-regular destination (device, pipe); None for a regular or new file."""
+    """The mode of a destination written in place (device, pipe, /dev/stdout); None for a regular or new file."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return None
     if stat.S_ISDIR(mode):
         raise FacemaskError(f"{path}: is a folder, expected a file name")
+    if str(path.absolute()).startswith(STREAM_DIRS):
+        return mode
     return None if stat.S_ISREG(mode) else mode
 
 
@@ -47,8 +52,12 @@ def temp_path_for(dest: Path) -> Path:
 def prepare_dest(dest: Path, make_parents: bool = True) -> Path:
     """The real path behind a symlink (so the link itself stays), its folder created when asked."""
     dest = Path(dest)
+    if _special(dest) is not None:
+        return dest
     if dest.is_symlink():
         dest = dest.resolve()
+    if dest.is_file() and not os.access(dest, os.W_OK):
+        raise FacemaskError(f"{dest}: is read-only; not replacing it")
     if make_parents:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -122,10 +131,12 @@ def write_text(dest: Path, text: str) -> Path:
 
 def open_for_write(path: Path, binary: bool = False) -> IO:
     """Open a file for writing; a named pipe with no reader is refused at once instead of blocking."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     special = _special(path)
-    if special is not None and stat.S_ISFIFO(special):
-        flags |= os.O_NONBLOCK
+    if special is None:
+        flags |= os.O_TRUNC
+    else:  # /dev/stdout redirected to a file (`>>`) is appended to, never cut
+        flags |= os.O_APPEND | (os.O_NONBLOCK if stat.S_ISFIFO(special) else 0)
     try:
         fd = os.open(path, flags, 0o666)
     except OSError as exc:

@@ -370,6 +370,16 @@ def test_a_long_output_name_still_gets_its_partial_file(tmp_path, tiny_model):
     assert json.loads(dest.read_text())["results"][0]["source"].endswith("p.jpg")
 
 
+def test_json_to_dev_stdout_is_written_in_place(tmp_path, tiny_model):
+    """/dev/stdout (a pipe here) cannot be renamed over: it is written directly, and nothing is created in /dev."""
+    clip = _video(tmp_path, frames=5)
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", "/dev/stdout")
+    assert proc.returncode == 0, proc.stderr
+    frames = [json.loads(line)["frame"] for line in proc.stdout.splitlines() if line.startswith('{"frame"')]
+    assert frames == list(range(5))
+    assert not list(Path("/dev").glob("stdout*.partial-*")) and not Path("/dev/stdout_summary.json").exists()
+
+
 def test_a_card_hash_in_capitals_is_accepted(tmp_path, tiny_model):
     card = card_of(tiny_model)
     model = model_copy(tiny_model, tmp_path / "m", card={**card, "model_sha256": card["model_sha256"].upper()})
