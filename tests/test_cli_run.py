@@ -188,3 +188,47 @@ def test_a_silent_stream_gives_up_after_open_timeout(tmp_path, tiny_model):
         assert_one_error(proc, "no answer within 1 s")
     finally:
         server.close()
+
+
+def _serve_once(data: bytes):
+    """An HTTP server that sends `data` as a live MPEG-TS feed at any path, then closes: a stream that dies."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server interface
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp2t")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_stream_that_dies_ends_with_one_error_and_still_writes_the_summary(tmp_path, tiny_model):
+    av = pytest.importorskip("av")
+    from video_fixtures import face_patch, synthetic_frame
+
+    ts = tmp_path / "feed.ts"
+    with av.open(str(ts), "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(synthetic_frame(i, face=face_patch()), format="bgr24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    server = _serve_once(ts.read_bytes())
+    try:
+        events = tmp_path / "e.jsonl"
+        proc = facemask("detect", f"http://127.0.0.1:{server.server_port}/live", "--no-display", "--model",
+                        tiny_model, "--events", events, "--open-timeout", "5")
+    finally:
+        server.shutdown()
+    assert_one_error(proc, "stopped delivering frames")
+    assert proc.returncode == 2
+    assert "people " in proc.stdout
+    assert "people" in json.loads((tmp_path / "e_summary.json").read_text())
