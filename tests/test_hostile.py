@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import REPO, card_of
-from video_fixtures import read_back, write_video
+from video_fixtures import face_patch, read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
@@ -529,6 +529,34 @@ def test_on_violation_command_is_ended_with_the_run(tmp_path):
     time.sleep(0.2)
     assert not [pid for pid in _group_members(pgid)], "the command's processes outlived close()"
     assert not marker.exists()
+
+
+def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
+    """End to end: a real violation starts `sleep`; the CLI exits and takes it with it."""
+    if face_patch() is None:
+        pytest.skip("needs the shared face image (../shared/data) for a real violation")
+    clip = tmp_path / "face.mp4"
+    write_video(clip, frames=40, fps=10.0)
+    marker = f"{60 + os.getpid() % 1000}.{time.time_ns() % 10**6}"  # a sleep no other process runs
+    started = tmp_path / "started"
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--mask-threshold", "0.01",
+                    "--violation-after", "0.2", "--events", tmp_path / "e.jsonl",
+                    "--on-violation", f"touch {started}; sleep {marker}", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert started.exists(), "no violation was raised, so the command never ran"
+    time.sleep(0.5)
+    assert not _processes_with(marker), "the --on-violation command outlived the run"
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
 
 
 def _group_members(pgid: int) -> list[int]:
