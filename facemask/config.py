@@ -38,12 +38,15 @@ class TrackerConfig:
     """Association, confirmation and smoothing. Times are in seconds so they hold at any frame rate
     and any detection schedule (`--detect-every`, `--realtime` drops).
 
-    A track is *confirmed* (gets an id, counts as a person) after `min_hits` detections spanning
-    `confirm_s`. It is matched by motion for `max_missed_s` after its last detection; a confirmed
-    track lost longer is kept `relink_s` more, and takes back a face that reappears within
-    `relink_distance` face sizes of where it was last seen, at a similar size.
+    Only a detection scoring `birth_score` or more starts a track; weaker ones (down to the
+    detector's cut) can only continue one (ByteTrack's two score levels). A track is *confirmed*
+    (gets an id, counts as a person) after `min_hits` detections spanning `confirm_s`. It is
+    matched by motion for `max_missed_s` after its last detection; a confirmed track lost longer
+    is kept `relink_s` more, and takes back a face that reappears within `relink_distance` face
+    sizes of where it was last seen, at a similar size.
     """
 
+    birth_score: float = 0.6
     iou_threshold: float = 0.3
     match_distance: float = 0.8  # centre distance, in face sizes, when boxes no longer overlap
     max_missed_s: float = 0.6
@@ -58,6 +61,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:
             raise FacemaskError(f"tracker IoU threshold must be in (0, 1], got {self.iou_threshold}")
+        if not 0.0 <= self.birth_score <= 1.0:
+            raise FacemaskError(f"tracker birth_score must be in [0, 1], got {self.birth_score}")
         for name in ("max_missed_s", "relink_s", "confirm_s", "match_distance", "relink_distance"):
             if getattr(self, name) < 0:
                 raise FacemaskError(f"tracker {name} must be >= 0, got {getattr(self, name)}")

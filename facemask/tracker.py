@@ -11,9 +11,12 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
   The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the
   steady state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`, so a
   lost track's box does not fly away.
+- ByteTrack's two score levels: only a detection scoring `birth_score` starts a track, while
+  weaker ones (down to the detector's cut) continue tracks that already exist, so a face
+  that turns or is half hidden keeps its track without weak false boxes starting new ones.
 - A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
-  an id (ids are therefore people, not detector blips) and count. Tentative faces are still
-  returned, with `track_id` -1, so they are drawn and written.
+  an id (ids are therefore people, not detector blips) and count. Tentative and untracked
+  faces are still returned, with `track_id` -1, so they are drawn and written.
 - All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
   how often the tracker is fed, not what it decides.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
@@ -40,7 +43,7 @@ from facemask.types import Faces
 log = logging.getLogger(__name__)
 
 VELOCITY_ALPHA = 0.5  # weight of the newest velocity measurement
-SIZE_RATIO = 1.6  # faces matched by distance may differ in size by at most this factor
+SIZE_RATIO = 1.4  # faces matched by distance may differ in size by at most this factor
 
 
 @dataclass(eq=False)  # compared by identity
@@ -150,17 +153,24 @@ class FaceTracker:
         self._check_time(timestamp)
         cfg = self.config
         self._tracks = [t for t in self._tracks if not self._expired(t, timestamp)]
-        owner = self._associate(faces.xyxy, timestamp)
+        strong = faces.score >= cfg.birth_score
+        owner = self._associate(faces.xyxy, strong, timestamp)
+        rows: list[_Track] = []
         for i in range(len(faces)):
             track = owner.get(i)
             if track is None:
-                track = owner[i] = self._new_track(faces.xyxy[i], float(faces.score[i]), timestamp)
+                track = _Track(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, timestamp, np.zeros(2, np.float32))
+                if strong[i]:  # a weak box that continues no track is shown, untracked, and forgotten
+                    self._tracks.append(track)
+                    owner[i] = track
             else:
                 track.observe(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, cfg.max_missed_s)
             track.read(float(faces.mask_prob[i]), str(faces.label[i]), cfg.smoothing_alpha, cfg.hysteresis)
-            self._maybe_confirm(track)
-        self._visible = [owner[i] for i in range(len(faces))]
-        tracked = self._faces(self._visible, faces.xyxy.copy(), faces.score.copy())
+            if i in owner:
+                self._maybe_confirm(track)
+            rows.append(track)
+        self._visible = list(owner.values())
+        tracked = self._faces(rows, faces.xyxy.copy(), faces.score.copy())
         return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
 
     def predict(self, timestamp: float) -> Faces:
@@ -178,20 +188,23 @@ class FaceTracker:
         """Tracks still alive: seen at the last update, coasting through a miss, or kept to re-link."""
         return len(self._tracks)
 
-    def _associate(self, boxes: np.ndarray, t: float) -> dict[int, _Track]:
-        """Detection index -> track, in three passes: IoU, then centre distance, then re-link."""
+    def _associate(self, boxes: np.ndarray, strong: np.ndarray, t: float) -> dict[int, _Track]:
+        """Detection index -> track: IoU (strong boxes, then weak), centre distance, re-link (strong only)."""
         cfg = self.config
-        recent = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen <= cfg.max_missed_s]
-        lost = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen > cfg.max_missed_s and tr.track_id >= 0]
+        recent = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen <= cfg.max_missed_s or tr in self._visible]
+        lost = [k for k, tr in enumerate(self._tracks) if k not in recent and tr.track_id >= 0]
         predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32)
         last = np.array([tr.box for tr in self._tracks], np.float32)
+        everyone = np.ones(len(boxes), bool)
         owner: dict[int, _Track] = {}
-        passes = ((recent, predicted, iou_matrix, cfg.iou_threshold),
-                  (recent, predicted, closeness, -cfg.match_distance),
-                  (lost, last, closeness, -cfg.relink_distance))
-        for rows, ref, score_fn, threshold in passes:
-            rows = [k for k in rows if self._tracks[k] not in owner.values()]
-            cols = [i for i in range(len(boxes)) if i not in owner]
+        passes = ((recent, predicted, iou_matrix, cfg.iou_threshold, strong),
+                  (recent, predicted, iou_matrix, cfg.iou_threshold, everyone),
+                  (recent, predicted, closeness, -cfg.match_distance, everyone),
+                  (lost, last, closeness, -cfg.relink_distance, strong))
+        for rows, ref, score_fn, threshold, allowed in passes:
+            taken = set(map(id, owner.values()))
+            rows = [k for k in rows if id(self._tracks[k]) not in taken]
+            cols = [i for i in range(len(boxes)) if i not in owner and allowed[i]]
             if not rows or not cols:
                 continue
             score = score_fn(ref[rows].reshape(-1, 4), boxes[cols])
@@ -209,11 +222,6 @@ class FaceTracker:
     def _expired(self, track: _Track, timestamp: float) -> bool:
         keep = self.config.max_missed_s + (self.config.relink_s if track.track_id >= 0 else 0.0)
         return timestamp - track.last_seen > keep and track not in self._visible
-
-    def _new_track(self, box: np.ndarray, score: float, timestamp: float) -> _Track:
-        track = _Track(box.copy(), score, timestamp, timestamp, np.zeros(2, np.float32))
-        self._tracks.append(track)
-        return track
 
     def _check_time(self, timestamp: float) -> None:
         if self._last_time is not None and timestamp < self._last_time:

@@ -206,6 +206,22 @@ def test_prediction_does_not_fly_off_during_a_long_gap():
     assert (far[0] + far[2]) / 2 <= 140 + 100 * 0.5 + 1
 
 
+def scored(boxes, scores) -> Faces:
+    return faces(boxes).with_(score=np.asarray(scores, np.float32))
+
+
+def test_a_weak_detection_continues_a_track_but_never_starts_one():
+    """ByteTrack's two levels: a turned face (score 0.52) keeps its id; a weak box alone gets none."""
+    tracker = FaceTracker(TrackerConfig(birth_score=0.6, min_hits=2, confirm_s=0.1))
+    for i in range(3):
+        out = tracker.update(scored([box(100, 100)], [0.9]), i / 10)
+    for i in range(3, 20):
+        out = tracker.update(scored([box(100 + i, 100), box(300, 300)], [0.52, 0.52]), i / 10)
+        assert out.track_id.tolist() == [1, -1]
+    assert out.label.tolist() == ["mask", "mask"]  # the untracked face is still drawn and labelled
+    assert tracker.ids_created == 1 and tracker.active_tracks == 1
+
+
 def test_predict_moves_boxes_forward_without_changing_state():
     with_predict, without = make_tracker(), make_tracker()
     for i in range(4):
@@ -325,6 +341,7 @@ def test_unclassified_readings_keep_the_smoothed_label():
         ({"relink_s": -1}, "relink"),
         ({"confirm_s": -0.1}, "confirm"),
         ({"min_hits": 0}, "min_hits"),
+        ({"birth_score": 1.5}, "birth_score"),
         ({"smoothing_alpha": 0.0}, "alpha"),
         ({"hysteresis": 0.5}, "hysteresis"),
         ({"detect_every": 0}, "detect-every"),
