@@ -258,3 +258,56 @@ def test_corrupt_clip_gets_a_message(page, tmp_path):
     error = page.locator("[data-testid=stAlertContentError]").first
     error.wait_for()
     assert "holiday.mp4: cannot open video" in error.inner_text()
+
+
+def _serve_folder(folder: Path):
+    """A local HTTP server for `folder` (Chromium will not load file:// media into an http page)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _video_state(browser, page_url: str) -> dict:
+    """readyState, error code and duration of the page's <video id="v">, once it has decided."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(page_url)
+        page.wait_for_function("() => { const v = document.getElementById('v'); return v.error || v.readyState >= 2; }",
+                               timeout=60_000)
+        return page.evaluate("() => { const v = document.getElementById('v');"
+                             " return {ready: v.readyState, error: v.error && v.error.code, duration: v.duration}; }")
+    finally:
+        context.close()
+
+
+def test_cli_recording_is_h264_and_plays_in_chromium(browser, tiny_model, tmp_path):
+    """`facemask detect clip --output x.mp4` as a user runs it; the file must play in a <video> element."""
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, frames=20)
+    site = tmp_path / "site"
+    site.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--model",
+                           str(tiny_model), "--output", str(site / "x.mp4")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "(h264)" in proc.stdout
+    (site / "mp4v.mp4").write_bytes(clip.read_bytes())  # the old recording format (OpenCV mp4v), as a control
+    for name in ("x", "mp4v"):
+        (site / f"{name}.html").write_text(f'<video id="v" muted preload="auto" src="{name}.mp4"></video>')
+    server = _serve_folder(site)
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        played, refused = _video_state(browser, f"{base}/x.html"), _video_state(browser, f"{base}/mp4v.html")
+    finally:
+        server.shutdown()
+    assert played["error"] is None and played["ready"] >= 2 and 1.5 < played["duration"] < 2.5, played
+    assert refused["error"] == 4, refused  # MEDIA_ERR_SRC_NOT_SUPPORTED: the check tells the two apart
