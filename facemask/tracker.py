@@ -137,10 +137,11 @@ class FaceTracker:
         self._next_id = 1
         self._last_time: float | None = None
         self._visible: list[_Track] = []  # tracks matched at the last update
+        self._shown: list[_Track] = []  # every face of the last update, untracked weak boxes too
 
     def reset(self) -> None:
         """Forget every track (a new source). Ids keep counting, so no id ever means two people."""
-        self._tracks, self._visible = [], []
+        self._tracks, self._visible, self._shown = [], [], []
         self._last_time = None
 
     @property
@@ -169,7 +170,7 @@ class FaceTracker:
             if i in owner:
                 self._maybe_confirm(track)
             rows.append(track)
-        self._visible = list(owner.values())
+        self._visible, self._shown = list(owner.values()), rows
         tracked = self._faces(rows, faces.xyxy.copy(), faces.score.copy())
         return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
 
@@ -179,7 +180,7 @@ class FaceTracker:
         For frames where the detector did not run. Tracks coasting through a miss are left out, as
         `update` leaves them out, so boxes appear and vanish at the same moments either way.
         """
-        live = self._visible
+        live = self._shown
         boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in live], np.float32)
         return self._faces(live, boxes.reshape(-1, 4), np.array([t.score for t in live], np.float32))
 

@@ -219,6 +219,7 @@ def test_a_weak_detection_continues_a_track_but_never_starts_one():
         out = tracker.update(scored([box(100 + i, 100), box(300, 300)], [0.52, 0.52]), i / 10)
         assert out.track_id.tolist() == [1, -1]
     assert out.label.tolist() == ["mask", "mask"]  # the untracked face is still drawn and labelled
+    assert tracker.predict(2.05).track_id.tolist() == [1, -1]  # and between detections too
     assert tracker.ids_created == 1 and tracker.active_tracks == 1
 
 
