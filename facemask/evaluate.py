@@ -19,16 +19,22 @@ from facemask.safeio import atomic_path, write_text
 log = logging.getLogger(__name__)
 
 
-def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer) -> tuple[dict, list[tuple[str, str]]]:
+def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,
+                    progress: bool = False) -> tuple[dict, list[tuple[str, str]]]:
     """Per image: the largest detected face (or the whole image) classified as inference would.
 
     Returns the report (the `facemask evaluate --json` document) and the skipped files.
+    `progress` shows a bar on stderr when it is a terminal.
     """
+    from facemask.progress import progress_bar
+
     classifier = analyzer.classifier
     size = classifier.card.input_size
     y_true, p_mask, crops, skipped = [], [], [], []
-    for label, folder in class_folders(Path(root)).items():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    files = [(label, p) for label, folder in class_folders(Path(root)).items()
+             for p in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))]
+    with progress_bar(files, desc="images", enabled=progress) as bar:
+        for label, path in bar:
             try:
                 image = read_image(path)
             except FacemaskError as exc:
