@@ -39,6 +39,7 @@ MAX_MB = 2  # the page's upload limit here, so "too big" costs a 3 MB file
 WAIT_MS = 180_000  # model loading and inference share 2 busy cores in CI
 PHOTO_INPUT = ".st-key-photos input[type=file]"
 CLIP_INPUT = ".st-key-clip input[type=file]"
+SERVER: dict[str, int] = {}  # the `facemask app` process of this module, for memory readings
 
 
 def _free_port() -> int:
@@ -96,6 +97,7 @@ def app_url(app_model, tmp_path_factory):
             cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+    SERVER["pid"] = proc.pid
     try:
         _wait_healthy(url, proc, log)
         yield url
@@ -258,6 +260,36 @@ def test_corrupt_clip_gets_a_message(page, tmp_path):
     error = page.locator("[data-testid=stAlertContentError]").first
     error.wait_for()
     assert "holiday.mp4: cannot open video" in error.inner_text()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The largest peak RSS (VmHWM) of the `facemask app` process and its children (Streamlit's server)."""
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    peaks = []
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)
+
+
+def test_decompression_bomb_is_refused_from_its_header(page, tmp_path):
+    """A 110 kB PNG declaring 30000x30000 pixels: one message, no decoding, the server stays small."""
+    from test_hostile import png_bomb
+
+    bomb = png_bomb(tmp_path / "bomb.png")
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((120, 160, 3), 120, np.uint8))
+    page.set_input_files(PHOTO_INPUT, str(grey))  # the models load first, so the reading below is the bomb's
+    page.wait_for_selector("[data-testid=stImage] img")
+    before = _peak_rss_mb(SERVER["pid"])  # with what earlier tests in this server did (a clip encoded...)
+    page.set_input_files(PHOTO_INPUT, [str(bomb), str(grey)])
+    page.locator("[data-testid=stAlertContentError]").first.wait_for()
+    errors = page.locator("[data-testid=stAlertContentError]").all_inner_texts()
+    assert len(errors) == 1 and "bomb.png: 30000x30000" in errors[0] and "over the 50 MP limit" in errors[0], errors
+    after = _peak_rss_mb(SERVER["pid"])
+    print(f"page server peak RSS: {before:.0f} MB before the bomb, {after:.0f} MB after")
+    assert after - before < 50, (before, after)  # decoding it would have taken 900 MB at least
 
 
 def _serve_folder(folder: Path):
