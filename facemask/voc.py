@@ -15,6 +15,8 @@ share one definition of the scoring here, so a figure in docs/benchmarks.md mean
 - Label accuracy (when faces carry classifier labels): over detections matched to `masked` or
   `unmasked` GT faces >= 32 px, the share whose label is `mask` / `no_mask` respectively;
   `incorrect` faces are left out of it and reported as the share read as `no_mask`.
+- Found-and-right: the share of masked and unmasked GT faces >= 32 px that a detection matched
+  and labelled right (recall and label accuracy in one figure).
 """
 from __future__ import annotations
 
@@ -192,7 +194,22 @@ class DetectionTally:
         }
         if self.labels:
             report["label_accuracy_ge32"] = self._label_accuracy()
+            report["found_and_right_ge32"] = self._found_and_right(support)
         return report
+
+    def _found_and_right(self, support: dict) -> dict:
+        """Share of faces >= 32 px found with the right label: what a user of the counts gets right.
+
+        `all` counts masked and unmasked faces (the ones with a right answer); `incl_incorrect` adds
+        incorrectly worn masks to the faces, counted right when read `no_mask` (a violation).
+        """
+        right = {cls: sum(c == cls and p == EXPECTED_LABEL[cls] for c, p in self.labels) for cls in EXPECTED_LABEL}
+        wrong_mask = sum(c == "incorrect" and p == "no_mask" for c, p in self.labels)
+        faces = {cls: support[cls][">=32"] for cls in (*EXPECTED_LABEL, "incorrect")}
+        out = {cls: _ratio(right[cls], faces[cls]) for cls in EXPECTED_LABEL}
+        out["all"] = _ratio(sum(right.values()), faces["masked"] + faces["unmasked"])
+        out["incl_incorrect"] = _ratio(sum(right.values()) + wrong_mask, sum(faces.values()))
+        return out
 
     def _label_accuracy(self) -> dict:
         """Accuracy on masked/unmasked faces; for `incorrect` faces, how often they read `no_mask`."""
@@ -237,3 +254,23 @@ def scene_split(pairs: list[tuple[Path, VocImage]], seed: int = 42) -> dict[str,
         split[name].extend(members)
         placed += len(members)
     return {name: sorted(names) for name, names in split.items()}
+
+
+def score_curve(faces: list[Faces], gts: list[VocImage], iou: float = 0.3) -> dict[str, np.ndarray]:
+    """Every detection of all scenes, best score first, with cumulative counts for a precision/recall curve.
+
+    `tp`: matched to a face >= 32 px; `fp`: unmatched (as in `DetectionTally`); `masked`: matched to a
+    masked face >= 32 px. Matching is greedy by score, so the detections above any cut match the
+    same faces as when the detector itself had cut there: one run gives the whole curve.
+    """
+    score, tp, fp, masked = [np.zeros(0, np.float32)], [np.zeros(0, bool)], [np.zeros(0, bool)], [np.zeros(0, bool)]
+    for f, gt in zip(faces, gts):
+        assigned = match(f.xyxy, f.score, gt.xyxy, iou)  # -1 (unmatched) picks the False sentinel below
+        big = np.r_[size_buckets(gt.xyxy) > 0, False]
+        score.append(f.score)
+        tp.append(big[assigned])
+        fp.append(assigned < 0)
+        masked.append(big[assigned] & np.r_[gt.classes == "masked", False][assigned])
+    order = np.argsort(-np.concatenate(score), kind="stable")
+    return {"score": np.concatenate(score)[order], "tp": np.cumsum(np.concatenate(tp)[order]),
+            "fp": np.cumsum(np.concatenate(fp)[order]), "masked": np.cumsum(np.concatenate(masked)[order])}
