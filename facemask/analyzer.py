@@ -7,18 +7,18 @@ import numpy as np
 
 from facemask.classifier import MaskClassifier
 from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.detector import FaceDetector
+from facemask.face_detectors import Detector, load_face_detector
 from facemask.types import Faces
 
 
 @dataclass
 class FaceMaskAnalyzer:
-    detector: FaceDetector
+    detector: Detector
     classifier: MaskClassifier
 
     @classmethod
     def load(cls, detector: DetectorConfig | None = None, classifier: ClassifierConfig | None = None) -> FaceMaskAnalyzer:
-        return cls(FaceDetector(detector), MaskClassifier(classifier))
+        return cls(load_face_detector(detector), MaskClassifier(classifier))
 
     def analyze(self, image: np.ndarray) -> Faces:
         """Every face in the image with its mask label, in one classifier batch."""

@@ -34,7 +34,7 @@ from facemask.app_clip import ClipResult, process_clip
 from facemask.classifier import MaskClassifier, load_card, resolve_model
 from facemask.cli_app import MAX_MB_ENV, upload_limit_mb
 from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.detector import FaceDetector
+from facemask.face_detectors import Detector, load_face_detector
 from facemask.errors import FacemaskError
 from facemask.imageio import decode_image
 from facemask.types import Faces
@@ -74,8 +74,8 @@ class PhotoResult:
 
 
 @st.cache_resource(show_spinner="Loading the face detector...", max_entries=4)
-def load_detector(confidence: float, mode: str) -> FaceDetector:
-    return FaceDetector(DetectorConfig(confidence=confidence, mode=mode))
+def load_detector(confidence: float, mode: str) -> Detector:
+    return load_face_detector(DetectorConfig(confidence=confidence, mode=mode))
 
 
 @st.cache_resource(show_spinner="Loading the mask classifier...", max_entries=4)

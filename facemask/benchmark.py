@@ -84,6 +84,7 @@ def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
         },
         "config": {"tracking": cfg.tracking, "events": cfg.events, "encode": cfg.encode,
                    "detect_every": cfg.detect_every, "detector_mode": analyzer.detector.config.mode,
+                   "face_detector": analyzer.detector.config.backend,
                    "model": str(analyzer.classifier.path.name)},
         "memory_mb": {"first": rss[0] if rss else None, "last": rss[-1] if rss else None,
                       "max": max(rss) if rss else None, "every_100_frames": rss},

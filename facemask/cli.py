@@ -97,7 +97,8 @@ def _benchmark(a: argparse.Namespace) -> int:
     if a.json:
         check_outputs({"--json": a.json}, [a.video])
         check_writable(a.json, "--json")
-    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
+                                     ClassifierConfig(model=a.model))
     cfg = BenchmarkConfig(video=a.video, frames=a.frames, tracking=not a.no_track, events=not a.no_events,
                           encode=a.encode, detect_every=a.detect_every)
     result = run_benchmark(cfg, analyzer)
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--model", default="default", help="default | lite | PATH")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
+    p.add_argument("--face-detector", choices=("res10", "yunet", "fused"), default="fused",
+                   help="face detector (default: fused, as `detect` uses)")
     p.add_argument("--detect-every", type=int, default=TrackerConfig.detect_every,
                    help="run the detector every N frames, track between (default: 2)")
     p.add_argument("--no-track", action="store_true", help="no tracking (and so no smoothing or events)")

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
+from facemask.config import FACE_DETECTORS, AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
 from facemask.errors import FacemaskError, one_line
 from facemask.imageio import VIDEO_SUFFIXES, looks_like_image
 from facemask.quiet import native_stderr_silenced, quiet_native_logs
@@ -72,6 +72,8 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
                    help="P(no_mask) at which a face is labelled no_mask (default: the model card's)")
     p.add_argument("--detector-mode", choices=("fast", "accurate"),
                    help="face detector preset (default: accurate for images, fast for video)")
+    p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend,
+                   help="res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
     p.add_argument("--realtime", action="store_true",
                    help="play a video file at its own speed, dropping frames when inference falls behind")
@@ -125,7 +127,8 @@ def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier
 
 def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
-    detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model)
+    detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model,
+                              backend=args.face_detector)
     classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
     summary = args.summary or next(
         (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json)

@@ -52,13 +52,15 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--detect-every", type=int, default=2)
     ap.add_argument("--detector-mode", default="fast", choices=("fast", "accurate"))
+    ap.add_argument("--face-detector", default="fused", choices=("res10", "yunet", "fused"))
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     videos = a.videos or [SHARED / "data" / "videos" / v for v in VIDEOS]
     rows = []
     for video in videos:
         ref = reference(video, a.backbone, a.frames)
-        mine = ours(video, 2 * a.frames, a.model, a.detect_every, ["--detector-mode", a.detector_mode])
+        mine = ours(video, 2 * a.frames, a.model, a.detect_every, ["--detector-mode", a.detector_mode,
+                                                                   "--face-detector", a.face_detector])
         row = {"video": video.name, "reference_fps": ref["fps"], "facemask_fps": mine["fps"],
                "fps_ratio": round(mine["fps"] / ref["fps"], 2),
                "reference_faces_per_frame": ref["faces_per_frame"], "facemask_faces_per_frame": mine["faces_per_frame"],
@@ -68,7 +70,8 @@ def main() -> None:
         print(json.dumps(row))
     doc = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(), "backbone": a.backbone,
            "reference_frames": a.frames, "facemask": {"model": a.model, "detect_every": a.detect_every,
-                                                      "detector_mode": a.detector_mode}, "rows": rows}
+                                                      "detector_mode": a.detector_mode,
+                                                      "face_detector": a.face_detector}, "rows": rows}
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(doc, indent=1))
