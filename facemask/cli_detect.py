@@ -203,8 +203,8 @@ def set_pixel_budget(megapixels: float | None) -> None:
 
     if megapixels is None:
         return
-    if not megapixels > 0 or megapixels != megapixels:
-        raise FacemaskError(f"--max-megapixels must be a number above 0, got {megapixels}")
+    if not 0 < megapixels < 1e9:  # NaN and infinity fail this too
+        raise FacemaskError(f"--max-megapixels must be a number above 0 and below 1e9, got {megapixels}")
     os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
 
 

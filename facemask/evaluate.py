@@ -47,7 +47,8 @@ def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,
         raise FacemaskError(f"{root}: no readable images")
     unread = [label for i, label in enumerate(LABELS) if i not in y_true]
     if unread:  # scoring one class alone would claim 100 % on whatever that class holds
-        raise FacemaskError(f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped); "
+        first = f", first {Path(skipped[0][0]).name}: {skipped[0][1]}" if skipped else ""
+        raise FacemaskError(f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped{first}); "
                             "both classes are needed to score a model")
     crops_arr = np.stack(crops)
     p_mask = np.concatenate([classifier.predict_crops(crops_arr[i : i + 32]) for i in range(0, len(crops_arr), 32)])

@@ -182,6 +182,32 @@ def _with_bad_name(tmp: Path) -> Path:
     return folder
 
 
+def tiff_bomb(path: Path, side: int = 60000) -> Path:
+    """An 8x8 TIFF whose first IFD claims side x side pixels."""
+    from PIL import Image
+
+    Image.new("1", (8, 8)).save(path, format="TIFF")
+    data = bytearray(path.read_bytes())
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack(order + "I", data[4:8])[0]
+    for i in range(struct.unpack(order + "H", data[ifd : ifd + 2])[0]):
+        entry = ifd + 2 + 12 * i
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            data[entry + 8 : entry + (10 if kind == 3 else 12)] = struct.pack(order + ("H" if kind == 3 else "I"), side)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _dataset_with(tmp: Path, make_bad: Callable[[Path], Path]) -> Path:
+    """A dataset whose only `without_mask` image is bad: evaluate must skip it and refuse to score."""
+    root = _dataset(tmp, per_class=1)
+    for p in (root / "without_mask").iterdir():
+        p.unlink()
+    make_bad(root / "without_mask" / "bomb.tif")
+    return root
+
+
 def _broken_run(tmp: Path, what: str) -> Path:
     run = tmp / "run"
     run.mkdir()
@@ -267,6 +293,11 @@ CASES: dict[str, Case] = {
     "--max-megapixels 0": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "0"],
         "must be a number above 0"),
+    "--max-megapixels inf": Case(
+        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "inf"],
+        "must be a number above 0"),
+    "TIFF declaring 60000x60000": Case(
+        lambda t, m: ["evaluate", _dataset_with(t, tiff_bomb), "--model", m], "declares more pixels", code=2),
     "video frames over --max-megapixels": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--max-megapixels", "0.05"],
         "320x240 frames are over the 0.05 MP limit"),
