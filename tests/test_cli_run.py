@@ -246,3 +246,45 @@ def test_evaluate_prints_no_native_library_noise(tmp_path, tiny_model):
     assert "accuracy" in proc.stdout
     loud = facemask("-v", "evaluate", tmp_path / "ds", "--model", tiny_model)
     assert loud.returncode == 0 and loud.stderr != ""  # the same run with -v lets them through: the check bites
+
+
+def _stderr_on_a_terminal(*args) -> tuple[int, str]:
+    """Run facemask with stderr on a pseudo-terminal (as in an interactive shell); its exit code and stderr."""
+    import pty
+
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize("kind", ["folder", "video"])
+def test_progress_bar_on_a_terminal(tmp_path, tiny_model, kind):
+    if kind == "folder":
+        (tmp_path / "pics").mkdir()
+        for i in range(3):
+            cv2.imwrite(str(tmp_path / "pics" / f"{i}.png"), np.full((40, 40, 3), 60 * i, np.uint8))
+        code, stderr = _stderr_on_a_terminal("detect", tmp_path / "pics", "--model", tiny_model)
+        expected = "3/3"
+    else:
+        write_video(tmp_path / "clip.mp4", frames=12)
+        code, stderr = _stderr_on_a_terminal("detect", tmp_path / "clip.mp4", "--no-display", "--model", tiny_model)
+        expected = "12/12"
+    assert code == 0, stderr
+    assert "100%" in stderr and expected in stderr, stderr
