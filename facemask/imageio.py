@@ -47,20 +47,30 @@ def looks_like_image(path: Path) -> bool:
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:
-    """Normalise depth and channels: 16-bit to 8-bit, gray to BGR, alpha composited on white."""
+    """Normalise depth and channels: 16-bit to 8-bit, gray to BGR, alpha composited on white.
+
+    No full-size float copy is ever made: a 16-bit RGBA picture near the pixel budget would
+    otherwise need several gigabytes on the way to 8-bit BGR.
+    """
     if image.dtype == np.uint16:
-        image = (image / 257.0).round().astype(np.uint8)
+        image = cv2.convertScaleAbs(image, alpha=1 / 257)  # rounds to nearest, straight to uint8
     elif image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
+    if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:
-        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
-        rgb = image[:, :, :3].astype(np.float32)
-        return (rgb * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        return _on_white(image)
     return image
+
+
+def _on_white(bgra: np.ndarray, rows: int = 256) -> np.ndarray:
+    """Alpha over white in integer arithmetic, a block of rows at a time: round((c*a + 255*(255-a)) / 255)."""
+    out = np.empty(bgra.shape[:2] + (3,), np.uint8)
+    for y in range(0, bgra.shape[0], rows):
+        block = bgra[y : y + rows]
+        alpha = block[:, :, 3:4].astype(np.uint16)
+        out[y : y + rows] = (block[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255  # at most 65152
+    return out
 
 
 def decode_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> np.ndarray:
@@ -127,11 +137,45 @@ def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
     w, h = size
     if w <= 0 or h <= 0:
         raise FacemaskError(f"{name}: not a readable image (header says {w}x{h} pixels)")
-    if w * h > max_pixels:
-        raise FacemaskError(
-            f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the {max_pixels / 1e6:g} MP limit "
-            f"(raise it with --max-megapixels or {MAX_PIXELS_ENV})"
-        )
+    per_pixel = decoded_bytes_per_pixel(data)
+    cost = w * h * max(per_pixel, 3) // 3  # the budget counts pixels of 8-bit colour (3 bytes once decoded)
+    if cost > max_pixels:
+        what = (f"is {cost / 1e6:.0f} megapixels" if per_pixel <= 3 else
+                f"at {per_pixel} bytes a pixel (16-bit or alpha) decodes like {cost / 1e6:.0f} megapixels of 8-bit colour")
+        raise FacemaskError(f"{name}: {w}x{h} {what}, over the {max_pixels / 1e6:g} MP limit "
+                            f"(raise it with --max-megapixels or {MAX_PIXELS_ENV})")
+
+
+def decoded_bytes_per_pixel(data: bytes) -> int:
+    """Bytes a pixel takes once decoded unchanged (16-bit and alpha cost more); 3 when the header does not say."""
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            depth, colour = data[24], data[25]
+            channels = {0: 1, 2: 3, 3: 4, 4: 4, 6: 4}.get(colour, 4)  # palette and gray+alpha may decode to BGRA
+            return channels * (2 if depth == 16 else 1)
+        if data[:2] == b"BM":
+            return 4 if struct.unpack("<H", data[28:30])[0] == 32 else 3
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return 3 if data[12:16] == b"VP8 " else 4
+        if data[:6] in (b"GIF87a", b"GIF89a"):
+            return 4
+    except (struct.error, IndexError):
+        return 3
+    return 3 if data[:2] == b"\xff\xd8" else _pillow_bytes_per_pixel(data)
+
+
+def _pillow_bytes_per_pixel(data: bytes) -> int:
+    try:
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(BytesIO(data)) as im:
+                bands = len(im.getbands())
+                wide = any(tag in im.mode for tag in ("16", "I", "F"))
+    except Exception:  # noqa: BLE001 - the size check has already read this header
+        return 3
+    return bands * (2 if wide else 1)
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:

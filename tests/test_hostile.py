@@ -39,15 +39,17 @@ MB = 2**20
 # ---------------------------------------------------------------- generated nasty files
 
 
-def png_bomb(path: Path, side: int = 30000) -> Path:
-    """A complete, valid 1-bit PNG of side x side pixels: ~110 kB on disk, 900 MB once decoded as 8-bit."""
+def png_bomb(path: Path, side: int = 30000, depth: int = 1, colour: int = 0) -> Path:
+    """A complete, valid PNG of side x side pixels, all zeros: 1-bit gray by default, ~110 kB on disk
+    and 900 MB once decoded as 8-bit. `depth=16, colour=6` makes 16-bit RGBA (8 bytes a pixel)."""
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
     comp = zlib.compressobj(6)
-    rows = (b"\0" * (1 + (side + 7) // 8)) * 1000
-    idat = b"".join(comp.compress(rows) for _ in range(side // 1000)) + comp.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    rows = (b"\0" * (1 + (side * channels * depth + 7) // 8)) * 100
+    idat = b"".join(comp.compress(rows) for _ in range(side // 100)) + comp.flush()
+    header = struct.pack(">IIBBBBB", side, side, depth, colour, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     return path
 
@@ -285,6 +287,9 @@ CASES: dict[str, Case] = {
     # 5. decompression bombs
     "30000x30000 PNG": Case(
         lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"),
+    "7000x7000 16-bit RGBA PNG (49 MP, 392 MB decoded)": Case(
+        lambda t, m: ["detect", png_bomb(t / "deep.png", 7000, depth=16, colour=6), "--no-display", "--model", m],
+        "at 8 bytes a pixel"),
     "65000x65000 JPEG header": Case(
         lambda t, m: ["detect", jpeg_bomb(t / "bomb.jpg"), "--no-display", "--model", m], "over the 50 MP limit"),
     "bomb in a folder is skipped and listed": Case(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -86,3 +88,44 @@ def test_missing_file_and_folder(tmp_path):
         read_image(tmp_path / "missing.jpg")
     with pytest.raises(FacemaskError, match="is a folder"):
         read_image(tmp_path)
+
+
+def test_alpha_over_white_in_blocks_matches_the_float_formula():
+    from facemask.imageio import to_bgr8
+
+    bgra = np.random.default_rng(1).integers(0, 256, (300, 7, 4), np.uint8)  # 300 rows: crosses a block edge
+    alpha = bgra[:, :, 3:4] / 255.0
+    expected = np.round(bgra[:, :, :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    assert np.array_equal(to_bgr8(bgra), expected)
+
+
+def test_sixteen_bit_rounds_to_nearest():
+    from facemask.imageio import to_bgr8
+
+    deep = np.random.default_rng(2).integers(0, 65536, (50, 40, 3), np.uint16)
+    assert np.array_equal(to_bgr8(deep), np.round(deep / 257.0).astype(np.uint8))
+
+
+@pytest.mark.parametrize(("channels", "depth", "ok"), [(3, np.uint8, True), (4, np.uint8, False), (3, np.uint16, False)])
+def test_pixel_budget_counts_what_decoding_costs(tmp_path, channels, depth, ok):
+    """100x100 fits a 10,000-pixel budget as 8-bit colour; with alpha or 16 bits it decodes bigger and is refused."""
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), np.zeros((100, 100, channels), depth))
+    if ok:
+        assert read_image(path, max_pixels=10_000).shape == (100, 100, 3)
+    else:
+        with pytest.raises(FacemaskError, match="bytes a pixel .* over the 0.01 MP limit"):
+            read_image(path, max_pixels=10_000)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    import os
+
+    path = tmp_path / "x.jpg"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(FacemaskError, match="not a regular file"):
+        read_image(path)
