@@ -449,6 +449,21 @@ def test_full_disk_on_image_batch_json(tmp_path, tiny_model):
     assert not dest.exists() and not partial_files(tmp_path)
 
 
+def test_full_disk_on_annotated_images_keeps_only_whole_ones(tmp_path, tiny_model):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    noise = np.random.default_rng(0)
+    for i in range(12):  # noise: 00-05 annotate to ~15 kB, 06-11 to ~120 kB, over the per-file limit
+        side = 60 if i < 6 else 200
+        cv2.imwrite(str(folder / f"{i:02d}.png"), noise.integers(0, 256, (side, side, 3), np.uint8))
+    out = tmp_path / "out"
+    proc = facemask("detect", folder, "--no-display", "--model", tiny_model, "--output", out, limit_bytes=50_000)
+    assert_one_error(proc, "cannot write")
+    written = sorted(out.glob("*.png"))
+    assert [p.name for p in written] == [f"{i:02d}.png" for i in range(6)] and not partial_files(tmp_path)
+    assert all(cv2.imread(str(p)) is not None for p in written)  # every file that is there is whole
+
+
 def test_full_disk_on_summary_after_the_run(tmp_path, tiny_model):
     """The summary is small; a limit it alone crosses (after the run) still ends in one line, no partial."""
     clip = _video(tmp_path, frames=6)
