@@ -209,7 +209,7 @@ def run_command(args: argparse.Namespace) -> int:
     except MemoryError:
         print("error: out of memory", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - the promise is one line; -v shows the traceback
+    except Exception as exc:  # the promise is one line; -v shows the traceback
         if args.verbose:
             raise
         print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",

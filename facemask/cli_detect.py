@@ -213,7 +213,8 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     and each one's folder writable, so a long run cannot end in a lost result."""
     from facemask.safeio import check_outputs, check_writable
 
-    inputs = [Path(spec) for spec, kind in zip(args.sources, kinds) if kind not in ("camera", "stream") and "://" not in spec]
+    inputs = [Path(spec) for spec, kind in zip(args.sources, kinds)
+              if kind not in ("camera", "stream") and "://" not in spec]
     output = args.output
     if output is not None and kinds[0] in VIDEO_KINDS:
         output = _video_output_path(output, args.sources[0], kinds[0])

@@ -81,14 +81,16 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
         card = json.loads((run_dir / "card_base.json").read_text())
         float_acc, _ = card["test_metrics_keras_float32"]["accuracy"], card["threshold"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FacemaskError(f"{run_dir / 'card_base.json'}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
+        raise FacemaskError(f"{run_dir / 'card_base.json'}: unreadable or incomplete "
+                            f"({type(exc).__name__}: {exc})") from None
     try:
         with np.load(run_dir / "eval_data.npz") as data:
             calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
             names = data["extra_names"].tolist() if "extra_names" in data else []
             extra = {str(n): (data[f"extra_x_{i}"], data[f"extra_y_{i}"]) for i, n in enumerate(names)}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise FacemaskError(f"{run_dir / 'eval_data.npz'}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
+        raise FacemaskError(f"{run_dir / 'eval_data.npz'}: unreadable or incomplete "
+                            f"({type(exc).__name__}: {exc})") from None
     # Training bakes the calibration temperature into `calibrated.keras`; older runs have only `best.keras`.
     keras_path = run_dir / "calibrated.keras"
     if not keras_path.is_file():

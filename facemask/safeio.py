@@ -119,9 +119,8 @@ def atomic_path(dest: Path) -> Iterator[Path]:
 
 
 def write_bytes(dest: Path, data: bytes) -> Path:
-    with atomic_path(dest) as temp:
-        with open_for_write(temp, binary=True) as fh:
-            fh.write(data)
+    with atomic_path(dest) as temp, open_for_write(temp, binary=True) as fh:
+        fh.write(data)
     return Path(dest)
 
 

@@ -126,8 +126,8 @@ class VideoFileSink(Sink):
         writer, self._writer = self._writer, None
         try:
             writer.close()
-        except Exception:  # noqa: BLE001 - the write already failed; the file goes either way
-            pass
+        except Exception as exc:  # noqa: BLE001 - the write already failed; the file goes either way
+            log.debug("closing the failed video writer: %s", exc)
         discard(self._temp)
         self._temp = None
 

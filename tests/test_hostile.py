@@ -56,7 +56,7 @@ def png_bomb(path: Path, side: int = 30000, depth: int = 1, colour: int = 0) -> 
 
 def jpeg_bomb(path: Path, side: int = 65000) -> Path:
     """A JPEG whose frame header declares side x side pixels (4.2 gigapixels) on a few bytes."""
-    ok, buf = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))
+    _, buf = cv2.imencode(".jpg", np.full((8, 8, 3), 128, np.uint8))
     data = bytearray(buf.tobytes())
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", side, side)
@@ -69,7 +69,8 @@ def image(path: Path, size: tuple[int, int] = (40, 40)) -> Path:
     return path
 
 
-def model_copy(tiny_model: Path, folder: Path, card=None, data: bytes | None = None, raw_card: bytes | None = None) -> Path:
+def model_copy(tiny_model: Path, folder: Path, card=None, data: bytes | None = None,
+               raw_card: bytes | None = None) -> Path:
     """The tiny model (or other bytes) beside a card: its own, changed, or raw bytes."""
     folder.mkdir(exist_ok=True)
     dest = folder / "m.tflite"
@@ -98,7 +99,7 @@ def facemask(*args, env: dict | None = None, timeout: float = 120, limit_bytes: 
 
     proc = subprocess.Popen([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, env=env or HEADLESS,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=limit if limit_bytes else None)
+                            preexec_fn=limit if limit_bytes else None)  # noqa: PLW1509 - signal(), setrlimit() only
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -157,6 +158,11 @@ class Case:
 def _video(tmp: Path, name: str = "clip.mp4", **kw) -> Path:
     write_video(tmp / name, frames=kw.pop("frames", 12), with_face=False, **kw)
     return tmp / name
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def _photos(tmp: Path) -> Path:
@@ -259,7 +265,7 @@ CASES: dict[str, Case] = {
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t / "o.jsonl",
                       "--events", t / "o.jsonl"], "given to both", absent=("o.jsonl",)),
     "two images to one output name": Case(
-        lambda t, m: ["detect", image((t / "a").mkdir() or t / "a" / "x.jpg"), image((t / "b").mkdir() or t / "b" / "x.jpg"),
+        lambda t, m: ["detect", image(_folder(t / "a") / "x.jpg"), image(_folder(t / "b") / "x.jpg"),
                       "--no-display", "--model", m, "--output", t / "out"], "would both be written"),
     # 2. outputs that cannot be written, refused before the run
     "--json is a folder": Case(
@@ -340,7 +346,8 @@ CASES: dict[str, Case] = {
     "evaluate --plots FILE": Case(
         lambda t, m: ["evaluate", _dataset(t), "--model", m, "--plots", image(t / "p.jpg")], "takes a folder"),
     "evaluate --json inside the dataset": Case(
-        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t / "data" / "e.json"], "inside the input folder"),
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t / "data" / "e.json"],
+        "inside the input folder"),
     "evaluate with one class all corrupt": Case(
         lambda t, m: ["evaluate", _dataset(t, corrupt_class="without_mask"), "--model", m, "--json", t / "e.json"],
         "no readable images of class 'no_mask'", absent=("e.json",)),
@@ -363,7 +370,8 @@ CASES: dict[str, Case] = {
     "train --output inside the dataset": Case(
         lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "data" / "run"], "overlaps the dataset"),
     "train unwritable --cache-dir": Case(
-        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--cache-dir", image(t / "p.jpg") / "c"],
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run",
+                      "--cache-dir", image(t / "p.jpg") / "c"],
         "--cache-dir is not a writable folder"),
 }
 
@@ -378,8 +386,8 @@ def test_hostile_case(name, tmp_path, tiny_model):
     after = fingerprint(tmp_path)
     assert {k: v for k, v in after.items() if k in before} == before, "an input file changed"
     assert not partial_files(tmp_path), partial_files(tmp_path)
-    for name in case.absent:
-        assert not (tmp_path / name).exists(), f"{name} exists after a failed run"
+    for absent in case.absent:
+        assert not (tmp_path / absent).exists(), f"{absent} exists after a failed run"
 
 
 def test_output_beside_a_device_gets_no_summary_file():
@@ -551,7 +559,8 @@ def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
     Linux carries a process's peak RSS across fork and exec, so a command started straight from
     pytest (TensorFlow loaded: ~900 MB) would report pytest's peak, not its own.
     """
-    probe = ("import json, resource, subprocess, sys; p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    probe = ("import json, resource, subprocess, sys; "
+             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
              "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "
              "'returncode': p.returncode, 'stderr': p.stderr}))")
     proc = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=REPO, capture_output=True, text=True,

@@ -106,7 +106,8 @@ def test_sixteen_bit_rounds_to_nearest():
     assert np.array_equal(to_bgr8(deep), np.round(deep / 257.0).astype(np.uint8))
 
 
-@pytest.mark.parametrize(("channels", "depth", "ok"), [(3, np.uint8, True), (4, np.uint8, False), (3, np.uint16, False)])
+@pytest.mark.parametrize(("channels", "depth", "ok"),
+                         [(3, np.uint8, True), (4, np.uint8, False), (3, np.uint16, False)])
 def test_pixel_budget_counts_what_decoding_costs(tmp_path, channels, depth, ok):
     """100x100 fits a 10,000-pixel budget as 8-bit colour; with alpha or 16 bits it decodes bigger and is refused."""
     path = tmp_path / "p.png"
