@@ -18,7 +18,14 @@ def _train(a: argparse.Namespace) -> int:
 
     metrics = train(config_from_args(a))
     print(f"test accuracy {metrics['accuracy']:.4f}; exported {metrics['exported']['chosen']} to {a.output / 'model.tflite'}")
+    _warn_at_chance(metrics["accuracy"], a.output / "eval_data.npz")
     return 0
+
+
+def _warn_at_chance(accuracy: float, eval_data: Path) -> None:
+    warning = chance_level_warning(accuracy, eval_data) if eval_data.is_file() else None
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 RUN_FILES = ("best.keras", "card_base.json", "eval_data.npz")  # what `train` leaves for a re-export
@@ -35,9 +42,7 @@ def _export(a: argparse.Namespace) -> int:
                             "`facemask train` writes them)")
     result = export_and_check(a.run, a.quantize)
     print(f"exported {result['chosen']} to {a.run / 'model.tflite'}")
-    warning = chance_level_warning(result["candidates"][result["chosen"]]["accuracy"], a.run / "eval_data.npz")
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    _warn_at_chance(result["candidates"][result["chosen"]]["accuracy"], a.run / "eval_data.npz")
     return 0
 
 
