@@ -92,7 +92,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--summary", type=Path, metavar="PATH",
                    help="end-of-run summary JSON (default: beside --events or --json when given)")
     p.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
-                   help="streams and cameras: seconds to wait for the first frame, and for any frame after (default: 10)")
+                   help="streams and cameras: seconds to wait for the first frame and any later one (default: 10)")
     p.add_argument("--reconnect", type=_count, default=0, metavar="N",
                    help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)")
     p.add_argument("--max-megapixels", type=float, metavar="MP",

@@ -130,7 +130,8 @@ def open_capture(src: int | str, timeout_s: float) -> cv2.VideoCapture:
     if isinstance(src, int):
         return cv2.VideoCapture(src)
     ms = int(timeout_s * 1000)
-    return cv2.VideoCapture(src, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    return cv2.VideoCapture(src, cv2.CAP_FFMPEG, params)
 
 
 class CameraSource(_Threaded):

@@ -4,8 +4,8 @@
 action kills the process at once and leaves an mp4 without its index. Inside `StopSignals`
 a signal only sets `received`; the loop finishes the frame in hand, stops, and its `finally`
 closes every sink. While the loop waits for the source there is no frame to finish, so the
-signal interrupts the wait at once (`Stopped`). A second signal does not wait for the frame. Once the loop is over (`settle()`), signals are only
-noted, so closing the sinks is never cut short.
+signal interrupts the wait at once (`Stopped`). A second signal does not wait for the frame.
+Once the loop is over (`settle()`), signals are only noted, so closing the sinks is never cut short.
 Handlers can only be installed from the main thread; elsewhere (the web app's workers) this
 does nothing and Ctrl-C behaves as before.
 """

@@ -36,7 +36,8 @@ class H264Writer:
         self.size = size
         width, height = size[0] + size[0] % 2, size[1] + size[1] % 2  # yuv420p needs even sides
         rate = Fraction(fps).limit_denominator(1001)
-        faststart = {"movflags": "faststart"} if path.suffix.lower() != ".mkv" else {}  # index first: plays while loading
+        # mp4/mov: the index first, so a browser plays the file while it loads
+        faststart = {"movflags": "faststart"} if path.suffix.lower() != ".mkv" else {}
         self._container = av.open(str(path), mode="w", options=faststart)
         try:
             stream = self._container.add_stream("libx264", rate=rate, options=dict(H264_OPTIONS))

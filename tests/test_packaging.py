@@ -48,7 +48,8 @@ def venv(wheel, tmp_path_factory) -> Path:
     env = root / "venv"
     assert run(sys.executable, "-m", "venv", env, cwd=root).returncode == 0
     python = env / "bin" / "python"
-    target = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root).stdout.strip())
+    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root)
+    target = Path(purelib.stdout.strip())
     (target / "borrowed_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     proc = run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", wheel[0], cwd=root)
     assert proc.returncode == 0, proc.stderr
