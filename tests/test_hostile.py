@@ -484,6 +484,28 @@ def test_full_disk_on_summary_after_the_run(tmp_path, tiny_model):
 # ---------------------------------------------------------------- right answers where there was a wrong one
 
 
+def test_a_killed_run_leaves_no_half_file_under_the_real_name(tmp_path, tiny_model):
+    """SIGKILL mid-run (no cleanup possible): the real names stay absent or as they were; what was
+    written is in files named `.partial-`, and its lines are whole."""
+    clip = _video(tmp_path, frames=60, fps=5.0)  # --realtime: 12 s
+    jsonl, video = tmp_path / "f.jsonl", tmp_path / "out.mp4"
+    video.write_bytes(b"an earlier recording")
+    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--realtime",
+                             "--model", str(tiny_model), "--json", str(jsonl), "--output", str(video)],
+                            cwd=REPO, env=HEADLESS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f.partial-*.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not jsonl.exists() and video.read_bytes() == b"an earlier recording"
+    (partial,) = tmp_path.glob("f.partial-*.jsonl")
+    frames = [json.loads(line)["frame"] for line in partial.read_text().splitlines()]
+    assert frames == list(range(len(frames))) and len(frames) >= 3
+
+
 def test_existing_output_is_replaced_only_when_complete(tmp_path, tiny_model):
     """A good earlier result stays until the new one is whole: a failed run leaves it untouched."""
     clip = _video(tmp_path, frames=20)
