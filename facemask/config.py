@@ -63,7 +63,7 @@ class TrackerConfig:
     relink_s: float = 10.0
     relink_distance: float = 0.5
     confirm_s: float = 0.4
-    min_hits: int = 3
+    min_hits: int = 2
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
     detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between

@@ -43,6 +43,7 @@ from facemask.types import Faces
 log = logging.getLogger(__name__)
 
 VELOCITY_ALPHA = 0.5  # weight of the newest velocity measurement
+MISSES_ALLOWED = 1  # detector runs a track may miss, however long they take (sparse detection in real time)
 SIZE_RATIO = 1.4  # faces matched by distance may differ in size by at most this factor
 
 
@@ -57,6 +58,7 @@ class _Track:
     velocity: np.ndarray  # box-centre velocity, px/s
     track_id: int = -1  # given at confirmation
     hits: int = 1
+    misses: int = 0  # detector runs since the last match
     mask_prob: float = float("nan")  # smoothed P(mask)
     vote: float = float("nan")  # smoothed no_mask decision in [0, 1]
     label: str = ""  # smoothed label
@@ -77,6 +79,7 @@ class _Track:
             self.velocity = (1 - VELOCITY_ALPHA) * self.velocity + VELOCITY_ALPHA * measured
         self.box, self.score, self.last_seen = box, score, timestamp
         self.hits += 1
+        self.misses = 0
 
     def read(self, prob: float, label: str, alpha: float, hysteresis: float) -> None:
         """Fold one classifier reading into the smoothed label; unclassified readings are ignored."""
@@ -170,6 +173,9 @@ class FaceTracker:
             if i in owner:
                 self._maybe_confirm(track)
             rows.append(track)
+        matched = set(map(id, owner.values()))
+        for track in self._tracks:
+            track.misses += id(track) not in matched
         self._visible, self._shown = list(owner.values()), rows
         tracked = self._faces(rows, faces.xyxy.copy(), faces.score.copy())
         return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
@@ -192,7 +198,7 @@ class FaceTracker:
     def _associate(self, boxes: np.ndarray, strong: np.ndarray, t: float) -> dict[int, _Track]:
         """Detection index -> track: IoU (strong boxes, then weak), centre distance, re-link (strong only)."""
         cfg = self.config
-        recent = [k for k, tr in enumerate(self._tracks) if t - tr.last_seen <= cfg.max_missed_s or tr in self._visible]
+        recent = [k for k, tr in enumerate(self._tracks) if self._recent(tr, t)]
         lost = [k for k, tr in enumerate(self._tracks) if k not in recent and tr.track_id >= 0]
         predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32)
         last = np.array([tr.box for tr in self._tracks], np.float32)
@@ -220,9 +226,14 @@ class FaceTracker:
             self._next_id += 1
             log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
 
+    def _recent(self, track: _Track, timestamp: float) -> bool:
+        """Within `max_missed_s` of its last detection, or missed no more than MISSES_ALLOWED detector runs."""
+        return timestamp - track.last_seen <= self.config.max_missed_s or track.misses <= MISSES_ALLOWED
+
     def _expired(self, track: _Track, timestamp: float) -> bool:
-        keep = self.config.max_missed_s + (self.config.relink_s if track.track_id >= 0 else 0.0)
-        return timestamp - track.last_seen > keep and track not in self._visible
+        if track.track_id < 0:
+            return not self._recent(track, timestamp)
+        return timestamp - track.last_seen > self.config.max_missed_s + self.config.relink_s and track.misses > MISSES_ALLOWED
 
     def _check_time(self, timestamp: float) -> None:
         if self._last_time is not None and timestamp < self._last_time:

@@ -115,8 +115,17 @@ def test_expired_track_is_dropped():
     tracker.update(faces([box(100, 100)]), 0.0)
     tracker.update(Faces.empty(), 0.3)
     assert tracker.active_tracks == 1
-    tracker.update(Faces.empty(), 0.7)
+    tracker.update(Faces.empty(), 0.7)  # past max_missed_s, but a track may miss one detector run
+    tracker.update(Faces.empty(), 0.8)
     assert tracker.active_tracks == 0
+
+
+def test_sparse_detection_lets_a_new_face_miss_one_run():
+    """Real time on a slow machine: 2 detector runs a second. One miss must not end a new track."""
+    tracker = FaceTracker(TrackerConfig(max_missed_s=0.6, min_hits=3, confirm_s=0.4))
+    seen = [True, True, False, True, True]
+    ids = [tracker.update(faces([box(100, 100)] if s else []), k / 2).track_id.tolist() for k, s in enumerate(seen)]
+    assert ids == [[-1], [-1], [], [1], [1]]
 
 
 def test_slow_detection_schedule_does_not_expire_every_track():
