@@ -446,6 +446,36 @@ def test_full_disk_on_video_outputs_is_one_error_and_no_file(tmp_path, tiny_mode
     assert fingerprint(tmp_path) == before
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 128 kB filesystem (tmpfs), so a write fails with ENOSPC; skips where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip() or 'not root'})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("what", ["--json", "--output"])
+def test_a_really_full_disk_is_one_error_and_leaves_it_empty(tmp_path, tiny_model, small_disk, what):
+    clip = _video(tmp_path, frames=120)  # JSON Lines ~5.4 kB; the video more
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 124_000)  # 31 of the 32 pages: 4 kB left
+    dest = small_disk / ("f.jsonl" if what == "--json" else "out.mp4")
+    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, what, dest)
+    assert_one_error(proc, "No space left on device")
+    assert "wrote" not in proc.stdout.replace("wrote summary", "")  # the failed output is never reported
+    left = sorted(p.name for p in small_disk.iterdir())
+    assert left in (["filler"], ["f_summary.json", "filler"]), left  # the partial file is gone
+    if "f_summary.json" in left:  # the run's summary (of the frames it did process) is whole JSON
+        json.loads((small_disk / "f_summary.json").read_text())
+
+
 def test_full_disk_on_image_batch_json(tmp_path, tiny_model):
     folder = tmp_path / "photos"
     folder.mkdir()
