@@ -26,16 +26,24 @@ def venv(tmp_path) -> Path:
 
 
 def run_sh(venv: Path, *args: str, display: str | None = None) -> subprocess.CompletedProcess:
+    """run.sh started from another folder, as `bash ~/facemask/tools/run.sh clip.mp4` would be."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["VENV"] = str(venv)
     if display:
         env["DISPLAY"] = display
-    return subprocess.run(["bash", "tools/run.sh", *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(["bash", str(REPO / "tools" / "run.sh"), *args], cwd=venv.parent, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def installed(venv: Path) -> None:
     (venv / ".facemask-installed").write_text(hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest() + "\n")
+
+
+def test_run_sh_keeps_the_callers_folder(venv):
+    """`clip.mp4` means the caller's clip.mp4: the stand-in facemask prints the folder it runs in."""
+    installed(venv)
+    (venv / "bin" / "facemask").write_text('#!/bin/sh\npwd\n')
+    assert run_sh(venv, "clip.mp4", "--no-display").stdout.strip() == str(venv.parent)
 
 
 @pytest.mark.parametrize(("args", "display", "expected"), [
@@ -58,10 +66,10 @@ def test_run_sh_installs_once_then_again_when_pyproject_changes(venv):
     proc = run_sh(venv, "--no-display")
     assert proc.returncode == 0, proc.stderr
     calls = (venv.parent / "python_calls").read_text()
-    assert "pip install -q -e ." in calls
+    assert f"pip install -q -e {REPO}" in calls
     (venv.parent / "python_calls").unlink()
     run_sh(venv, "--no-display")
     assert not (venv.parent / "python_calls").exists()
     (venv / ".facemask-installed").write_text("an older pyproject.toml\n")
     run_sh(venv, "--no-display")
-    assert "pip install -q -e ." in (venv.parent / "python_calls").read_text()
+    assert f"pip install -q -e {REPO}" in (venv.parent / "python_calls").read_text()

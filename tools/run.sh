@@ -4,16 +4,17 @@
 # Options alone (`bash tools/run.sh --no-display`) also mean webcam 0. Without a display
 # (a server, SSH, CI) the run goes headless with --no-display and says so.
 # The project is installed into $VENV once, and again only when pyproject.toml changes.
+# Paths in the arguments are relative to the folder you run it from.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV=${VENV:-$ROOT/.venv}
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 stamp="$VENV/.facemask-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "installing facemask into $VENV (once; again only when pyproject.toml changes)" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e .
+    "$VENV/bin/python" -m pip install -q -e "$ROOT"
     echo "$want" > "$stamp"
 fi
 args=("$@")
