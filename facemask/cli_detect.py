@@ -361,8 +361,12 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
                            on_error=None if strict else on_error, on_result=on_result)
     if not strict:
         labels = ", ".join(f"{n} {label}" for label, n in sorted(totals.items()))
-        say(args, f"{stats.ok + stats.failed} images: {stats.ok} read, {stats.failed} skipped; "
-                  f"{stats.faces} faces" + (f" ({labels})" if labels else ""))
+        left = len(items) - stats.ok - stats.failed
+        say(args, f"{len(items)} images: {stats.ok} read, {stats.failed} skipped"
+                  + (f", {left} not reached (stopped)" if left else "")
+                  + f"; {stats.faces} faces" + (f" ({labels})" if labels else ""))
+    if window is not None and window.wants_stop:
+        print("stopped by q/Esc in the window", file=sys.stderr)
     if image_sink is not None and stats.ok:
         say(args, f"wrote {image_sink.written} annotated image{'s' if image_sink.written != 1 else ''} "
                   f"to {out.output}")

@@ -71,10 +71,11 @@ def test_sigterm_ends_a_folder_run_with_a_valid_json_document(tmp_path, tiny_mod
     for _ in range(3):  # three images done
         assert proc.stdout.readline().startswith(str(folder)), "the run ended before the signal"
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
+    stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "stopped by SIGTERM" in stderr, stderr
     results = json.loads(doc.read_text())["results"]
     assert 3 <= len(results) < 400
+    assert f"400 images: {len(results)} read, 0 skipped, {400 - len(results)} not reached (stopped)" in stdout
 
 
 def test_folder_run_opens_no_window_lists_skipped_files_and_prints_totals(tmp_path, tiny_model):
