@@ -468,7 +468,8 @@ def test_a_really_full_disk_is_one_error_and_leaves_it_empty(tmp_path, tiny_mode
     filler.write_bytes(b"\0" * 124_000)  # 31 of the 32 pages: 4 kB left
     dest = small_disk / ("f.jsonl" if what == "--json" else "out.mp4")
     proc = facemask("detect", clip, "--no-display", "--model", tiny_model, what, dest)
-    assert_one_error(proc, "No space left on device")
+    # The encoder may report ENOSPC on a write, or only leave a file that does not read back at close.
+    assert_one_error(proc, "No space left on device" if what == "--json" else f"{dest}: cannot write")
     assert "wrote" not in proc.stdout.replace("wrote summary", "")  # the failed output is never reported
     left = sorted(p.name for p in small_disk.iterdir())
     assert left in (["filler"], ["f_summary.json", "filler"]), left  # the partial file is gone
