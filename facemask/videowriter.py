@@ -4,7 +4,9 @@ OpenCV's wheels carry an FFmpeg without an H.264 encoder, so their `.mp4` is MPE
 (`mp4v`), which Chromium and Firefox refuse to play. PyAV's wheels carry libx264, so `.mp4`,
 `.mov`, `.m4v` and `.mkv` are written as H.264 (yuv420p, moov atom first) through PyAV.
 When PyAV or its libx264 is missing the writer falls back to `mp4v` with one warning that
-names the codec used. `.avi` stays Motion JPEG through OpenCV.
+names the codec used. `.avi` stays Motion JPEG, written through PyAV so odd sizes (641x481)
+are kept exactly (OpenCV's writer drops a row and a column); H.264 needs even sides, so an
+odd-sized `.mp4` is padded by one replicated row or column.
 """
 from __future__ import annotations
 
@@ -68,6 +70,26 @@ class H264Writer:
             self._container.close()
 
 
+class MjpegWriter(H264Writer):
+    """Motion JPEG in AVI through PyAV, at any size: OpenCV's writer silently drops an odd row and column."""
+
+    codec = "MJPG"
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+        import av
+
+        self.path, self.size = path, size
+        rate = Fraction(fps).limit_denominator(1001)
+        self._container = av.open(str(path), mode="w")
+        try:
+            stream = self._container.add_stream("mjpeg", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuvj420p"
+        except Exception:
+            self._container.close()
+            raise
+        self._stream, self._time_base, self._pad, self._count = stream, 1 / rate, (0, 0), 0
+
+
 class OpenCVWriter:
     """`cv2.VideoWriter` with the FourCC for the file's extension."""
 
@@ -85,6 +107,14 @@ class OpenCVWriter:
         self._writer.release()
 
 
+def _pyav_has(codec: str) -> bool:
+    try:
+        import av
+    except ImportError:
+        return False
+    return codec in av.codecs_available
+
+
 def h264_unavailable() -> str | None:
     """Why H.264 cannot be written here, or None when it can."""
     try:
@@ -97,12 +127,17 @@ def h264_unavailable() -> str | None:
 
 
 def open_video_writer(path: Path, fps: float, size: tuple[int, int],
-                      name: Path | None = None) -> H264Writer | OpenCVWriter:
+                      name: Path | None = None) -> H264Writer | MjpegWriter | OpenCVWriter:
     """The best writer for `path`'s extension; warns once, naming the codec, when H.264 is not possible.
 
     `name` is the file the user asked for, for messages, when `path` is a temporary file beside it.
     """
     path = Path(path)
+    if path.suffix.lower() == ".avi" and _pyav_has("mjpeg"):
+        try:
+            return MjpegWriter(path, fps, size)
+        except Exception as exc:  # noqa: BLE001 - OpenCV's MJPG is the fallback (even sizes only)
+            log.info("%s: PyAV's MJPEG failed to open (%s); using OpenCV's", name or path, exc)
     if path.suffix.lower() not in H264_SUFFIXES:
         return OpenCVWriter(path, fps, size, name)
     why = h264_unavailable()

@@ -577,6 +577,22 @@ def test_slow_clip_keeps_its_own_frame_rate(tmp_path, tiny_model):
     assert read_back(out)[2] == pytest.approx(0.5)
 
 
+def test_odd_frame_size_is_kept_in_avi(tmp_path, tiny_model):
+    """641x481 in, 641x481 out (.avi, Motion JPEG); H.264 needs even sides, so .mp4 pads to 642x482."""
+    from facemask.videowriter import MjpegWriter
+
+    clip = tmp_path / "odd.avi"
+    writer = MjpegWriter(clip, 10.0, (641, 481))  # OpenCV's own writer could not even make this input
+    for i in range(4):
+        writer.write(np.full((481, 641, 3), 40 * i, np.uint8))
+    writer.close()
+    assert read_back(clip)[:2] == (4, (641, 481))
+    for name, size in (("out.avi", (641, 481)), ("out.mp4", (642, 482))):
+        proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--output", tmp_path / name)
+        assert proc.returncode == 0, proc.stderr
+        assert read_back(tmp_path / name)[:2] == (4, size)
+
+
 def test_bomb_peak_memory_in_the_cli(tmp_path, tiny_model):
     """The 30000x30000 PNG is refused from its header: the whole CLI run peaks far below 500 MB."""
     bomb = png_bomb(tmp_path / "bomb.png")
