@@ -15,34 +15,40 @@ RATE_WINDOW_S = 1.0  # the on-screen frame rate counts the frames out in about t
 
 
 class RateMeter:
-    """Frames out per second over the last `window_s`: the rate a viewer sees, drops and all.
+    """Frames out per second over the last `window_s` of time: the rate a viewer sees, drops and all.
 
     A mean of per-frame rates (1 / frame time) overstates it: with detection every 2nd frame the
-    cheap frames between detections dominate. Counting frames in a window is what the end-of-run
-    `frames / wall_s` counts too, so the two figures agree on a steady stream.
+    cheap frames between detections dominate. This counts the frames that came out in the last
+    `window_s` seconds, the interval cut by the window's start counted by the share of it inside,
+    so alternating slow and fast frames do not make the figure jump. Over a whole run it is
+    what `frames / wall_s` counts, so the two figures agree on a steady stream.
     """
 
     def __init__(self, window_s: float = RATE_WINDOW_S, clock=perf_counter) -> None:
         self.window_s, self._clock = window_s, clock
-        self._times: deque[float] = deque()
-        self._start = clock()
+        self._times: deque[float] = deque([clock()])  # the start, then one time per frame
+        self._frames = 0
 
     def tick(self) -> None:
         """One frame went out now."""
         now = self._clock()
         self._times.append(now)
+        self._frames += 1
         while len(self._times) > 2 and now - self._times[1] >= self.window_s:
             self._times.popleft()
 
     @property
     def rate(self) -> float:
-        """Frames per second over the window; before a full window, since the start."""
+        """Frames per second over the window ending at the last frame; before a full window, since the start."""
         times = self._times
-        if not times:
+        if not self._frames:
             return 0.0
-        if len(times) >= 2 and times[-1] - times[0] >= self.window_s:
-            return (len(times) - 1) / (times[-1] - times[0])
-        return len(times) / max(times[-1] - self._start, 1e-9)
+        start = times[-1] - self.window_s
+        if times[0] > start:  # less than a window since the start: every frame so far
+            return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+        first = times[1] - times[0]  # the interval the window's start cuts
+        inside = (times[1] - start) / first if first > 0 else 1.0
+        return (len(times) - 2 + inside) / self.window_s
 
 
 class StageClock:
