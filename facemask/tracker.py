@@ -163,7 +163,8 @@ class FaceTracker:
         for i in range(len(faces)):
             track = owner.get(i)
             if track is None:
-                track = _Track(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, timestamp, np.zeros(2, np.float32))
+                box, score = faces.xyxy[i].copy(), float(faces.score[i])
+                track = _Track(box, score, timestamp, timestamp, np.zeros(2, np.float32))
                 if strong[i]:  # a weak box that continues no track is shown, untracked, and forgotten
                     self._tracks.append(track)
                     owner[i] = track
@@ -221,7 +222,8 @@ class FaceTracker:
 
     def _maybe_confirm(self, track: _Track) -> None:
         cfg = self.config
-        if track.track_id < 0 and track.hits >= cfg.min_hits and track.last_seen - track.first_seen >= cfg.confirm_s - 1e-6:
+        lasted = track.last_seen - track.first_seen >= cfg.confirm_s - 1e-6  # float time sums
+        if track.track_id < 0 and track.hits >= cfg.min_hits and lasted:
             track.track_id = self._next_id
             self._next_id += 1
             log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
@@ -233,7 +235,8 @@ class FaceTracker:
     def _expired(self, track: _Track, timestamp: float) -> bool:
         if track.track_id < 0:
             return not self._recent(track, timestamp)
-        return timestamp - track.last_seen > self.config.max_missed_s + self.config.relink_s and track.misses > MISSES_ALLOWED
+        kept_s = self.config.max_missed_s + self.config.relink_s
+        return timestamp - track.last_seen > kept_s and track.misses > MISSES_ALLOWED
 
     def _check_time(self, timestamp: float) -> None:
         if self._last_time is not None and timestamp < self._last_time:

@@ -46,7 +46,8 @@ def counts(tmp_path_factory):
 
     def get(clip: str, schedule: str) -> dict:
         if (clip, schedule) not in cache:
-            cache[clip, schedule] = score(run_counts(shared_path("videos", clip), schedule, workdir), load_truth()[clip])
+            got = run_counts(shared_path("videos", clip), schedule, workdir)
+            cache[clip, schedule] = score(got, load_truth()[clip])
         return cache[clip, schedule]
 
     return get

@@ -102,10 +102,12 @@ def main() -> None:
     a = ap.parse_args()
     truth = load_truth()
     if a.overlay_fps:
-        rows = {clip: {sch: overlay_fps(VIDEOS / clip, sch) for sch in a.schedules.split(",")} for clip in a.clips or list(truth)}
-        print(json.dumps(rows, indent=1))
+        schedules = a.schedules.split(",")
+        fps_rows = {c: {sch: overlay_fps(VIDEOS / c, sch) for sch in schedules} for c in a.clips or list(truth)}
+        print(json.dumps(fps_rows, indent=1))
         if a.json:
-            a.json.write_text(json.dumps({"command": "python tools/clip_counts.py --overlay-fps", "clips": rows}, indent=1))
+            cmd = f"python tools/clip_counts.py --overlay-fps --schedules {a.schedules}"
+            a.json.write_text(json.dumps({"command": cmd, "clips": fps_rows}, indent=1))
         return
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +120,8 @@ def main() -> None:
                       f"violations {row['violations']}, resolved {row['resolved']}, {row['fps']} fps", flush=True)
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        cmd = "python tools/clip_counts.py" + (f" --schedules {a.schedules}" if a.schedules != ",".join(SCHEDULES) else "")
+        every = a.schedules == ",".join(SCHEDULES)
+        cmd = "python tools/clip_counts.py" + ("" if every else f" --schedules {a.schedules}")
         a.json.write_text(json.dumps({"command": cmd, "truth": str(TRUTH.relative_to(REPO)), "clips": rows}, indent=1))
 
 
