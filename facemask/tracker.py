@@ -1,8 +1,8 @@
 """Face tracking: one id per person whatever the detection schedule, and a smoothed label per track.
 
 Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
-- Three association passes, each on what the previous left: (1) IoU between each recent
-  track's *predicted* box and the detections, best first; (2) for boxes that no longer
+- Association passes, each on what the previous left: (1) IoU between each recent track's
+  *predicted* box and the detections, best first, strong boxes before weak ones; (2) for boxes that no longer
   overlap (a fast head, a detector that ran 5 frames ago, frames dropped in real time), the
   centre distance in face sizes, with a similar size; (3) OC-SORT's observation-centric
   recovery: a confirmed track lost for longer keeps its *last observed* box for `relink_s`
@@ -18,7 +18,8 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
   an id (ids are therefore people, not detector blips) and count. Tentative and untracked
   faces are still returned, with `track_id` -1, so they are drawn and written.
 - All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
-  how often the tracker is fed, not what it decides.
+  how often the tracker is fed, not what it decides; and a track may always miss one detector
+  run, however long it takes, so sparse detection on a slow machine does not end tracks.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
   *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
   sustained change does within a few readings. `mask_prob` is smoothed the same way.
@@ -182,7 +183,7 @@ class FaceTracker:
         return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
 
     def predict(self, timestamp: float) -> Faces:
-        """Boxes of the tracks seen at the last update, moved to `timestamp`; state is unchanged.
+        """The faces of the last update (tracks moved to `timestamp`); state is unchanged.
 
         For frames where the detector did not run. Tracks coasting through a miss are left out, as
         `update` leaves them out, so boxes appear and vanish at the same moments either way.
