@@ -23,6 +23,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
+    p.add_argument("--finish-only", action="store_true",
+                   help="skip fitting: calibrate, report and export the best.keras already in --output")
     p.add_argument("--quantize", choices=("auto", "int8", "float16"), default=d.quantize)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="train without an EMA of the weights")
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
@@ -53,5 +56,5 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         datasets=tuple(a.dataset), output=a.output, arch=a.arch, weights=a.weights, input_size=a.input_size,
         epochs=a.epochs, head_epochs=a.head_epochs, batch_size=a.batch_size, learning_rate=a.lr,
-        patience=a.patience, seed=a.seed, resume=a.resume, quantize=a.quantize, cache_dir=a.cache_dir, ema=a.ema,
+        patience=a.patience, seed=a.seed, resume=a.resume, overwrite=a.overwrite, finish_only=a.finish_only, quantize=a.quantize, cache_dir=a.cache_dir, ema=a.ema,
     )

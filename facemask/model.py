@@ -71,11 +71,20 @@ def build_lite(input_size: int) -> keras.Model:
 
 
 def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
-    """A whole model from an earlier run's `best.keras`, to continue training it on new data or longer."""
+    """A whole model from an earlier run's `best.keras`, to continue training it on new data or longer.
+
+    The networks are fully convolutional up to global pooling, so the weights also carry over to
+    another `--input-size` (the model is rebuilt at that size and the weights copied).
+    """
     if not path.is_file():
         raise FacemaskError(f"{path}: model file not found")
     model = keras.models.load_model(path, compile=False)
     if tuple(model.input_shape[1:3]) != (input_size, input_size):
-        raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs, not --input-size {input_size}")
+        builders = {"mask_resnet50": lambda: build_resnet50(input_size, "none")[0], "mask_lite": lambda: build_lite(input_size)}
+        if model.name not in builders:
+            raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs and is not a facemask model to resize")
+        resized = builders[model.name]()
+        resized.set_weights(model.get_weights())
+        model = resized
     _set_bn_momentum(model, BN_MOMENTUM)
     return model

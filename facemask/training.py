@@ -22,6 +22,7 @@ from facemask import LABELS
 from facemask.config import DetectorConfig
 from facemask.crops import CROP_MARGIN
 from facemask.dataset import (
+    SPLITS,
     LoadedDataset,
     dataset_fingerprint,
     duplicate_groups,
@@ -62,6 +63,8 @@ class TrainConfig:
     ema: bool = True
     seed: int = 42
     resume: bool = False
+    overwrite: bool = False
+    finish_only: bool = False  # calibrate, report and export an existing best.keras without fitting
     quantize: str = "auto"
     cache_dir: Path = Path.home() / ".cache" / "facemask"
 
@@ -102,8 +105,12 @@ class Source:
     split_doc: dict
 
 
-def load_sources(cfg: TrainConfig, detect, crop_key: str) -> list[Source]:
+def load_sources(cfg: TrainConfig) -> list[Source]:
     """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
+    detector_cfg = DetectorConfig(mode="fast", confidence=0.5, backend="res10")
+    detect = FaceDetector(detector_cfg).detect
+    # Crops depend on the detector's settings too, so they are part of the cache's name.
+    crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
     sources = []
     for root in cfg.datasets:
         cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}_{root.resolve().name}.npz"
@@ -117,7 +124,8 @@ def load_sources(cfg: TrainConfig, detect, crop_key: str) -> list[Source]:
             groups = duplicate_groups(data.samples)
             split = split_groups(data.samples, groups, seed=cfg.seed)
             doc = split_document(data.samples, split, root, cfg.seed)
-            doc["duplicate_groups"] = int(len(data.samples) - len(set(groups.tolist())))
+            sizes = np.unique(groups, return_counts=True)[1]
+            doc["duplicates"] = {"groups": int((sizes > 1).sum()), "images": int(sizes[sizes > 1].sum())}
             sources.append(Source(f"folder:{root.name}", root, data, split, doc))
     return sources
 
@@ -234,48 +242,64 @@ def _augmented_grid(train_ds, out: Path) -> None:
     plot_grid(np.clip(x.numpy(), 0, 255).astype(np.uint8), labels, labels, p_mask, out / "augmented_samples.png")
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run the whole recipe; returns the metrics document also written to `metrics.json`."""
-    import keras
+@dataclass
+class Pooled:
+    """Every source's crops in one array: one train and one val set, and a test split per source."""
 
-    from facemask.export import export_and_check
+    crops: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    tests: list[np.ndarray]
 
+    @classmethod
+    def of(cls, sources: list[Source]) -> Pooled:
+        crops = np.concatenate([s.data.crops for s in sources])
+        labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
+        offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
+        index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in SPLITS}
+        pooled = cls(crops, labels, np.concatenate(index["train"]), np.concatenate(index["val"]), index["test"])
+        if min(len(pooled.train), len(pooled.val)) == 0 or len(set(labels[pooled.train].tolist())) < len(LABELS):
+            raise FacemaskError("too few images to train: every class needs images in the train and val splits")
+        return pooled
+
+
+def prepare_output(cfg: TrainConfig) -> WallClock:
+    """The run folder: refuse to clobber an earlier run unless asked; the clock spans resumed runs."""
     out = cfg.output
-    if out.exists() and not cfg.resume:
+    earlier = [p for p in out.iterdir() if p.resolve() != cfg.cache_dir.resolve()] if out.is_dir() else []
+    if earlier and not (cfg.resume or cfg.overwrite or cfg.finish_only):
+        raise FacemaskError(f"{out}: already holds a run; pass --resume to continue it or --overwrite to replace it")
+    if cfg.finish_only and not (out / "best.keras").is_file():
+        raise FacemaskError(f"{out}: no best.keras to finish from; train first")
+    if out.exists() and not (cfg.resume or cfg.finish_only):
         shutil.rmtree(out / "backup", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    clock = WallClock(out, cfg.resume)
-    keras.utils.set_random_seed(cfg.seed)
+    return WallClock(out, cfg.resume or cfg.finish_only)
 
-    # 1. Load every source once and crop it exactly as inference would.
-    detector_cfg = DetectorConfig(mode="fast", confidence=0.5)
-    detector = FaceDetector(detector_cfg)
-    # Crops depend on the detector's settings too, so they are part of the cache's name.
-    crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
-    sources = load_sources(cfg, detector.detect, crop_key)
+
+def describe_sources(sources: list[Source], out: Path) -> list[tuple[str, str]]:
+    """Print and write what was read, skipped and split; returns the skipped (path, reason) pairs."""
     skipped = [item for s in sources for item in s.data.skipped]
     (out / "skipped.txt").write_text("".join(f"{p}\t{why}\n" for p, why in skipped))
     for path, why in skipped:
         print(f"skipped: {path} ({why})")
     for s in sources:
         sizes = ", ".join(f"{k} {len(v)}" for k, v in s.split.items())
-        print(f"{s.name}: {len(s.data.samples)} crops ({sizes}), faces found by the detector in {s.data.face_found.mean():.0%}")
+        dups = s.split_doc.get("duplicates")
+        dup_note = f"; {dups['images']} images in {dups['groups']} duplicate groups, each on one side" if dups and dups["groups"] else ""
+        print(f"{s.name}: {len(s.data.samples)} crops ({sizes}{dup_note}), "
+              f"faces found by the detector in {s.data.face_found.mean():.0%}")
     (out / "split.json").write_text(json.dumps({s.name: s.split_doc for s in sources}, indent=1))
+    return skipped
 
-    # 2. One training and one validation set over every source; test splits stay per source.
-    crops = np.concatenate([s.data.crops for s in sources])
-    labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
-    offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
-    index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in ("train", "val", "test")}
-    train_idx, val_idx = np.concatenate(index["train"]), np.concatenate(index["val"])
-    if min(len(train_idx), len(val_idx)) == 0 or len(set(labels[train_idx].tolist())) < len(LABELS):
-        raise FacemaskError("too few images to train: every class needs images in the train and val splits")
 
-    # 3. Build and fit; pretrained weights train the head first, then the top blocks.
-    train_ds, val_ds = _datasets(cfg, crops, labels, train_idx, val_idx)
-    _augmented_grid(train_ds, out)
+def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
+    """Build and fit to `best.keras`; pretrained weights train the head first, then the top blocks."""
+    train_ds, val_ds = _datasets(cfg, data.crops, data.labels, data.train, data.val)
+    _augmented_grid(train_ds, cfg.output)
     model, backbone = _build(cfg)
-    if backbone is not None and cfg.weights != "none":  # pretrained backbone: head first
+    if backbone is not None and cfg.weights != "none":
         backbone.trainable = False
         _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)
         backbone.trainable = True
@@ -284,21 +308,39 @@ def train(cfg: TrainConfig) -> dict:
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate / 10, "finetune", clock)
     else:
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate, "full", clock)
-    train_seconds = clock.seconds
-    history = history_from_logs(out)
-    plot_history(history, out / "curves.png")
 
-    # 4. Calibrate on val (the cut is then 0.5), then report every test split from the best checkpoint.
-    best = keras.models.load_model(out / "best.keras", compile=False)
-    temperature = _calibrate(best, crops[val_idx], labels[val_idx])
-    best.save(out / "calibrated.keras")
+
+def refresh_batchnorm(model, crops: np.ndarray, batch_size: int = 32, batches: int = 60) -> None:
+    """Re-estimate BatchNorm statistics for the weights actually kept.
+
+    With an EMA of the weights the stored statistics belong to the raw weights, not the averaged
+    ones; forward passes in training mode (no gradient step) bring them in line.
+    """
+    rng = np.random.default_rng(0)
+    for _ in range(batches):
+        model(crops[rng.choice(len(crops), batch_size, replace=False)].astype(np.float32), training=True)
+
+
+def report_tests(model, sources: list[Source], data: Pooled, out: Path) -> dict[str, dict]:
+    """Figures and plots for each source's test split (an empty one is said, not scored)."""
     reports = {}
-    for s, test_idx in zip(sources, index["test"]):
-        probs = best.predict(crops[test_idx], batch_size=64, verbose=0)
-        reports[s.name] = _report(s.name, probs, labels[test_idx], crops[test_idx], out)
-    first = sources[0].name
+    for s, test_idx in zip(sources, data.tests):
+        if len(test_idx) == 0:
+            print(f"{s.name}: empty test split, nothing to report")
+            continue
+        probs = model.predict(data.crops[test_idx], batch_size=64, verbose=0)
+        reports[s.name] = _report(s.name, probs, data.labels[test_idx], data.crops[test_idx], out)
+        print(f"{s.name} test: accuracy {reports[s.name]['accuracy']:.4f}, ECE {reports[s.name]['calibration']['ece']:.4f}")
+    if sources[0].name not in reports:
+        raise FacemaskError(f"{sources[0].name}: too few images for a test split; add images or put this source later")
+    return reports
 
-    card = {
+
+def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperature: float, clock: WallClock) -> dict:
+    """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures."""
+    history = history_from_logs(cfg.output)
+    first = sources[0].name
+    return {
         "architecture": cfg.arch,
         "input_size": cfg.input_size,
         "labels": list(LABELS),
@@ -317,21 +359,57 @@ def train(cfg: TrainConfig) -> dict:
                      for s in sources],
         "split": {"seed": cfg.seed, "folders": "stratified 80/10/10; sha256 + 64-bit DCT perceptual hash (Hamming <= 6) "
                   "groups kept on one side", "scenes": "by scene 40/10/50, near-duplicate scenes together"},
-        "training": {"epochs_run": len(history.get("loss", [])), "wall_time_s": round(train_seconds),
+        "training": {"epochs_run": len(history.get("loss", [])), "wall_time_s": round(clock.seconds),
                      "machine": machine_description(), "config": {k: str(v) for k, v in asdict(cfg).items()}},
         "test_split": first,
         "test_metrics_keras_float32": reports[first],
         "test_metrics_by_source_keras_float32": reports,
     }
-    extra = {f"extra_x_{i}": crops[t] for i, t in enumerate(index["test"][1:])}
-    extra |= {f"extra_y_{i}": labels[t] for i, t in enumerate(index["test"][1:])}
-    np.savez_compressed(out / "eval_data.npz", calib=crops[train_idx][:: max(1, len(train_idx) // 200)],
-                        test_x=crops[index["test"][0]], test_y=labels[index["test"][0]],
+
+
+def save_eval_data(out: Path, sources: list[Source], data: Pooled) -> None:
+    """What `export` needs to check a quantized file: calibration crops and every test split."""
+    extra = {f"extra_x_{i}": data.crops[t] for i, t in enumerate(data.tests[1:])}
+    extra |= {f"extra_y_{i}": data.labels[t] for i, t in enumerate(data.tests[1:])}
+    np.savez_compressed(out / "eval_data.npz", calib=data.crops[data.train][:: max(1, len(data.train) // 200)],
+                        test_x=data.crops[data.tests[0]], test_y=data.labels[data.tests[0]],
                         extra_names=np.array([s.name for s in sources[1:]]), **extra)
-    (out / "card_base.json").write_text(json.dumps(card, indent=1))
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run the whole recipe; returns the metrics document also written to `metrics.json`."""
+    import keras
+
+    from facemask.export import export_and_check
+
+    out = cfg.output
+    clock = prepare_output(cfg)
+    keras.utils.set_random_seed(cfg.seed)
+
+    # 1. Load every source once, crop it as inference would, split it; pool train and val.
+    sources = load_sources(cfg)
+    skipped = describe_sources(sources, out)
+    data = Pooled.of(sources)
+
+    # 2. Fit (unless only the steps after it are re-run on an earlier run's best.keras).
+    if not cfg.finish_only:
+        fit_model(cfg, data, clock)
+    plot_history(history_from_logs(out), out / "curves.png")
+
+    # 3. BatchNorm statistics for the kept weights, then temperature calibration on val (the cut is then 0.5).
+    best = keras.models.load_model(out / "best.keras", compile=False)
+    refresh_batchnorm(best, data.crops[data.train])
+    temperature = _calibrate(best, data.crops[data.val], data.labels[data.val])
+    best.save(out / "calibrated.keras")
+
+    # 4. Every source's test split, the card, and the data export needs.
+    reports = report_tests(best, sources, data, out)
+    save_eval_data(out, sources, data)
+    (out / "card_base.json").write_text(json.dumps(model_card(cfg, sources, reports, temperature, clock), indent=1))
 
     # 5. Export to TFLite; refuse a quantization that costs more than 0.5 points.
     exported = export_and_check(out, cfg.quantize)
+    first = sources[0].name
     metrics = {**reports[first], "split": f"{first} test", "by_source": reports,
                "skipped": [{"path": p, "reason": r} for p, r in skipped],
                "exported": exported, "wall_time_s": round(clock.seconds)}

@@ -39,7 +39,8 @@ def scenes(tmp_path_factory):
     (root / "annotations").mkdir()
     rng = np.random.default_rng(1)
     for i in range(20):
-        image = np.full((120, 160, 3), 120, np.uint8)
+        # A distinct coarse background per scene, so no two scenes are perceptual near-duplicates.
+        image = cv2.resize(rng.integers(60, 180, (3, 4, 3)).astype(np.uint8), (160, 120), interpolation=cv2.INTER_NEAREST)
         image[20:60, 20:60] = 200 + rng.integers(-30, 30, (40, 40, 3))
         image[50:90, 100:140] = 40 + rng.integers(-30, 30, (40, 40, 3))
         cv2.imwrite(str(root / "images" / f"s{i}.jpg"), image)
@@ -128,6 +129,29 @@ def test_export_then_evaluate(run, dataset):
     assert report["n"] == 32 and set(report) >= {"accuracy", "per_class", "confusion_matrix"}
     assert np.array(report["confusion_matrix"]["matrix"]).sum() == 32
     assert (out / "eval_plots" / "confusion_matrix.png").is_file()
+
+
+def test_finish_only_recalibrates_and_exports_without_fitting(run, dataset, scenes):
+    out, _ = run
+    log_before = (out / "log_full.csv").read_text()
+    proc = _run("train.py", "--dataset", str(dataset), "--dataset", str(scenes), "--output", str(out), "--arch", "lite",
+                "--weights", "none", "--input-size", "32", "--batch-size", "8", "--cache-dir", str(out / "cache"),
+                "--finish-only")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "log_full.csv").read_text() == log_before  # no epoch ran
+    card = json.loads((out / "model.json").read_text())
+    assert card["model_sha256"] == __import__("hashlib").sha256((out / "model.tflite").read_bytes()).hexdigest()
+    assert "test accuracy" in proc.stdout
+
+
+def test_training_refuses_to_overwrite_an_earlier_run(run, dataset):
+    out, _ = run
+    before = (out / "model.tflite").read_bytes()
+    proc = _run("train.py", "--dataset", str(dataset), "--output", str(out), "--arch", "lite", "--weights", "none",
+                "--input-size", "32", "--epochs", "1")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "--overwrite" in proc.stderr.strip().splitlines()[-1]
+    assert (out / "model.tflite").read_bytes() == before
 
 
 @pytest.mark.parametrize(
