@@ -10,7 +10,7 @@ from conftest import REPO, shared_path
 
 from facemask.errors import FacemaskError
 from facemask.types import Faces
-from facemask.voc import DetectionTally, VocImage, match, read_voc, size_buckets, voc_dataset
+from facemask.voc import DetectionTally, VocImage, match, read_voc, scene_split, size_buckets, voc_dataset
 
 OBJECT = """<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>
 <xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"""
@@ -161,7 +161,8 @@ def load_script():
 def test_script_scores_three_real_scenes_to_json(tmp_path, capsys):
     data = shared_path("mask-detection")
     out = tmp_path / "report.json"
-    assert load_script().main(["--data", str(data), "--limit", "3", "--mode", "fast", "--json", str(out)]) == 0
+    assert load_script().main(["--data", str(data), "--split", "all", "--limit", "3", "--mode", "fast",
+                               "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["images"] == 3 and report["detector"]["mode"] == "fast"
     assert report["gt_faces"] == sum(len(ann.names) for _, ann in voc_dataset(data, limit=3)) > 0
@@ -179,6 +180,31 @@ def test_script_adds_label_accuracy_with_a_classifier(tmp_path, tiny_model):
     report = json.loads(out.read_text())
     assert report["classifier"] == str(tiny_model)
     assert report["label_accuracy_ge32"]["n"] > 0
+
+
+def test_script_scores_the_held_out_half_by_default_with_found_and_right_and_a_curve(tmp_path, tiny_model):
+    data = shared_path("mask-detection")
+    out, png = tmp_path / "report.json", tmp_path / "curve.png"
+    assert load_script().main(["--data", str(data), "--limit", "3", "--mode", "fast", "--model", str(tiny_model),
+                               "--json", str(out), "--curve", str(png)]) == 0
+    report = json.loads(out.read_text())
+    pairs = voc_dataset(data)
+    test = [ann for path, ann in pairs if path.name in set(scene_split(pairs)["test"])][:3]
+    assert report["split"] == "test" and report["detector"]["backend"] == "fused"
+    assert report["gt_faces"] == sum(len(ann.names) for ann in test)
+    right = report["found_and_right_ge32"]
+    assert 0.0 <= right["all"] <= report["recall"]["all"][">=32"] <= 1.0  # found and right <= found
+    assert png.read_bytes()[:4] == b"\x89PNG" and report["curve"]["png"] == str(png)
+
+
+def test_found_and_right_counts_only_right_labels_on_faces_of_32px_or_more():
+    gt = VocImage("a.jpg", 200, 200, np.array([[0, 0, 40, 40], [50, 0, 90, 40], [100, 0, 140, 40], [150, 0, 160, 10]],
+                                               np.float32), ("with_mask", "with_mask", "without_mask", "with_mask"))
+    faces = Faces(xyxy=gt.xyxy[[0, 1, 3]], score=[0.9, 0.8, 0.7], label=["mask", "no_mask", "mask"])
+    tally = DetectionTally()
+    tally.add(gt, faces)
+    right = tally.report()["found_and_right_ge32"]
+    assert right == {"masked": 0.5, "unmasked": 0.0, "all": round(1 / 3, 4), "incl_incorrect": round(1 / 3, 4)}
 
 
 def test_script_reports_a_missing_folder_as_one_line_error(tmp_path, capsys):
