@@ -115,22 +115,43 @@ def _benchmark(a: argparse.Namespace) -> int:
     return 0
 
 
+class _Subcommand(argparse.ArgumentParser):
+    """A subcommand parser that can add its arguments only when that subcommand is parsed.
+
+    The train options take their defaults from TrainConfig, whose module imports OpenCV and
+    TensorFlow; deferring them keeps `facemask --version`, `--help` and every other subcommand light.
+    """
+
+    def __init__(self, *args, add_arguments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._add_arguments = add_arguments
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._add_arguments is not None:
+            add, self._add_arguments = self._add_arguments, None
+            add(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    from facemask.cli_train import add_train_arguments
+
+    add_train_arguments(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    from facemask.cli_train import add_train_arguments
-    from facemask.config import TrackerConfig
-
     from facemask import __version__
     from facemask.cli_detect import positive_int
+    from facemask.config import TrackerConfig
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and native library messages")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Subcommand)
 
-    p = sub.add_parser("train", help="train a classifier from a dataset folder")
-    add_train_arguments(p)
+    p = sub.add_parser("train", help="train a classifier from a dataset folder", add_arguments=_train_arguments)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("export", help="re-export a training run to TFLite, checking accuracy")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from facemask.config import FACE_DETECTORS, AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, TrackerConfig
 from facemask.errors import FacemaskError, one_line
-from facemask.imageio import VIDEO_SUFFIXES, looks_like_image
 from facemask.quiet import native_stderr_silenced, quiet_native_logs
 
 VIDEO_KINDS = ("camera", "stream", "video")
@@ -211,6 +210,7 @@ def set_pixel_budget(megapixels: float | None) -> None:
 def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     """Before any model loads: no output over an input or inside an input folder, none given twice,
     and each one's folder writable, so a long run cannot end in a lost result."""
+    from facemask.imageio import VIDEO_SUFFIXES
     from facemask.safeio import check_outputs, check_writable
 
     inputs = [Path(spec) for spec, kind in zip(args.sources, kinds)
@@ -313,6 +313,7 @@ def _report_summary(args: argparse.Namespace, summary: dict, path: Path | None) 
 
 def collect_images(specs: list[str], kinds: list[str]):
     """ImageItems for image files and folders (searched recursively, sorted), named for the output folder."""
+    from facemask.imageio import looks_like_image
     from facemask.pipeline import ImageItem
 
     items = []
