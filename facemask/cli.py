@@ -118,8 +118,8 @@ def _benchmark(a: argparse.Namespace) -> int:
 class _Subcommand(argparse.ArgumentParser):
     """A subcommand parser that can add its arguments only when that subcommand is parsed.
 
-    The train options take their defaults from TrainConfig, whose module imports OpenCV and
-    TensorFlow; deferring them keeps `facemask --version`, `--help` and every other subcommand light.
+    The train options take their defaults from TrainConfig, whose module loads the training code and
+    OpenCV; deferring them keeps `facemask --version`, `--help` and every other subcommand light.
     """
 
     def __init__(self, *args, add_arguments=None, **kwargs) -> None:
