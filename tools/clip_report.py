@@ -40,7 +40,9 @@ def flips(records: list[dict], key: str) -> int:
     count = 0
     for rec in records:
         for face in rec["faces"]:
-            tid = face.get("track_id", -1)
+            if "track_id" not in face:  # not (yet) a confirmed track: no person to flip
+                continue
+            tid = face["track_id"]
             if tid in last and last[tid] != face[key]:
                 count += 1
             last[tid] = face[key]
@@ -56,14 +58,15 @@ def summarize(records: list[dict], events: list[dict], expected: str | None) -> 
         "frames_with_face": len(with_face),
         "face_rate": round(len(with_face) / max(1, len(records)), 4),
         "faces_per_frame": round(sum(len(r["faces"]) for r in records) / max(1, len(records)), 3),
-        "tracks": len({f.get("track_id") for r in records for f in r["faces"]}),
+        "tracks": len({f["track_id"] for r in records for f in r["faces"] if "track_id" in f}),
         "flips_smoothed": flips(records, "label"),
         "flips_raw": flips(records, "raw_label"),
         "violations": sum(e["event"] == "violation" for e in events),
     }
     if expected:
         out["label_accuracy"] = round(sum(f["label"] == expected for f in main) / max(1, len(main)), 4)
-        out["raw_label_accuracy"] = round(sum(f["raw_label"] == expected for f in main) / max(1, len(main)), 4)
+        raw = [f.get("raw_label", f["label"]) for f in main]  # faces without an id yet carry only their label
+        out["raw_label_accuracy"] = round(sum(label == expected for label in raw) / max(1, len(main)), 4)
     tail = records[int(0.8 * len(records)):]
     tail_main = [max(r["faces"], key=lambda f: f["face_confidence"]) for r in tail if r["faces"]]
     out["last20_mask_fraction"] = round(sum(f["label"] == "mask" for f in tail_main) / max(1, len(tail_main)), 4)
