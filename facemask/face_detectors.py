@@ -41,7 +41,7 @@ def fusion_settings() -> dict:
     try:
         return json.loads(resources.files("facemask").joinpath(SETTINGS_FILE).read_text())
     except (OSError, ValueError) as exc:
-        raise FacemaskError(f"facemask/{SETTINGS_FILE}: the tuned face detector settings are unreadable ({exc})") from None
+        raise FacemaskError(f"facemask/{SETTINGS_FILE}: tuned face detector settings unreadable ({exc})") from None
 
 
 def tuned_cut(tuned: dict) -> float:
@@ -65,7 +65,8 @@ class YuNetFaceDetector:
         self.config = config
         tuned = settings or fusion_settings()["yunet"][config.mode]
         self.cut = tuned_cut(tuned)
-        self.yunet = YuNetDetector(YuNetSettings(area=tuned["area"], max_upscale=tuned["max_upscale"], confidence=FLOOR))
+        settings = YuNetSettings(area=tuned["area"], max_upscale=tuned["max_upscale"], confidence=FLOOR)
+        self.yunet = YuNetDetector(settings)
 
     def detect(self, image: np.ndarray) -> Faces:
         faces = self.yunet.detect(image)

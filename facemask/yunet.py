@@ -31,7 +31,8 @@ class YuNetSettings:
 
     def __post_init__(self) -> None:
         if self.area < 32 * 32 or self.max_upscale <= 0:
-            raise FacemaskError(f"YuNet input needs area >= 1024 px and max_upscale > 0, got {self.area}, {self.max_upscale}")
+            raise FacemaskError(f"YuNet input needs area >= 1024 px and max_upscale > 0, "
+                                f"got {self.area}, {self.max_upscale}")
         if not 0.0 <= self.confidence < 1.0:
             raise FacemaskError(f"YuNet confidence must be in [0, 1), got {self.confidence}")
 

@@ -208,7 +208,8 @@ def format_summary(report: dict) -> str:
     t, cfg = report["timing"], report["detector"]
     columns = (*SIZE_BUCKETS, ">=32", "all")
     lines = [
-        (f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, {report['images']} images:"
+        (f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
+         f"{report['images']} images:"
          f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
          f" ({t['reference_300x300_ms_mean']} ms)"),
         f"{'recall':<10}" + "".join(f"{c:>8}" for c in columns),
@@ -224,7 +225,8 @@ def format_summary(report: dict) -> str:
         acc, right = report["label_accuracy_ge32"], report["found_and_right_ge32"]
         lines.append(
             f"labels >=32 px: accuracy {acc['all']} on {acc['n']} (masked {acc['masked']}, unmasked {acc['unmasked']};"
-            f" incorrect read no_mask {acc['incorrect_read_as_no_mask']}); classifier {t['classifier_ms_mean']} ms/image"
+            f" incorrect read no_mask {acc['incorrect_read_as_no_mask']});"
+            f" classifier {t['classifier_ms_mean']} ms/image"
         )
         lines.append(f"found-and-right >=32 px: {right['all']} (masked {right['masked']}, unmasked {right['unmasked']};"
                      f" with incorrect as no_mask {right['incl_incorrect']})")

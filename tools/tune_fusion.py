@@ -45,7 +45,8 @@ def run_detectors(pairs, cache: Path) -> dict:
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     res10 = {m: FaceDetector(DetectorConfig(mode=m, confidence=RES10_FLOOR[m])) for m in RES10_FLOOR}
-    yunet = {k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR)) for k, (a, u) in YUNET_INPUTS.items()}
+    yunet = {k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR))
+             for k, (a, u) in YUNET_INPUTS.items()}
     raw: dict = {"res10": {m: [] for m in res10}, "yunet": {k: [] for k in yunet}}
     for n, (path, _) in enumerate(pairs):
         image = read_image(path)
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     raw = run_detectors(tuning, a.cache)
     doc = {"about": "Fused face detector settings, chosen by tools/tune_fusion.py on the train+val scenes "
-                    f"of voc.scene_split (seed 42, {len(tuning)} scenes); precision target {a.precision} on faces >= 32 px.",
+                    f"of voc.scene_split (seed 42, {len(tuning)} scenes); "
+                    f"precision target {a.precision} on faces >= 32 px.",
            "command": " ".join(["python tools/tune_fusion.py", *(sys.argv[1:] if argv is None else argv)]),
            **tune(raw, [g for _, g in tuning], a.precision)}
     a.out.write_text(json.dumps(doc, indent=1) + "\n")
