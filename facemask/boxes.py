@@ -33,20 +33,6 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
-def nms(xyxy: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best first."""
-    order = np.argsort(-np.asarray(scores))
-    keep: list[int] = []
-    while len(order):
-        i = order[0]
-        keep.append(int(i))
-        if len(order) == 1:
-            break
-        overlaps = iou_matrix(xyxy[i : i + 1], xyxy[order[1:]])[0]
-        order = order[1:][overlaps <= iou]
-    return np.asarray(keep, np.int64)
-
-
 def expand_square(box, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
     """A square around the box, `margin` of its side added each way, clipped to the image.
 

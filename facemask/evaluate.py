@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,6 @@ from facemask.errors import FacemaskError
 from facemask.imageio import read_image
 from facemask.metrics import classification_report, plot_confusion, plot_grid
 from facemask.safeio import atomic_path, write_text
-
-log = logging.getLogger(__name__)
 
 
 def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,

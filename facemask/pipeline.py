@@ -7,7 +7,6 @@ stops the source, whether the run ends, the source dies, a sink fails or Ctrl-C 
 """
 from __future__ import annotations
 
-import logging
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
@@ -27,8 +26,6 @@ from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
 from facemask.sources import Source
 from facemask.stopsignals import Stopped, StopSignals
 from facemask.types import Faces, Frame
-
-log = logging.getLogger(__name__)
 
 
 class Tracker(Protocol):

@@ -108,18 +108,3 @@ class RunStats:
             row["mean"] = round(float(arr.mean()), 3) if len(arr) else 0.0
             out[stage] = row
         return out
-
-    def to_dict(self) -> dict:
-        return {
-            "frames": self.frames,
-            "detected_frames": self.detected_frames,
-            "faces": self.faces,
-            "labels": dict(self.labels),
-            "events": self.events,
-            "dropped": self.dropped,
-            "wall_s": round(self.wall_s, 3),
-            "fps": round(self.fps, 2),
-            "stop_reason": self.stop_reason,
-            "stage_ms": self.percentiles(),
-            "summary": self.summary,
-        }

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from facemask.boxes import box_sizes, clip_boxes, expand_square, iou_matrix, nms
+from facemask.boxes import box_sizes, clip_boxes, expand_square, iou_matrix
 from facemask.config import DetectorConfig
 from facemask.detector import FaceDetector, drop_nested, fuse, plan_passes
 from facemask.errors import FacemaskError
@@ -34,20 +34,6 @@ def test_iou(a, b, expected):
 
 def test_iou_matrix_shape():
     assert iou_matrix(np.zeros((3, 4)), np.zeros((0, 4))).shape == (3, 0)
-
-
-@pytest.mark.parametrize(
-    "boxes, scores, iou, kept",
-    [
-        ([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], [0.9, 0.8, 0.7], 0.4, [0, 2]),
-        ([[0, 0, 10, 10], [1, 1, 11, 11]], [0.5, 0.9], 0.4, [1]),
-        ([[0, 0, 10, 10], [5, 0, 15, 10]], [0.9, 0.8], 0.4, [0, 1]),  # IoU 1/3 stays under 0.4
-        ([[0, 0, 10, 10], [5, 0, 15, 10]], [0.9, 0.8], 0.3, [0]),
-        ([[0, 0, 10, 10]], [0.1], 0.5, [0]),
-    ],
-)
-def test_nms(boxes, scores, iou, kept):
-    assert nms(np.array(boxes, np.float32), np.array(scores), iou).tolist() == kept
 
 
 @pytest.mark.parametrize(
