@@ -340,6 +340,10 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
     """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures."""
     history = history_from_logs(cfg.output)
     first = sources[0].name
+    init, stages = _lineage(cfg)
+    stage = {"weights": cfg.weights, "input_size": cfg.input_size, "epochs_run": len(history.get("loss", [])),
+             "learning_rate": cfg.learning_rate, "wall_time_s": round(clock.seconds)}
+    stages = [*stages, stage]
     return {
         "architecture": cfg.arch,
         "input_size": cfg.input_size,
@@ -352,19 +356,29 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
                           "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
                           "crop": f"largest res10 SSD face (fast mode, {FAST_AREA} px input, conf 0.5), square, "
                                   "+15% margin each side; whole image if none"},
-        "weights_init": cfg.weights,
+        "weights_init": init,
         "datasets": [{"name": s.name, "sha256": dataset_fingerprint(s.data.samples, s.root) if s.name.startswith("folder")
                       else s.split_doc["sha256"], "n_crops": len(s.data.samples), "n_skipped": len(s.data.skipped),
                       "split_sha256": s.split_doc["sha256"], "split_sizes": {k: len(v) for k, v in s.split.items()}}
                      for s in sources],
         "split": {"seed": cfg.seed, "folders": "stratified 80/10/10; sha256 + 64-bit DCT perceptual hash (Hamming <= 6) "
                   "groups kept on one side", "scenes": "by scene 40/10/50, near-duplicate scenes together"},
-        "training": {"epochs_run": len(history.get("loss", [])), "wall_time_s": round(clock.seconds),
+        "training": {"epochs_run": sum(s["epochs_run"] for s in stages),
+                     "wall_time_s": sum(s["wall_time_s"] for s in stages), "stages": stages,
                      "machine": machine_description(), "config": {k: str(v) for k, v in asdict(cfg).items()}},
         "test_split": first,
         "test_metrics_keras_float32": reports[first],
         "test_metrics_by_source_keras_float32": reports,
     }
+
+
+def _lineage(cfg: TrainConfig) -> tuple[str, list[dict]]:
+    """Where the weights began: a run continued from an earlier run's best.keras inherits its start and stages."""
+    base = Path(cfg.weights).parent / "card_base.json"
+    if cfg.weights.endswith(".keras") and base.is_file():
+        earlier = json.loads(base.read_text())
+        return earlier["weights_init"], earlier["training"].get("stages", [])
+    return cfg.weights, []
 
 
 def save_eval_data(out: Path, sources: list[Source], data: Pooled) -> None:
