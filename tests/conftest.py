@@ -15,6 +15,23 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 TINY_SIZE = 32
 
 
+HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+"""The environment without a display, as on a server: a run that needs a window must say so."""
+
+
+def assert_one_error(proc, fragment: str, code: int | None = None) -> None:
+    """The CLI's promise for bad input: one `error: ...` line on stderr naming `fragment`, no traceback,
+    and a non-zero exit (exactly `code` when given)."""
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert fragment in lines[0], lines[0]
+    if code is None:
+        assert proc.returncode != 0, proc.stdout
+    else:
+        assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test saying why."""
     path = SHARED_DATA.joinpath(*parts)

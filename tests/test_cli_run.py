@@ -17,23 +17,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import HEADLESS, REPO, assert_one_error
 from video_fixtures import read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
 
 
 def facemask(*args, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env=env, check=False)
-
-
-def assert_one_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
-    assert proc.returncode != 0, proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP"),

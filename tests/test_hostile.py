@@ -28,11 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, card_of
+from conftest import HEADLESS, REPO, assert_one_error, card_of
 from video_fixtures import face_patch, read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
 MB = 2**20
 
 
@@ -112,23 +111,20 @@ def facemask(*args, env: dict | None = None, timeout: float = 120, limit_bytes: 
 
 def session_members(sid: int) -> list[int]:
     """Processes still alive in the session the command ran in (none: nothing outlived it)."""
+    return _alive_with(3, sid)
+
+
+def _alive_with(field: int, value: int) -> list[int]:
+    """Live (not zombie) processes whose /proc stat field after the name is `value` (2: group, 3: session)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid and fields[0] != "Z":
+        if int(fields[field]) == value and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
-
-
-def assert_one_error(proc, fragment: str, code: int = 2) -> None:
-    lines = proc.stderr.strip().splitlines()
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert fragment in lines[0], lines[0]
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -440,7 +436,7 @@ def test_full_disk_on_video_outputs_is_one_error_and_no_file(tmp_path, tiny_mode
     dest = tmp_path / ("out.jsonl" if what == "--json" else "out.mp4")
     before = fingerprint(tmp_path)
     proc = facemask("detect", clip, "--no-display", "--model", tiny_model, what, dest, limit_bytes=600)
-    assert_one_error(proc, "cannot write")
+    assert_one_error(proc, "cannot write", code=2)
     assert "wrote" not in proc.stdout  # never reported as written
     assert not dest.exists() and not partial_files(tmp_path)
     assert fingerprint(tmp_path) == before
@@ -469,7 +465,7 @@ def test_a_really_full_disk_is_one_error_and_leaves_it_empty(tmp_path, tiny_mode
     dest = small_disk / ("f.jsonl" if what == "--json" else "out.mp4")
     proc = facemask("detect", clip, "--no-display", "--model", tiny_model, what, dest)
     # The encoder may report ENOSPC on a write, or only leave a file that does not read back at close.
-    assert_one_error(proc, "No space left on device" if what == "--json" else f"{dest}: cannot write")
+    assert_one_error(proc, "No space left on device" if what == "--json" else f"{dest}: cannot write", code=2)
     assert "wrote" not in proc.stdout.replace("wrote summary", "")  # the failed output is never reported
     left = sorted(p.name for p in small_disk.iterdir())
     assert left in (["filler"], ["f_summary.json", "filler"]), left  # the partial file is gone
@@ -484,7 +480,7 @@ def test_full_disk_on_image_batch_json(tmp_path, tiny_model):
         image(folder / f"{i:02d}.png")
     dest = tmp_path / "results.json"
     proc = facemask("detect", folder, "--no-display", "--model", tiny_model, "--json", dest, limit_bytes=1500)
-    assert_one_error(proc, "cannot write")
+    assert_one_error(proc, "cannot write", code=2)
     assert not dest.exists() and not partial_files(tmp_path)
 
 
@@ -497,7 +493,7 @@ def test_full_disk_on_annotated_images_keeps_only_whole_ones(tmp_path, tiny_mode
         cv2.imwrite(str(folder / f"{i:02d}.png"), noise.integers(0, 256, (side, side, 3), np.uint8))
     out = tmp_path / "out"
     proc = facemask("detect", folder, "--no-display", "--model", tiny_model, "--output", out, limit_bytes=50_000)
-    assert_one_error(proc, "cannot write")
+    assert_one_error(proc, "cannot write", code=2)
     written = sorted(out.glob("*.png"))
     assert [p.name for p in written] == [f"{i:02d}.png" for i in range(6)] and not partial_files(tmp_path)
     assert all(cv2.imread(str(p)) is not None for p in written)  # every file that is there is whole
@@ -508,7 +504,7 @@ def test_full_disk_on_summary_after_the_run(tmp_path, tiny_model):
     clip = _video(tmp_path, frames=6)
     proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--summary", tmp_path / "s.json",
                     limit_bytes=60)
-    assert_one_error(proc, "s.json: cannot write")
+    assert_one_error(proc, "s.json: cannot write", code=2)
     assert not (tmp_path / "s.json").exists() and not partial_files(tmp_path)
 
 
@@ -689,15 +685,7 @@ def _processes_with(text: str) -> list[int]:
 
 
 def _group_members(pgid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    return _alive_with(2, pgid)
 
 
 # ---------------------------------------------------------------- the page's lock
