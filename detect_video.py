@@ -4,6 +4,7 @@
 
 The same options and code path as `facemask detect`; see `python detect_video.py --help`.
 """
+
 from __future__ import annotations
 
 import sys

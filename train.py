@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Train a mask classifier: `python train.py --dataset DIR [--arch resnet50|lite] [--weights none]`."""
+
 from facemask.cli import main
 
 if __name__ == "__main__":

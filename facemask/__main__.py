@@ -1,4 +1,5 @@
 """`python -m facemask ...`: the same as the `facemask` command."""
+
 from __future__ import annotations
 
 import sys

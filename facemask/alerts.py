@@ -15,6 +15,7 @@ Why this design:
   a violation fired: someone glimpsed unmasked for half a second is unmasked, though too
   brief for an alert. The definitions travel with the summary (`DEFINITIONS`).
 """
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,8 @@ def counter_lines(counters: dict) -> list[str]:
     rate = counters.get("compliance_rate")
     return [
         f"People: {counters['people']}  Masked: {counters['masked']}  No mask: {counters['unmasked']}",
-        f"Compliance: {rate:.0%}  Violations: {counters['violations']}" if rate is not None
+        f"Compliance: {rate:.0%}  Violations: {counters['violations']}"
+        if rate is not None
         else f"Compliance: -  Violations: {counters['violations']}",
     ]
 
@@ -137,8 +139,9 @@ class ActionWorker:
         env = {**os.environ, "FACEMASK_EVENT": json.dumps(event)}
         # Its own process group: Ctrl-C in the terminal reaches us, not it, and on a timeout or at
         # close() the whole group (the shell and what it started) is ended together.
-        self._running = subprocess.Popen(self.command, shell=True, env=env, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+        self._running = subprocess.Popen(
+            self.command, shell=True, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             returncode = self._running.wait(COMMAND_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -187,8 +190,15 @@ class ViolationMonitor:
             self._worker = ActionWorker(self.config.beep, self.config.on_violation, self.config.action_queue)
         self._tracks: dict[int, _TrackState] = {}
         self._current: set[int] = set()
-        self._totals = {"people": 0, "violations": 0, "violators": 0, "resolved": 0, "frames": 0,
-                        "masked": 0, "unmasked": 0}  # masked/unmasked: people whose state was forgotten
+        self._totals = {
+            "people": 0,
+            "violations": 0,
+            "violators": 0,
+            "resolved": 0,
+            "frames": 0,
+            "masked": 0,
+            "unmasked": 0,
+        }  # masked/unmasked: people whose state was forgotten
         self._first_time: float | None = None
         self._last_time: float | None = None
         self._closed = False
@@ -246,8 +256,11 @@ class ViolationMonitor:
             "events_path": str(self.config.events_path) if self.config.events_path else None,
             "snapshot_dir": str(self.snapshot_dir) if self.snapshot_dir else None,
             "dropped_actions": self._worker.dropped if self._worker else 0,
-            "definitions": {**DEFINITIONS, "min_no_mask_s": self.config.min_no_mask_s,
-                            "rearm_mask_s": self.config.rearm_mask_s},
+            "definitions": {
+                **DEFINITIONS,
+                "min_no_mask_s": self.config.min_no_mask_s,
+                "rearm_mask_s": self.config.rearm_mask_s,
+            },
         }
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
 """Detector plus classifier for one image: the unit every entry point (CLI, app, evaluate) shares."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ class FaceMaskAnalyzer:
     classifier: MaskClassifier
 
     @classmethod
-    def load(cls, detector: DetectorConfig | None = None, classifier: ClassifierConfig | None = None) -> FaceMaskAnalyzer:
+    def load(
+        cls, detector: DetectorConfig | None = None, classifier: ClassifierConfig | None = None
+    ) -> FaceMaskAnalyzer:
         return cls(load_face_detector(detector), MaskClassifier(classifier))
 
     def analyze(self, image: np.ndarray) -> Faces:

@@ -1,4 +1,5 @@
 """Drawing detections. Style goes to the constructor, per-frame data to `annotate`; input is never mutated."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ class FaceAnnotator:
             (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, self.font_scale, 1)
             ty = y1 - 4 if y1 - th - base - 4 >= 0 else y2 + th + 4
             cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 4, ty + base), color, cv2.FILLED)
-            cv2.putText(out, text, (x1 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, self.font_scale, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                out, text, (x1 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, self.font_scale, (255, 255, 255), 1, cv2.LINE_AA
+            )
         return out
 
 

@@ -15,6 +15,7 @@ Why it is built this way:
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
 - FACEMASK_APP_MODEL (a model path) is offered first, for tests and for models under trial.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,8 @@ from facemask.app_clip import ClipResult, process_clip
 from facemask.classifier import MaskClassifier, load_card, resolve_model
 from facemask.cli_app import MAX_MB_ENV, upload_limit_mb
 from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.face_detectors import Detector, load_face_detector
 from facemask.errors import FacemaskError
+from facemask.face_detectors import Detector, load_face_detector
 from facemask.imageio import decode_image
 from facemask.types import Faces
 
@@ -124,7 +125,9 @@ def sidebar() -> Settings:
     """Settings from the sidebar; stops the page with a message when they cannot be used."""
     bar = st.sidebar
     bar.header("Settings")
-    model = bar.selectbox("Mask model", model_choices(), help=f"`default` (ResNet50) or `lite`; {MODEL_ENV} adds a path")
+    model = bar.selectbox(
+        "Mask model", model_choices(), help=f"`default` (ResNet50) or `lite`; {MODEL_ENV} adds a path"
+    )
     try:
         card_threshold = min(0.99, max(0.01, load_card(resolve_model(model)).threshold))
         limit = upload_limit_mb()
@@ -133,7 +136,13 @@ def sidebar() -> Settings:
         st.stop()
     face_conf = bar.slider("Face confidence", 0.05, 0.95, 0.5, 0.05, help="Minimum detector score for a face")
     threshold = bar.slider(  # the card's exact value until moved, so the page agrees with the CLI
-        "Mask threshold", 0.01, 0.99, card_threshold, 0.01, format="%.2f", key=f"threshold:{model}",
+        "Mask threshold",
+        0.01,
+        0.99,
+        card_threshold,
+        0.01,
+        format="%.2f",
+        key=f"threshold:{model}",
         help="A face reads 'no mask' when P(no mask) is at or above this. Default: the model card's value.",
     )
     max_s = bar.number_input("Process at most (seconds of clip)", 1, 600, 30, help="Longer clips are cut")
@@ -189,13 +198,15 @@ def face_rows(faces: Faces) -> list[dict]:
     rows = []
     for i, rec in enumerate(faces.to_records(), start=1):
         conf = rec["confidence"]
-        rows.append({
-            "face": i,
-            "label": rec["label"],
-            "confidence": "" if conf is None else f"{conf:.1%}",
-            "face score": f"{rec['face_confidence']:.2f}",
-            "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
-        })
+        rows.append(
+            {
+                "face": i,
+                "label": rec["label"],
+                "confidence": "" if conf is None else f"{conf:.1%}",
+                "face score": f"{rec['face_confidence']:.2f}",
+                "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
+            }
+        )
     return rows
 
 
@@ -216,10 +227,12 @@ def show_photo(result: PhotoResult, index: int) -> None:
             st.info("No faces found. Try a lower face confidence in the sidebar.")
         stem = result.name.rsplit(".", 1)[0]
         left, right = st.columns(2)
-        left.download_button("Annotated PNG", result.png, f"{stem}_annotated.png", "image/png",
-                             key=f"png:{index}", on_click="ignore")
-        right.download_button("Annotated JPEG", result.jpeg, f"{stem}_annotated.jpg", "image/jpeg",
-                              key=f"jpg:{index}", on_click="ignore")
+        left.download_button(
+            "Annotated PNG", result.png, f"{stem}_annotated.png", "image/png", key=f"png:{index}", on_click="ignore"
+        )
+        right.download_button(
+            "Annotated JPEG", result.jpeg, f"{stem}_annotated.jpg", "image/jpeg", key=f"jpg:{index}", on_click="ignore"
+        )
 
 
 def photos_tab(settings: Settings) -> None:
@@ -238,8 +251,14 @@ def photos_tab(settings: Settings) -> None:
     records = [r.record() for r in results if isinstance(r, PhotoResult)]
     if records:
         payload = json.dumps({"results": records}, indent=2).encode()
-        st.download_button("Results JSON", io.BytesIO(payload), "facemask_results.json", "application/json",
-                           key="json", on_click="ignore")
+        st.download_button(
+            "Results JSON",
+            io.BytesIO(payload),
+            "facemask_results.json",
+            "application/json",
+            key="json",
+            on_click="ignore",
+        )
 
 
 def show_clip(result: ClipResult) -> None:
@@ -271,10 +290,17 @@ def show_events(result: ClipResult) -> None:
     stem = result.name.rsplit(".", 1)[0]
     report = json.dumps({"source": result.name, "summary": result.summary, "events": result.events}, indent=2)
     left, right = st.columns(2)
-    left.download_button("Annotated video (WebM)", result.video, f"{stem}_annotated.webm", "video/webm",
-                         key="clip_video", on_click="ignore")
-    right.download_button("Events JSON", report.encode(), f"{stem}_events.json", "application/json",
-                          key="clip_events", on_click="ignore")
+    left.download_button(
+        "Annotated video (WebM)",
+        result.video,
+        f"{stem}_annotated.webm",
+        "video/webm",
+        key="clip_video",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Events JSON", report.encode(), f"{stem}_events.json", "application/json", key="clip_events", on_click="ignore"
+    )
 
 
 def analyze_clip(upload, settings: Settings) -> ClipResult:
@@ -283,8 +309,9 @@ def analyze_clip(upload, settings: Settings) -> ClipResult:
     bar = st.progress(0.0, text=f"Processing {upload.name}...")
     analyzer = analyzer_for(settings, "fast")
     try:
-        return process_clip(upload.name, data, analyzer, settings.max_clip_s,
-                            lambda fraction, text: bar.progress(fraction, text=text))
+        return process_clip(
+            upload.name, data, analyzer, settings.max_clip_s, lambda fraction, text: bar.progress(fraction, text=text)
+        )
     finally:
         bar.empty()
 
@@ -292,8 +319,10 @@ def analyze_clip(upload, settings: Settings) -> ClipResult:
 def clip_tab(settings: Settings) -> None:
     upload = st.file_uploader("Clip", type=CLIP_TYPES, key="clip")
     if upload is None:
-        st.caption(f"Upload a short video (MP4, AVI, MOV; up to {settings.max_mb} MB); "
-                   f"the first {settings.max_clip_s:g} s are processed.")
+        st.caption(
+            f"Upload a short video (MP4, AVI, MOV; up to {settings.max_mb} MB); "
+            f"the first {settings.max_clip_s:g} s are processed."
+        )
         return
     try:
         result = remembered("clip_result", (upload.file_id, settings), lambda: analyze_clip(upload, settings))

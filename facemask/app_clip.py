@@ -4,6 +4,7 @@ Kept apart from facemask/app.py so it holds no Streamlit code and can be tested 
 Everything the run writes (the upload, the video, the events, the snapshots) lives in a
 temporary folder that is gone when `process_clip` returns; the result holds the bytes.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,9 @@ class ProgressSink(Sink):
         self.report(min(1.0, done / self.total), f"Frame {done} of {self.total}")
 
 
-def process_clip(name: str, data: bytes, analyzer: FaceMaskAnalyzer, max_seconds: float,
-                 report: Report = lambda fraction, text: None) -> ClipResult:
+def process_clip(
+    name: str, data: bytes, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report = lambda fraction, text: None
+) -> ClipResult:
     """Track, alert and annotate the first `max_seconds` of an uploaded clip.
 
     A file that is not a readable video raises FacemaskError naming the upload, not the temp path.

@@ -4,6 +4,7 @@ Real-photo errors were coloured and patterned masks read as "No Mask" (hue rotat
 permutation, grayscale), half-hidden or cropped faces (random erasing, scale and aspect jitter) and
 small blurry street faces (downscale-then-upscale, blur, JPEG artefacts).
 """
+
 from __future__ import annotations
 
 import tensorflow as tf

@@ -3,6 +3,7 @@
 Decode, detect, classify, track, alerts and draw all run as in `facemask detect`; encoding
 to a video file is optional. Resident memory is sampled so a long run shows any growth.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,10 +83,19 @@ def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
             "litert": analyzer.classifier.config.threads,
             "cpu_cores": os.cpu_count(),
         },
-        "config": {"tracking": cfg.tracking, "events": cfg.events, "encode": cfg.encode,
-                   "detect_every": cfg.detect_every, "detector_mode": analyzer.detector.config.mode,
-                   "face_detector": analyzer.detector.config.backend,
-                   "model": str(analyzer.classifier.path.name)},
-        "memory_mb": {"first": rss[0] if rss else None, "last": rss[-1] if rss else None,
-                      "max": max(rss) if rss else None, "every_100_frames": rss},
+        "config": {
+            "tracking": cfg.tracking,
+            "events": cfg.events,
+            "encode": cfg.encode,
+            "detect_every": cfg.detect_every,
+            "detector_mode": analyzer.detector.config.mode,
+            "face_detector": analyzer.detector.config.backend,
+            "model": str(analyzer.classifier.path.name),
+        },
+        "memory_mb": {
+            "first": rss[0] if rss else None,
+            "last": rss[-1] if rss else None,
+            "max": max(rss) if rss else None,
+            "every_100_frames": rss,
+        },
     }

@@ -1,4 +1,5 @@
 """Box maths shared by the detector, the crops and the tracker."""
+
 from __future__ import annotations
 
 import numpy as np

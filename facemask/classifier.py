@@ -5,6 +5,7 @@ scaling, crop margin, labels and threshold, so inference prepares crops exactly 
 did. TFLite models run through LiteRT; a Keras `.keras` file also loads, and is called
 directly on the batch rather than through `predict`, which costs ~100 ms per call.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,8 +78,11 @@ def card_problems(card) -> list[str]:
     problems = []
     size = card.get("input_size")
     if not (isinstance(size, int) and not isinstance(size, bool) and 8 <= size <= 4096):
-        problems.append(f"input_size must be a whole number of pixels (8 to 4096), got {size!r}" if "input_size" in card
-                        else "input_size is missing (malformed card)")
+        problems.append(
+            f"input_size must be a whole number of pixels (8 to 4096), got {size!r}"
+            if "input_size" in card
+            else "input_size is missing (malformed card)"
+        )
     if card.get("labels") != list(LABELS):
         problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")
     threshold = card.get("threshold", 0.5)
@@ -241,7 +245,9 @@ class MaskClassifier:
     def _check_output(self) -> None:
         size = self.card.input_size
         if self.run.input_hw != (size, size):
-            raise FacemaskError(f"{self.path}: model input {self.run.input_hw} does not match its card's input_size {size}")
+            raise FacemaskError(
+                f"{self.path}: model input {self.run.input_hw} does not match its card's input_size {size}"
+            )
         probe = self.run(np.zeros((1, self.card.input_size, self.card.input_size, 3), np.float32))
         if probe.shape != (1, len(self.card.labels)):
             raise FacemaskError(

@@ -1,4 +1,5 @@
 """The `facemask` command: parse arguments, build configs, call the package, print errors as one line."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,10 @@ def _train(a: argparse.Namespace) -> int:
     from facemask.training import train
 
     metrics = train(config_from_args(a))
-    print(f"test accuracy {metrics['accuracy']:.4f}; exported {metrics['exported']['chosen']} to {a.output / 'model.tflite'}")
+    print(
+        f"test accuracy {metrics['accuracy']:.4f}; "
+        f"exported {metrics['exported']['chosen']} to {a.output / 'model.tflite'}"
+    )
     _warn_at_chance(metrics["accuracy"], a.output / "eval_data.npz")
     return 0
 
@@ -38,8 +42,9 @@ def _export(a: argparse.Namespace) -> int:
     if not a.run.is_dir():
         raise FacemaskError(f"{a.run}: no such training run folder")
     if missing:
-        raise FacemaskError(f"{a.run}: not a training run folder (missing {', '.join(missing)}; "
-                            "`facemask train` writes them)")
+        raise FacemaskError(
+            f"{a.run}: not a training run folder (missing {', '.join(missing)}; `facemask train` writes them)"
+        )
     result = export_and_check(a.run, a.quantize)
     print(f"exported {result['chosen']} to {a.run / 'model.tflite'}")
     _warn_at_chance(result["candidates"][result["chosen"]]["accuracy"], a.run / "eval_data.npz")
@@ -57,8 +62,10 @@ def chance_level_warning(accuracy: float, eval_data: Path, margin: float = 0.02)
     majority = max(float(np.mean(y == c)) for c in np.unique(y))
     if accuracy > majority + margin:
         return None
-    return (f"test accuracy {accuracy:.1%} is at chance level (always answering the commonest class scores "
-            f"{majority:.1%}); this model has not learned the task")
+    return (
+        f"test accuracy {accuracy:.1%} is at chance level (always answering the commonest class scores "
+        f"{majority:.1%}); this model has not learned the task"
+    )
 
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -102,10 +109,17 @@ def _benchmark(a: argparse.Namespace) -> int:
     if a.json:
         check_outputs({"--json": a.json}, [a.video])
         check_writable(a.json, "--json")
-    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
-                                     ClassifierConfig(model=a.model))
-    cfg = BenchmarkConfig(video=a.video, frames=a.frames, tracking=not a.no_track, events=not a.no_events,
-                          encode=a.encode, detect_every=a.detect_every)
+    analyzer = FaceMaskAnalyzer.load(
+        DetectorConfig(mode=a.detector_mode, backend=a.face_detector), ClassifierConfig(model=a.model)
+    )
+    cfg = BenchmarkConfig(
+        video=a.video,
+        frames=a.frames,
+        tracking=not a.no_track,
+        events=not a.no_events,
+        encode=a.encode,
+        detect_every=a.detect_every,
+    )
     result = run_benchmark(cfg, analyzer)
     text = json.dumps(result, indent=1)
     if a.json:
@@ -164,20 +178,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the metrics JSON here")
     p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
-    p.add_argument("--max-megapixels", type=float, metavar="MP",
-                   help="skip images whose header declares more pixels than this (default: 50)")
+    p.add_argument(
+        "--max-megapixels",
+        type=float,
+        metavar="MP",
+        help="skip images whose header declares more pixels than this (default: 50)",
+    )
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("benchmark", help="time the real pipeline headless on a (looped) video file")
     p.add_argument("video", type=Path)
-    p.add_argument("--frames", type=positive_int, default=300,
-                   help="frames to process; the video loops (default: 300)")
+    p.add_argument("--frames", type=positive_int, default=300, help="frames to process; the video loops (default: 300)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--model", default="default", help="default | lite | PATH")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
-    p.add_argument("--face-detector", choices=("res10", "yunet", "fused"), default="fused",
-                   help="face detector (default: fused, as `detect` uses)")
-    p.add_argument("--detect-every", type=int, default=TrackerConfig.detect_every,
-                   help="run the detector every N frames, track between (default: 2)")
+    p.add_argument(
+        "--face-detector",
+        choices=("res10", "yunet", "fused"),
+        default="fused",
+        help="face detector (default: fused, as `detect` uses)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=TrackerConfig.detect_every,
+        help="run the detector every N frames, track between (default: 2)",
+    )
     p.add_argument("--no-track", action="store_true", help="no tracking (and so no smoothing or events)")
     p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
     p.add_argument("--encode", action="store_true", help="also encode an annotated mp4 (to a temp file)")
@@ -185,8 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name in REGISTRARS:
         importlib.import_module(name).register(sub)
     for command in sub.choices.values():  # `facemask detect -v ...` as well as `facemask -v detect ...`
-        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                             help="log progress and native library messages")
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="log progress and native library messages",
+        )
     return parser
 
 
@@ -238,8 +268,9 @@ def run_command(args: argparse.Namespace) -> int:
     except Exception as exc:  # the promise is one line; -v shows the traceback
         if args.verbose:
             raise
-        print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)",
-              file=sys.stderr)
+        print(
+            f"error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)", file=sys.stderr
+        )
         return 3
 
 

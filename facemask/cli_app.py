@@ -4,6 +4,7 @@ Streamlit is an optional extra, so it is looked up before anything is started an
 install is one clear line instead of a traceback. The page is bound to 127.0.0.1 unless the
 user asks for another address: it accepts uploads, so it should not face a network by default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,13 +42,23 @@ def streamlit_command(host: str, port: int) -> list[str]:
     # Streamlit's server limit sits above ours so the page itself can reject big files with a message.
     server_limit = max(STREAMLIT_MIN_UPLOAD_MB, upload_limit_mb() + 1)
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--server.maxUploadSize", str(server_limit),
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_SCRIPT),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.maxUploadSize",
+        str(server_limit),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 

@@ -3,6 +3,7 @@
 Arguments become configs here; the pipeline does the work. Images and folders get the
 detector's `accurate` mode, video and cameras `fast`, unless `--detector-mode` says otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,52 +57,124 @@ def positive_int(text: str) -> int:
 
 def add_detect_options(p: argparse.ArgumentParser) -> None:
     """The options `facemask detect` and `detect_video.py` share."""
-    p.add_argument("--no-display", action="store_true",
-                   help="no preview window for video, cameras and streams (for servers and batch runs)")
-    p.add_argument("--display", action="store_true",
-                   help="show images in a window too, one at a time (any key: next; q or Esc: stop the batch)")
-    p.add_argument("--json", type=Path, metavar="PATH",
-                   help="results as JSON: one line per frame for video, one document for images; - for stdout")
-    p.add_argument("--output", type=Path, metavar="PATH",
-                   help="annotated output: a video file for video; a folder for images, or a file for one image")
+    p.add_argument(
+        "--no-display",
+        action="store_true",
+        help="no preview window for video, cameras and streams (for servers and batch runs)",
+    )
+    p.add_argument(
+        "--display",
+        action="store_true",
+        help="show images in a window too, one at a time (any key: next; q or Esc: stop the batch)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="results as JSON: one line per frame for video, one document for images; - for stdout",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="annotated output: a video file for video; a folder for images, or a file for one image",
+    )
     p.add_argument("--model", default="default", metavar="PATH|default|lite", help="mask classifier (default: default)")
-    p.add_argument("--confidence", type=_unit_interval, default=0.5, metavar="F",
-                   help="minimum face detection confidence (default: 0.5)")
-    p.add_argument("--mask-threshold", type=_unit_interval, metavar="F",
-                   help="P(no_mask) at which a face is labelled no_mask (default: the model card's)")
-    p.add_argument("--detector-mode", choices=("fast", "accurate"),
-                   help="face detector preset (default: accurate for images, fast for video)")
-    p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend,
-                   help="res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
+    p.add_argument(
+        "--confidence",
+        type=_unit_interval,
+        default=0.5,
+        metavar="F",
+        help="minimum face detection confidence (default: 0.5)",
+    )
+    p.add_argument(
+        "--mask-threshold",
+        type=_unit_interval,
+        metavar="F",
+        help="P(no_mask) at which a face is labelled no_mask (default: the model card's)",
+    )
+    p.add_argument(
+        "--detector-mode",
+        choices=("fast", "accurate"),
+        help="face detector preset (default: accurate for images, fast for video)",
+    )
+    p.add_argument(
+        "--face-detector",
+        choices=FACE_DETECTORS,
+        default=DetectorConfig.backend,
+        help="res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)",
+    )
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
-    p.add_argument("--realtime", action="store_true",
-                   help="play a video file at its own speed, dropping frames when inference falls behind")
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="play a video file at its own speed, dropping frames when inference falls behind",
+    )
     p.add_argument("--no-track", action="store_true", help="label every frame on its own (no tracking, no smoothing)")
-    p.add_argument("--detect-every", type=positive_int, default=TrackerConfig.detect_every, metavar="N",
-                   help="run the detector every N frames; the tracker predicts the frames in between (default: 2)")
+    p.add_argument(
+        "--detect-every",
+        type=positive_int,
+        default=TrackerConfig.detect_every,
+        metavar="N",
+        help="run the detector every N frames; the tracker predicts the frames in between (default: 2)",
+    )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
-    p.add_argument("--events", type=Path, metavar="PATH",
-                   help="violation events as JSON Lines, with face snapshots in PATH_snapshots/")
-    p.add_argument("--violation-after", type=float, default=AlertConfig.min_no_mask_s, metavar="S",
-                   help="seconds a person must read no_mask before one violation is raised (default: 1.0)")
+    p.add_argument(
+        "--events",
+        type=Path,
+        metavar="PATH",
+        help="violation events as JSON Lines, with face snapshots in PATH_snapshots/",
+    )
+    p.add_argument(
+        "--violation-after",
+        type=float,
+        default=AlertConfig.min_no_mask_s,
+        metavar="S",
+        help="seconds a person must read no_mask before one violation is raised (default: 1.0)",
+    )
     p.add_argument("--beep", action="store_true", help="ring the terminal bell on each violation")
-    p.add_argument("--on-violation", metavar="CMD",
-                   help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT; "
-                        "it runs in its own process group, ended with the run")
-    p.add_argument("--summary", type=Path, metavar="PATH",
-                   help="end-of-run summary JSON (default: beside --events or --json when given)")
-    p.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
-                   help="streams and cameras: seconds to wait for the first frame and any later one (default: 10)")
-    p.add_argument("--reconnect", type=_count, default=0, metavar="N",
-                   help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)")
-    p.add_argument("--max-megapixels", type=float, metavar="MP",
-                   help="refuse images and video frames whose header declares more pixels than this (default: 50)")
+    p.add_argument(
+        "--on-violation",
+        metavar="CMD",
+        help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT; "
+        "it runs in its own process group, ended with the run",
+    )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        metavar="PATH",
+        help="end-of-run summary JSON (default: beside --events or --json when given)",
+    )
+    p.add_argument(
+        "--open-timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="streams and cameras: seconds to wait for the first frame and any later one (default: 10)",
+    )
+    p.add_argument(
+        "--reconnect",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)",
+    )
+    p.add_argument(
+        "--max-megapixels",
+        type=float,
+        metavar="MP",
+        help="refuse images and video frames whose header declares more pixels than this (default: 50)",
+    )
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("detect", help="detect faces and masks in images, folders, videos, cameras or streams")
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="image, folder of images, video file, camera index (e.g. 0) or stream URL")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="image, folder of images, video file, camera index (e.g. 0) or stream URL",
+    )
     add_detect_options(p)
     p.set_defaults(func=detect_command)
 
@@ -109,8 +182,14 @@ def register(subparsers) -> None:
 def card_parser() -> argparse.ArgumentParser:
     """The design card's entry point: `detect_video.py --source 0|FILE|URL [options]`."""
     p = argparse.ArgumentParser(prog="detect_video.py", description="Real-time face-mask detection.")
-    p.add_argument("--source", dest="sources", action="append", required=True, metavar="0|FILE|URL",
-                   help="camera index, video file, stream URL (or an image/folder)")
+    p.add_argument(
+        "--source",
+        dest="sources",
+        action="append",
+        required=True,
+        metavar="0|FILE|URL",
+        help="camera index, video file, stream URL (or an image/folder)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     add_detect_options(p)
     p.set_defaults(func=detect_command)
@@ -126,23 +205,29 @@ def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier
 
 def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
-    detector = DetectorConfig(confidence=args.confidence, mode=mode, model_dir=args.face_model,
-                              backend=args.face_detector)
+    detector = DetectorConfig(
+        confidence=args.confidence, mode=mode, model_dir=args.face_model, backend=args.face_detector
+    )
     classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
     summary = args.summary or next(
-        (p.with_name(p.stem + "_summary.json") for p in (args.events, args.json)
-         if p is not None and p != STDOUT and not _is_device(p)),
+        (
+            p.with_name(p.stem + "_summary.json")
+            for p in (args.events, args.json)
+            if p is not None and p != STDOUT and not _is_device(p)
+        ),
         None,
     )
     display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
-    output = OutputConfig(display=display, output=args.output, json_path=args.json,
-                          realtime=args.realtime, summary_path=summary)
+    output = OutputConfig(
+        display=display, output=args.output, json_path=args.json, realtime=args.realtime, summary_path=summary
+    )
     return detector, classifier, output
 
 
 def build_alert_config(args: argparse.Namespace) -> AlertConfig:
-    return AlertConfig(events_path=args.events, min_no_mask_s=args.violation_after, beep=args.beep,
-                       on_violation=args.on_violation)
+    return AlertConfig(
+        events_path=args.events, min_no_mask_s=args.violation_after, beep=args.beep, on_violation=args.on_violation
+    )
 
 
 def detect_command(args: argparse.Namespace) -> int:
@@ -213,8 +298,9 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     from facemask.imageio import VIDEO_SUFFIXES
     from facemask.safeio import check_outputs, check_writable
 
-    inputs = [Path(spec) for spec, kind in zip(args.sources, kinds)
-              if kind not in ("camera", "stream") and "://" not in spec]
+    inputs = [
+        Path(spec) for spec, kind in zip(args.sources, kinds) if kind not in ("camera", "stream") and "://" not in spec
+    ]
     output = args.output
     if output is not None and kinds[0] in VIDEO_KINDS:
         output = _video_output_path(output, args.sources[0], kinds[0])
@@ -223,8 +309,9 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary}
     check_outputs(outputs, inputs)
     if output is not None and kinds[0] in VIDEO_KINDS and output.suffix.lower() not in VIDEO_SUFFIXES:
-        raise FacemaskError(f"{output}: --output for a video needs a video file name "
-                            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder")
+        raise FacemaskError(
+            f"{output}: --output for a video needs a video file name ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder"
+        )
     for option, path in outputs.items():
         if path is not None and not (option == "--output" and kinds[0] not in VIDEO_KINDS):
             check_writable(path, option)
@@ -302,8 +389,11 @@ def progress_sink(source):
 def _report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
     rate = summary.get("compliance_rate")
-    say(args, f"people {summary['people']}, violations {summary['violations']}, "
-          f"compliance {'-' if rate is None else f'{rate:.0%}'}")
+    say(
+        args,
+        f"people {summary['people']}, violations {summary['violations']}, "
+        f"compliance {'-' if rate is None else f'{rate:.0%}'}",
+    )
     if path is not None:
         from facemask.safeio import write_text
 
@@ -349,6 +439,7 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     strict = len(items) == 1 and kinds == ["image"]
     totals: Counter = Counter()
     with progress_bar(items, desc="images", enabled=not strict) as bar:
+
         def on_error(item, exc: FacemaskError) -> None:
             bar.write(f"error: {_error_text(item, exc)}", file=sys.stderr)
             if json_sink is not None:
@@ -358,19 +449,23 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
             totals.update(str(label) for label in faces.label)
             bar.write(_result_line(item, faces), file=sys.stderr if args.json == STDOUT else sys.stdout)
 
-        stats = run_images(bar, analyzer, json_sink, image_sink, window,
-                           on_error=None if strict else on_error, on_result=on_result)
+        stats = run_images(
+            bar, analyzer, json_sink, image_sink, window, on_error=None if strict else on_error, on_result=on_result
+        )
     if not strict:
         labels = ", ".join(f"{n} {label}" for label, n in sorted(totals.items()))
         left = len(items) - stats.ok - stats.failed
-        say(args, f"{len(items)} images: {stats.ok} read, {stats.failed} skipped"
-                  + (f", {left} not reached (stopped)" if left else "")
-                  + f"; {stats.faces} faces" + (f" ({labels})" if labels else ""))
+        say(
+            args,
+            f"{len(items)} images: {stats.ok} read, {stats.failed} skipped"
+            + (f", {left} not reached (stopped)" if left else "")
+            + f"; {stats.faces} faces"
+            + (f" ({labels})" if labels else ""),
+        )
     if window is not None and window.wants_stop:
         print("stopped by q/Esc in the window", file=sys.stderr)
     if image_sink is not None and stats.ok:
-        say(args, f"wrote {image_sink.written} annotated image{'s' if image_sink.written != 1 else ''} "
-                  f"to {out.output}")
+        say(args, f"wrote {image_sink.written} annotated image{'s' if image_sink.written != 1 else ''} to {out.output}")
     if stats.ok == 0:
         raise FacemaskError("no image could be read")
     if stats.stop_signal is not None:

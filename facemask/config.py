@@ -1,11 +1,11 @@
 """One frozen dataclass per concern; the CLI builds them, the stages only read them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from facemask.errors import FacemaskError
-
 
 FACE_DETECTORS = ("res10", "yunet", "fused")
 

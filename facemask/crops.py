@@ -1,4 +1,5 @@
 """Face crops as the classifier sees them. Training and inference both call `face_crops`."""
+
 from __future__ import annotations
 
 import cv2

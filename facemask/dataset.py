@@ -1,4 +1,5 @@
 """A labelled image folder made ready for training: scanned, de-duplicated, split, cropped."""
+
 from __future__ import annotations
 
 import hashlib
@@ -160,7 +161,9 @@ def duplicate_groups(samples: list[Sample], max_distance: int = 6) -> np.ndarray
     return np.array([find(i) for i in range(n)])
 
 
-def split_groups(samples: list[Sample], groups: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 42) -> dict[str, list[int]]:
+def split_groups(
+    samples: list[Sample], groups: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 42
+) -> dict[str, list[int]]:
     """Stratified split by class in which every duplicate group lands on one side."""
     rng = np.random.default_rng(seed)
     labels = np.array([s.label for s in samples])

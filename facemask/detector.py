@@ -1,4 +1,5 @@
 """Face detection with OpenCV's res10 SSD: weights located, verified, then run on frames."""
+
 from __future__ import annotations
 
 import hashlib
@@ -119,7 +120,10 @@ class Pass:
 
 
 def aspect_size(width: int, height: int, area: int, upscale: bool) -> tuple[int, int]:
-    """A network input with the frame's aspect and about `area` pixels (never more than the frame's, unless `upscale`)."""
+    """A network input with the frame's aspect and about `area` pixels.
+
+    Never more pixels than the frame has, unless `upscale`.
+    """
     scale = math.sqrt(area / (width * height))
     if not upscale:
         scale = min(scale, 1.0)
@@ -165,8 +169,15 @@ def plan_passes(width: int, height: int, mode: str) -> list[Pass]:
 
 def _inside_fraction(xyxy: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
     x1, y1, x2, y2 = crop
-    clipped = np.stack([np.clip(xyxy[:, 0], x1, x2), np.clip(xyxy[:, 1], y1, y2),
-                        np.clip(xyxy[:, 2], x1, x2), np.clip(xyxy[:, 3], y1, y2)], axis=1)
+    clipped = np.stack(
+        [
+            np.clip(xyxy[:, 0], x1, x2),
+            np.clip(xyxy[:, 1], y1, y2),
+            np.clip(xyxy[:, 2], x1, x2),
+            np.clip(xyxy[:, 3], y1, y2),
+        ],
+        axis=1,
+    )
     return _area(clipped) / np.maximum(_area(xyxy), 1e-6)
 
 
@@ -177,8 +188,12 @@ def _area(xyxy: np.ndarray) -> np.ndarray:
 def _tile_keep(xyxy: np.ndarray, crop: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
     """Drop boxes at a tile's inner edges (cut faces) and big ones (the full pass sees those whole)."""
     x1, y1, x2, y2 = crop
-    cut = (((xyxy[:, 0] <= x1 + EDGE_PX) & (x1 > 0)) | ((xyxy[:, 1] <= y1 + EDGE_PX) & (y1 > 0))
-           | ((xyxy[:, 2] >= x2 - EDGE_PX) & (x2 < width)) | ((xyxy[:, 3] >= y2 - EDGE_PX) & (y2 < height)))
+    cut = (
+        ((xyxy[:, 0] <= x1 + EDGE_PX) & (x1 > 0))
+        | ((xyxy[:, 1] <= y1 + EDGE_PX) & (y1 > 0))
+        | ((xyxy[:, 2] >= x2 - EDGE_PX) & (x2 < width))
+        | ((xyxy[:, 3] >= y2 - EDGE_PX) & (y2 < height))
+    )
     longest = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
     return ~cut & (longest <= TILE_MAX_FACE * max(x2 - x1, y2 - y1))
 

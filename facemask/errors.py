@@ -1,4 +1,5 @@
 """One exception type for everything a user can get wrong; the CLI prints it as one line."""
+
 from __future__ import annotations
 
 import re
@@ -20,5 +21,9 @@ def one_line(message: str) -> str:
     message = message.strip()
     if len(message) > LONG_MESSAGE and "\n" in message:
         message = next(line.strip() for line in message.splitlines() if line.strip()) + " ..."
-    return _CONTROL.sub(lambda m: {"\n": "\\n", "\r": "\\r", "\t": " "}.get(m.group(), f"\\x{ord(m.group()):02x}"),
-                        message) or "(no message)"
+    return (
+        _CONTROL.sub(
+            lambda m: {"\n": "\\n", "\r": "\\r", "\t": " "}.get(m.group(), f"\\x{ord(m.group()):02x}"), message
+        )
+        or "(no message)"
+    )

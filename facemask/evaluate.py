@@ -1,4 +1,5 @@
 """Score a model on a labelled folder through the full inference path: detector crop, then classifier."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ from facemask.metrics import classification_report, plot_confusion, plot_grid
 from facemask.safeio import atomic_path, write_text
 
 
-def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,
-                    progress: bool = False) -> tuple[dict, list[tuple[str, str]]]:
+def evaluate_folder(
+    root: Path, analyzer: FaceMaskAnalyzer, progress: bool = False
+) -> tuple[dict, list[tuple[str, str]]]:
     """Per image: the largest detected face (or the whole image) classified as inference would.
 
     Returns the report (the `facemask evaluate --json` document) and the skipped files.
@@ -28,8 +30,11 @@ def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,
     classifier = analyzer.classifier
     size = classifier.card.input_size
     y_true, p_mask, crops, skipped = [], [], [], []
-    files = [(label, p) for label, folder in class_folders(Path(root)).items()
-             for p in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))]
+    files = [
+        (label, p)
+        for label, folder in class_folders(Path(root)).items()
+        for p in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    ]
     with progress_bar(files, desc="images", enabled=progress) as bar:
         for label, path in bar:
             try:
@@ -45,8 +50,10 @@ def evaluate_folder(root: Path, analyzer: FaceMaskAnalyzer,
     unread = [label for i, label in enumerate(LABELS) if i not in y_true]
     if unread:  # scoring one class alone would claim 100 % on whatever that class holds
         first = f", first {Path(skipped[0][0]).name}: {skipped[0][1]}" if skipped else ""
-        raise FacemaskError(f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped{first}); "
-                            "both classes are needed to score a model")
+        raise FacemaskError(
+            f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped{first}); "
+            "both classes are needed to score a model"
+        )
     crops_arr = np.stack(crops)
     p_mask = np.concatenate([classifier.predict_crops(crops_arr[i : i + 32]) for i in range(0, len(crops_arr), 32)])
     y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])

@@ -1,4 +1,5 @@
 """Export a trained Keras model to TFLite and prove the quantized file still classifies as well."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,6 +36,7 @@ def convert(keras_path: Path, quantize: str, calib: np.ndarray, dest: Path) -> P
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "int8":
+
             def representative():
                 for crop in calib:
                     yield [crop[None].astype(np.float32)]
@@ -53,8 +55,12 @@ def sha256_of(path: Path) -> str:
 
 
 def write_card(model_path: Path, card: dict) -> Path:
-    card = {**card, "file": model_path.name, "model_sha256": sha256_of(model_path),
-            "model_bytes": model_path.stat().st_size}
+    card = {
+        **card,
+        "file": model_path.name,
+        "model_sha256": sha256_of(model_path),
+        "model_bytes": model_path.stat().st_size,
+    }
     path = model_path.with_suffix(".json")
     path.write_text(json.dumps(card, indent=1))
     return path
@@ -72,7 +78,10 @@ def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold:
         t0 = time.perf_counter()
         clf.predict_crops(crop[None])
         times.append(time.perf_counter() - t0)
-    return {"accuracy": round(float((pred == test_y).mean()), 4), "ms_per_face": round(1000 * float(np.median(times[5:] or times)), 2)}
+    return {
+        "accuracy": round(float((pred == test_y).mean()), 4),
+        "ms_per_face": round(1000 * float(np.median(times[5:] or times)), 2),
+    }
 
 
 def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
@@ -81,22 +90,24 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
         card = json.loads((run_dir / "card_base.json").read_text())
         float_acc, _ = card["test_metrics_keras_float32"]["accuracy"], card["threshold"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FacemaskError(f"{run_dir / 'card_base.json'}: unreadable or incomplete "
-                            f"({type(exc).__name__}: {exc})") from None
+        raise FacemaskError(
+            f"{run_dir / 'card_base.json'}: unreadable or incomplete ({type(exc).__name__}: {exc})"
+        ) from None
     try:
         with np.load(run_dir / "eval_data.npz") as data:
             calib, test_x, test_y = data["calib"], data["test_x"], data["test_y"]
             names = data["extra_names"].tolist() if "extra_names" in data else []
             extra = {str(n): (data[f"extra_x_{i}"], data[f"extra_y_{i}"]) for i, n in enumerate(names)}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise FacemaskError(f"{run_dir / 'eval_data.npz'}: unreadable or incomplete "
-                            f"({type(exc).__name__}: {exc})") from None
+        raise FacemaskError(
+            f"{run_dir / 'eval_data.npz'}: unreadable or incomplete ({type(exc).__name__}: {exc})"
+        ) from None
     # Training bakes the calibration temperature into `calibrated.keras`; older runs have only `best.keras`.
     keras_path = run_dir / "calibrated.keras"
     if not keras_path.is_file():
         keras_path = run_dir / "best.keras"
     results = {}
-    for q in (("int8", "float16") if quantize == "auto" else (quantize,)):
+    for q in ("int8", "float16") if quantize == "auto" else (quantize,):
         path = convert(keras_path, q, calib, run_dir / f"model_{q}.tflite")
         write_card(path, {**card, "quantization": q})
         r = measure(path, test_x, test_y, card["threshold"])
@@ -106,7 +117,10 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
         r["passes"] = r["drop_points"] <= MAX_DROP_POINTS
         r["bytes"] = path.stat().st_size
         results[q] = r
-        print(f"{q}: test accuracy {r['accuracy']:.4f} (float {float_acc:.4f}), {r['ms_per_face']} ms/face, {r['bytes']} bytes")
+        print(
+            f"{q}: test accuracy {r['accuracy']:.4f} (float {float_acc:.4f}), "
+            f"{r['ms_per_face']} ms/face, {r['bytes']} bytes"
+        )
     passing = [q for q, r in results.items() if r["passes"]]
     if not passing:
         raise FacemaskError(
@@ -115,6 +129,7 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     chosen = min(passing, key=lambda q: results[q]["ms_per_face"])
     final = run_dir / "model.tflite"
     final.write_bytes((run_dir / f"model_{chosen}.tflite").read_bytes())
-    write_card(final, {**card, "quantization": chosen, "test_metrics_tflite": results[chosen],
-                       "export_candidates": results})
+    write_card(
+        final, {**card, "quantization": chosen, "test_metrics_tflite": results[chosen], "export_candidates": results}
+    )
     return {"chosen": chosen, "candidates": results, "float_accuracy": float_acc}

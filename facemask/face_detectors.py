@@ -6,6 +6,7 @@ shipped as facemask/face_fusion.json. Each tuned cut is mapped to 0.5 on the rep
 so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point" for every
 backend, as it always did for res10, and moving it trades recall for precision the same way.
 """
+
 from __future__ import annotations
 
 import json

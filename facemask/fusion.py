@@ -6,6 +6,7 @@ masked face give one box between them, and a face only one detector saw keeps th
 share of the score. That share is what lets a second detector add the faces the first misses
 without admitting every weak box it emits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,8 +26,9 @@ def weighted_box_fusion(sets: Sequence[Faces], weights: Sequence[float], iou: fl
     divided by the sum of all weights, so a detector that missed the face counts as score 0.
     """
     if len(sets) != len(weights) or not sets:
-        raise ValueError(f"weighted_box_fusion needs one weight per detector, got {len(sets)} sets, "
-                         f"{len(weights)} weights")
+        raise ValueError(
+            f"weighted_box_fusion needs one weight per detector, got {len(sets)} sets, {len(weights)} weights"
+        )
     w = np.asarray(weights, np.float64)
     if (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"fusion weights must be >= 0 with a positive sum, got {list(weights)}")

@@ -4,6 +4,7 @@ PNG, JPEG, GIF, BMP and WebP are parsed here in a few lines each; other formats 
 go through Pillow, which reads headers lazily. `imageio.check_pixels` turns these into the
 pixel budget, so a 110 kB PNG that declares 30000x30000 pixels is refused, never decoded.
 """
+
 from __future__ import annotations
 
 import struct

@@ -4,6 +4,7 @@ A picture's size is read from its header before anything is decoded, and refused
 pixel budget: a 2.6 MB PNG can declare 30000x30000 pixels and decode to gigabytes. Every
 reader (CLI, evaluate, training, the web page) goes through `decode_image`, so all get it.
 """
+
 from __future__ import annotations
 
 import os
@@ -129,7 +130,9 @@ def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
     try:
         size = header_size(data)
     except OverflowError:
-        raise FacemaskError(f"{name}: declares more pixels than any reader here accepts (a decompression bomb?)") from None
+        raise FacemaskError(
+            f"{name}: declares more pixels than any reader here accepts (a decompression bomb?)"
+        ) from None
     if size is None:
         raise FacemaskError(f"{name}: not a readable image (corrupt or unsupported format)")
     w, h = size
@@ -138,10 +141,16 @@ def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
     per_pixel = decoded_bytes_per_pixel(data)
     cost = w * h * max(per_pixel, 3) // 3  # the budget counts pixels of 8-bit colour (3 bytes once decoded)
     if cost > max_pixels:
-        what = (f"is {cost / 1e6:.0f} megapixels" if per_pixel <= 3 else f"at {per_pixel} bytes a pixel "
-                f"(16-bit or alpha) decodes like {cost / 1e6:.0f} megapixels of 8-bit colour")
-        raise FacemaskError(f"{name}: {w}x{h} {what}, over the {max_pixels / 1e6:g} MP limit "
-                            f"(raise it with --max-megapixels or {MAX_PIXELS_ENV})")
+        what = (
+            f"is {cost / 1e6:.0f} megapixels"
+            if per_pixel <= 3
+            else f"at {per_pixel} bytes a pixel "
+            f"(16-bit or alpha) decodes like {cost / 1e6:.0f} megapixels of 8-bit colour"
+        )
+        raise FacemaskError(
+            f"{name}: {w}x{h} {what}, over the {max_pixels / 1e6:g} MP limit "
+            f"(raise it with --max-megapixels or {MAX_PIXELS_ENV})"
+        )
 
 
 def _exif_orientation(buf: np.ndarray) -> int:

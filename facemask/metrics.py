@@ -1,4 +1,5 @@
 """Classification metrics and the plots a training run leaves behind; no scikit-learn needed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,10 +74,16 @@ def reliability_bins(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list
     correct = np.asarray(probs).argmax(axis=1) == np.asarray(y)
     edges = np.linspace(0.5, 1.0, n_bins + 1)
     which = np.clip(np.digitize(conf, edges[1:-1]), 0, n_bins - 1)
-    return [{"low": round(float(edges[i]), 3), "high": round(float(edges[i + 1]), 3), "n": int((which == i).sum()),
-             "confidence": float(conf[which == i].mean()) if (which == i).any() else None,
-             "accuracy": float(correct[which == i].mean()) if (which == i).any() else None}
-            for i in range(n_bins)]
+    return [
+        {
+            "low": round(float(edges[i]), 3),
+            "high": round(float(edges[i + 1]), 3),
+            "n": int((which == i).sum()),
+            "confidence": float(conf[which == i].mean()) if (which == i).any() else None,
+            "accuracy": float(correct[which == i].mean()) if (which == i).any() else None,
+        }
+        for i in range(n_bins)
+    ]
 
 
 def calibration_report(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> dict:
@@ -147,7 +154,9 @@ def plot_reliability(probs: np.ndarray, y: np.ndarray, path: Path, title: str = 
     ax.plot([0.5, 1], [0.5, 1], "--", color="gray", label="perfect")
     ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label="model")
     for b in bins:
-        ax.annotate(str(b["n"]), (b["confidence"], b["accuracy"]), fontsize=7, xytext=(3, -10), textcoords="offset points")
+        ax.annotate(
+            str(b["n"]), (b["confidence"], b["accuracy"]), fontsize=7, xytext=(3, -10), textcoords="offset points"
+        )
     ax.set_xlabel("shown confidence")
     ax.set_ylabel("accuracy")
     ax.set_title(f"{title} ECE {report['ece']:.3f}".strip(), fontsize=9)

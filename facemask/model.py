@@ -1,4 +1,5 @@
 """Model factories. Pixel scaling lives inside the model, so exported files take raw 0-255 RGB."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -80,7 +81,10 @@ def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
         raise FacemaskError(f"{path}: model file not found")
     model = keras.models.load_model(path, compile=False)
     if tuple(model.input_shape[1:3]) != (input_size, input_size):
-        builders = {"mask_resnet50": lambda: build_resnet50(input_size, "none")[0], "mask_lite": lambda: build_lite(input_size)}
+        builders = {
+            "mask_resnet50": lambda: build_resnet50(input_size, "none")[0],
+            "mask_lite": lambda: build_lite(input_size),
+        }
         if model.name not in builders:
             raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs and is not a facemask model to resize")
         resized = builders[model.name]()

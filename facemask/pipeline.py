@@ -5,6 +5,7 @@ runs here, so none of it needs locks. The tracker and the violation monitor plug
 the small protocols below. A `finally` (an ExitStack) closes every sink and the monitor and
 stops the source, whether the run ends, the source dies, a sink fails or Ctrl-C arrives.
 """
+
 from __future__ import annotations
 
 import signal
@@ -75,8 +76,9 @@ class Overlay:
         return self.panel.annotate(out, lines, copy=False) if lines else out
 
 
-def _analyze(frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None,
-             detect_now: bool, last: Faces, clock: StageClock) -> Faces:
+def _analyze(
+    frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None, detect_now: bool, last: Faces, clock: StageClock
+) -> Faces:
     """Detect and classify (or, between detections, let the tracker predict), then track."""
     image = frame.image
     if detect_now:
@@ -98,8 +100,15 @@ def _analyze(frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None,
 class _VideoRun:
     """The per-frame work of `run_video`, with the state it carries from frame to frame."""
 
-    def __init__(self, analyzer: FaceMaskAnalyzer, sinks: Sequence[Sink], tracker: Tracker | None,
-                 monitor: FrameMonitor | None, detect_every: int, overlay: Overlay) -> None:
+    def __init__(
+        self,
+        analyzer: FaceMaskAnalyzer,
+        sinks: Sequence[Sink],
+        tracker: Tracker | None,
+        monitor: FrameMonitor | None,
+        detect_every: int,
+        overlay: Overlay,
+    ) -> None:
         self.analyzer, self.sinks, self.tracker, self.monitor = analyzer, sinks, tracker, monitor
         self.detect_every, self.overlay = detect_every, overlay
         self.draw = any(s.needs_image for s in sinks)

@@ -3,6 +3,7 @@
 Logs, pipes and CI keep clean output: there the bar is a plain pass-through iterable whose
 `write` prints normally.
 """
+
 from __future__ import annotations
 
 import sys

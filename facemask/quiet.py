@@ -5,6 +5,7 @@ operations are on", "Could not find cuda drivers", "Created TensorFlow Lite XNNP
 straight to file descriptor 2, below Python, so only moving the descriptor stops them.
 `-v` lets them through.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,14 @@ def native_stderr_silenced(enabled: bool = True, keep_python: bool = False):
     os.dup2(devnull, 2)
     old_stderr = sys.stderr
     if keep_python:
-        sys.stderr = open(saved, "w", buffering=1, encoding=old_stderr.encoding or "utf-8",  # noqa: SIM115
-                          errors="backslashreplace", closefd=False)
+        sys.stderr = open(
+            saved,
+            "w",
+            buffering=1,
+            encoding=old_stderr.encoding or "utf-8",
+            errors="backslashreplace",
+            closefd=False,
+        )
     try:
         yield
     finally:

@@ -1,4 +1,5 @@
 """What a run measured: counts and per-stage timings per frame, for the CLI summary and benchmarks."""
+
 from __future__ import annotations
 
 from collections import Counter, deque

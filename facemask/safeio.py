@@ -8,6 +8,7 @@ destination that is a character device or a pipe (`/dev/null`, `/dev/stdout | jq
 written directly, since it cannot be renamed over; a named pipe nobody reads is refused
 instead of blocking for ever.
 """
+
 from __future__ import annotations
 
 import errno

@@ -4,6 +4,7 @@ Video sinks take `write(frame, faces)` where `frame.image` is the annotated pict
 once by the pipeline and shared. Sinks with `needs_image = False` let the pipeline skip
 drawing altogether. Image-batch sinks take the source name instead of a Frame.
 """
+
 from __future__ import annotations
 
 import json
@@ -201,8 +202,12 @@ class JsonResultsSink:
         self._skipped.append({"source": source, "error": error})
 
     def write(self, source: str, image: np.ndarray, faces: Faces) -> None:
-        entry = {"source": source, "width": int(image.shape[1]), "height": int(image.shape[0]),
-                 "faces": faces.to_records()}
+        entry = {
+            "source": source,
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+            "faces": faces.to_records(),
+        }
         self._file.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
         self._count += 1
 

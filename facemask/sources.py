@@ -4,6 +4,7 @@ Each source decodes on its own reader thread so inference on the main thread nev
 capture. `start()` opens the device or file, fails with a one-line FacemaskError when it
 cannot, and returns the source; `read()` hands over the next `Frame`, or None at the end.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import cv2
 
@@ -59,7 +60,9 @@ def source_kind(spec: str) -> str:
     if not path.exists():
         raise FacemaskError(f"{spec}: no such file")
     if not path.is_file():
-        raise FacemaskError(f"{spec}: not a regular file (a pipe, socket or device); a camera is given by its index, e.g. 0")
+        raise FacemaskError(
+            f"{spec}: not a regular file (a pipe, socket or device); a camera is given by its index, e.g. 0"
+        )
     return "image" if looks_like_image(path) else "video"
 
 
@@ -244,7 +247,10 @@ class CameraSource(_Threaded):
     def read(self) -> Frame | None:
         """The newest frame not handed out yet; waits for one. None once stopped."""
         with self._cond:
-            ready = lambda: self._captured - 1 > self._delivered or self._error or self._stop.is_set()  # noqa: E731
+
+            def ready() -> bool:
+                return bool(self._captured - 1 > self._delivered or self._error or self._stop.is_set())
+
             while not self._cond.wait_for(ready, timeout=self._timeout) and self._reconnecting:
                 pass  # a reconnection is under way: its own attempts bound the wait
             if self._stop.is_set():
@@ -265,8 +271,14 @@ class FileSource(_Threaded):
     With `loop=True` it restarts at the end, for benchmarks and soak runs.
     """
 
-    def __init__(self, path: Path, realtime: bool = False, queue_size: int = 8,
-                 capture_factory: Callable = cv2.VideoCapture, loop: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        realtime: bool = False,
+        queue_size: int = 8,
+        capture_factory: Callable = cv2.VideoCapture,
+        loop: bool = False,
+    ) -> None:
         super().__init__()
         self.path = path if isinstance(path, str) and is_video_url(path) else Path(path)  # a URL stays a string
         self.realtime = realtime
@@ -287,8 +299,10 @@ class FileSource(_Threaded):
         width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
         if width * height > pixel_budget():  # from the header, before a frame is decoded
             cap.release()
-            raise FacemaskError(f"{self.path}: {width}x{height} frames are over the {pixel_budget() / 1e6:g} MP "
-                                f"limit (raise it with --max-megapixels or {MAX_PIXELS_ENV})")
+            raise FacemaskError(
+                f"{self.path}: {width}x{height} frames are over the {pixel_budget() / 1e6:g} MP "
+                f"limit (raise it with --max-megapixels or {MAX_PIXELS_ENV})"
+            )
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
@@ -325,9 +339,7 @@ class FileSource(_Threaded):
         """The end marker, or an error when the file stops well before its announced length."""
         expected = self.expected_frames
         if not self._stop.is_set() and expected > 0 and frames_read < 0.9 * expected and expected - frames_read > 2:
-            return FacemaskError(
-                f"{self.path}: video ends at frame {frames_read} of {expected} (truncated or corrupt)"
-            )
+            return FacemaskError(f"{self.path}: video ends at frame {frames_read} of {expected} (truncated or corrupt)")
         return _END
 
     def _put(self, item) -> None:

@@ -3,6 +3,7 @@
 So the detection cadence, the tracker, the violation monitor and the panel's wording cannot
 drift apart between `facemask detect`, `facemask benchmark` and the app's clips.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

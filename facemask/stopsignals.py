@@ -9,6 +9,7 @@ Once the loop is over (`settle()`), signals are only noted, so closing the sinks
 Handlers can only be installed from the main thread; elsewhere (the web app's workers) this
 does nothing and Ctrl-C behaves as before.
 """
+
 from __future__ import annotations
 
 import signal
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 HANDLED = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
 
-class Stopped(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+class Stopped(BaseException):
     """Raised out of a wait when a stop signal arrives; caught by the run loop, never by `except Exception`."""
 
 

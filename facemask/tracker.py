@@ -30,6 +30,7 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
 - No drawing, no I/O. Ids are per instance, start at 1 and are never reused, not even after
   `reset()`, so downstream per-id state (alerts, JSON consumers) cannot mix two people up.
 """
+
 from __future__ import annotations
 
 import logging
@@ -206,10 +207,12 @@ class FaceTracker:
         last = np.array([tr.box for tr in self._tracks], np.float32)
         everyone = np.ones(len(boxes), bool)
         owner: dict[int, _Track] = {}
-        passes = ((recent, predicted, iou_matrix, cfg.iou_threshold, strong),
-                  (recent, predicted, iou_matrix, cfg.iou_threshold, everyone),
-                  (recent, predicted, closeness, -cfg.match_distance, everyone),
-                  (lost, last, closeness, -cfg.relink_distance, strong))
+        passes = (
+            (recent, predicted, iou_matrix, cfg.iou_threshold, strong),
+            (recent, predicted, iou_matrix, cfg.iou_threshold, everyone),
+            (recent, predicted, closeness, -cfg.match_distance, everyone),
+            (lost, last, closeness, -cfg.relink_distance, strong),
+        )
         for rows, ref, score_fn, threshold, allowed in passes:
             taken = set(map(id, owner.values()))
             rows = [k for k in rows if id(self._tracks[k]) not in taken]

@@ -3,6 +3,7 @@
 load and crop -> de-duplicated / by-scene split -> augment -> build -> fit with checkpoints and EMA ->
 calibrate on val (temperature, cut at 0.5) -> report on every test split -> export TFLite with its card.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -287,9 +288,15 @@ def describe_sources(sources: list[Source], out: Path) -> list[tuple[str, str]]:
     for s in sources:
         sizes = ", ".join(f"{k} {len(v)}" for k, v in s.split.items())
         dups = s.split_doc.get("duplicates")
-        dup_note = f"; {dups['images']} images in {dups['groups']} duplicate groups, each on one side" if dups and dups["groups"] else ""
-        print(f"{s.name}: {len(s.data.samples)} crops ({sizes}{dup_note}), "
-              f"faces found by the detector in {s.data.face_found.mean():.0%}")
+        dup_note = (
+            f"; {dups['images']} images in {dups['groups']} duplicate groups, each on one side"
+            if dups and dups["groups"]
+            else ""
+        )
+        print(
+            f"{s.name}: {len(s.data.samples)} crops ({sizes}{dup_note}), "
+            f"faces found by the detector in {s.data.face_found.mean():.0%}"
+        )
     (out / "split.json").write_text(json.dumps({s.name: s.split_doc for s in sources}, indent=1))
     return skipped
 
@@ -330,7 +337,10 @@ def report_tests(model, sources: list[Source], data: Pooled, out: Path) -> dict[
             continue
         probs = model.predict(data.crops[test_idx], batch_size=64, verbose=0)
         reports[s.name] = _report(s.name, probs, data.labels[test_idx], data.crops[test_idx], out)
-        print(f"{s.name} test: accuracy {reports[s.name]['accuracy']:.4f}, ECE {reports[s.name]['calibration']['ece']:.4f}")
+        print(
+            f"{s.name} test: accuracy {reports[s.name]['accuracy']:.4f}, "
+            f"ECE {reports[s.name]['calibration']['ece']:.4f}"
+        )
     if sources[0].name not in reports:
         raise FacemaskError(f"{sources[0].name}: too few images for a test split; add images or put this source later")
     return reports
@@ -341,8 +351,13 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
     history = history_from_logs(cfg.output)
     first = sources[0].name
     init, stages = _lineage(cfg)
-    stage = {"weights": cfg.weights, "input_size": cfg.input_size, "epochs_run": len(history.get("loss", [])),
-             "learning_rate": cfg.learning_rate, "wall_time_s": round(clock.seconds)}
+    stage = {
+        "weights": cfg.weights,
+        "input_size": cfg.input_size,
+        "epochs_run": len(history.get("loss", [])),
+        "learning_rate": cfg.learning_rate,
+        "wall_time_s": round(clock.seconds),
+    }
     stages = [*stages, stage]
     return {
         "architecture": cfg.arch,
@@ -350,22 +365,47 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
         "labels": list(LABELS),
         "threshold": 0.5,
         "threshold_meaning": "predict no_mask when P(no_mask) >= threshold; probabilities are temperature-calibrated",
-        "calibration": {"method": "temperature scaling on the val split", "temperature": round(temperature, 4),
-                        "ece_test": {k: r["calibration"]["ece"] for k, r in reports.items()}},
-        "preprocessing": {"color": "RGB", "scale": 1.0, "offset": 0.0, "crop_margin": CROP_MARGIN,
-                          "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
-                          "crop": f"largest res10 SSD face (fast mode, {FAST_AREA} px input, conf 0.5), square, "
-                                  "+15% margin each side; whole image if none"},
+        "calibration": {
+            "method": "temperature scaling on the val split",
+            "temperature": round(temperature, 4),
+            "ece_test": {k: r["calibration"]["ece"] for k, r in reports.items()},
+        },
+        "preprocessing": {
+            "color": "RGB",
+            "scale": 1.0,
+            "offset": 0.0,
+            "crop_margin": CROP_MARGIN,
+            "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
+            "crop": f"largest res10 SSD face (fast mode, {FAST_AREA} px input, conf 0.5), square, "
+            "+15% margin each side; whole image if none",
+        },
         "weights_init": init,
-        "datasets": [{"name": s.name, "sha256": dataset_fingerprint(s.data.samples, s.root) if s.name.startswith("folder")
-                      else s.split_doc["sha256"], "n_crops": len(s.data.samples), "n_skipped": len(s.data.skipped),
-                      "split_sha256": s.split_doc["sha256"], "split_sizes": {k: len(v) for k, v in s.split.items()}}
-                     for s in sources],
-        "split": {"seed": cfg.seed, "folders": "stratified 80/10/10; sha256 + 64-bit DCT perceptual hash (Hamming <= 6) "
-                  "groups kept on one side", "scenes": "by scene 40/10/50, near-duplicate scenes together"},
-        "training": {"epochs_run": sum(s["epochs_run"] for s in stages),
-                     "wall_time_s": sum(s["wall_time_s"] for s in stages), "stages": stages,
-                     "machine": machine_description(), "config": {k: str(v) for k, v in asdict(cfg).items()}},
+        "datasets": [
+            {
+                "name": s.name,
+                "sha256": dataset_fingerprint(s.data.samples, s.root)
+                if s.name.startswith("folder")
+                else s.split_doc["sha256"],
+                "n_crops": len(s.data.samples),
+                "n_skipped": len(s.data.skipped),
+                "split_sha256": s.split_doc["sha256"],
+                "split_sizes": {k: len(v) for k, v in s.split.items()},
+            }
+            for s in sources
+        ],
+        "split": {
+            "seed": cfg.seed,
+            "folders": "stratified 80/10/10; sha256 + 64-bit DCT perceptual hash (Hamming <= 6) "
+            "groups kept on one side",
+            "scenes": "by scene 40/10/50, near-duplicate scenes together",
+        },
+        "training": {
+            "epochs_run": sum(s["epochs_run"] for s in stages),
+            "wall_time_s": sum(s["wall_time_s"] for s in stages),
+            "stages": stages,
+            "machine": machine_description(),
+            "config": {k: str(v) for k, v in asdict(cfg).items()},
+        },
         "test_split": first,
         "test_metrics_keras_float32": reports[first],
         "test_metrics_by_source_keras_float32": reports,
@@ -385,9 +425,14 @@ def save_eval_data(out: Path, sources: list[Source], data: Pooled) -> None:
     """What `export` needs to check a quantized file: calibration crops and every test split."""
     extra = {f"extra_x_{i}": data.crops[t] for i, t in enumerate(data.tests[1:])}
     extra |= {f"extra_y_{i}": data.labels[t] for i, t in enumerate(data.tests[1:])}
-    np.savez_compressed(out / "eval_data.npz", calib=data.crops[data.train][:: max(1, len(data.train) // 200)],
-                        test_x=data.crops[data.tests[0]], test_y=data.labels[data.tests[0]],
-                        extra_names=np.array([s.name for s in sources[1:]]), **extra)
+    np.savez_compressed(
+        out / "eval_data.npz",
+        calib=data.crops[data.train][:: max(1, len(data.train) // 200)],
+        test_x=data.crops[data.tests[0]],
+        test_y=data.labels[data.tests[0]],
+        extra_names=np.array([s.name for s in sources[1:]]),
+        **extra,
+    )
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -424,9 +469,14 @@ def train(cfg: TrainConfig) -> dict:
     # 5. Export to TFLite; refuse a quantization that costs more than 0.5 points.
     exported = export_and_check(out, cfg.quantize)
     first = sources[0].name
-    metrics = {**reports[first], "split": f"{first} test", "by_source": reports,
-               "skipped": [{"path": p, "reason": r} for p, r in skipped],
-               "exported": exported, "wall_time_s": round(clock.seconds)}
+    metrics = {
+        **reports[first],
+        "split": f"{first} test",
+        "by_source": reports,
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
+        "exported": exported,
+        "wall_time_s": round(clock.seconds),
+    }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     return metrics
 

@@ -1,4 +1,5 @@
 """The currency between pipeline stages: plain, validated dataclasses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace

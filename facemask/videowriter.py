@@ -8,6 +8,7 @@ names the codec used. `.avi` stays Motion JPEG, written through PyAV so odd size
 are kept exactly (OpenCV's writer drops a row and a column); H.264 needs even sides, so an
 odd-sized `.mp4` is padded by one replicated row or column.
 """
+
 from __future__ import annotations
 
 import logging
@@ -126,8 +127,9 @@ def h264_unavailable() -> str | None:
     return None
 
 
-def open_video_writer(path: Path, fps: float, size: tuple[int, int],
-                      name: Path | None = None) -> H264Writer | MjpegWriter | OpenCVWriter:
+def open_video_writer(
+    path: Path, fps: float, size: tuple[int, int], name: Path | None = None
+) -> H264Writer | MjpegWriter | OpenCVWriter:
     """The best writer for `path`'s extension; warns once, naming the codec, when H.264 is not possible.
 
     `name` is the file the user asked for, for messages, when `path` is a temporary file beside it.
@@ -146,6 +148,9 @@ def open_video_writer(path: Path, fps: float, size: tuple[int, int],
             return H264Writer(path, fps, size)
         except Exception as exc:  # noqa: BLE001 - any encoder failure falls back to OpenCV, said once
             why = f"libx264 failed to open ({exc})"
-    log.warning("warning: %s: H.264 unavailable (%s); writing MPEG-4 Part 2 (mp4v), which browsers may not play",
-                name or path, why)
+    log.warning(
+        "warning: %s: H.264 unavailable (%s); writing MPEG-4 Part 2 (mp4v), which browsers may not play",
+        name or path,
+        why,
+    )
     return OpenCVWriter(path, fps, size, name)

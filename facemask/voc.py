@@ -18,6 +18,7 @@ share one definition of the scoring here, so a figure in docs/benchmarks.md mean
 - Found-and-right: the share of masked and unmasked GT faces >= 32 px that a detection matched
   and labelled right (recall and label accuracy in one figure).
 """
+
 from __future__ import annotations
 
 import re
@@ -168,7 +169,9 @@ class DetectionTally:
         self.fp_below_32 += int((unmatched & (size_buckets(faces.xyxy) == 0)).sum())
         self.tp += int(matched_big.sum())
         self.ignored += int((~unmatched & ~matched_big).sum())
-        self.labels += [(str(classes[assigned[d]]), str(faces.label[d])) for d in np.flatnonzero(matched_big) if faces.label[d]]
+        self.labels += [
+            (str(classes[assigned[d]]), str(faces.label[d])) for d in np.flatnonzero(matched_big) if faces.label[d]
+        ]
         return assigned
 
     def report(self) -> dict:
@@ -179,8 +182,10 @@ class DetectionTally:
         columns |= {">=32": buckets > 0, "all": np.ones(len(buckets), bool)}
         rows = {name: classes == name for name in ("masked", "unmasked", "incorrect")}
         rows["all"] = np.ones(len(classes), bool)
-        recall = {r: {c: _ratio(int((found & rm & cm).sum()), int((rm & cm).sum())) for c, cm in columns.items()}
-                  for r, rm in rows.items()}
+        recall = {
+            r: {c: _ratio(int((found & rm & cm).sum()), int((rm & cm).sum())) for c, cm in columns.items()}
+            for r, rm in rows.items()
+        }
         support = {r: {c: int((rm & cm).sum()) for c, cm in columns.items()} for r, rm in rows.items()}
         report = {
             "gt_faces": len(buckets),
@@ -272,5 +277,9 @@ def score_curve(faces: list[Faces], gts: list[VocImage], iou: float = 0.3) -> di
         fp.append(assigned < 0)
         masked.append(big[assigned] & np.r_[gt.classes == "masked", False][assigned])
     order = np.argsort(-np.concatenate(score), kind="stable")
-    return {"score": np.concatenate(score)[order], "tp": np.cumsum(np.concatenate(tp)[order]),
-            "fp": np.cumsum(np.concatenate(fp)[order]), "masked": np.cumsum(np.concatenate(masked)[order])}
+    return {
+        "score": np.concatenate(score)[order],
+        "tp": np.cumsum(np.concatenate(tp)[order]),
+        "fp": np.cumsum(np.concatenate(fp)[order]),
+        "masked": np.cumsum(np.concatenate(masked)[order]),
+    }

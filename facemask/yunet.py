@@ -4,6 +4,7 @@ res10 was trained on unmasked faces and misses many masked ones; YuNet, trained 
 finds most of them. It runs at any input size, so each frame is resized to about `area`
 pixels with its own aspect: the cost follows the pixel count, and small faces need upscaling.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,9 @@ class YuNetSettings:
 
     def __post_init__(self) -> None:
         if self.area < 32 * 32 or self.max_upscale <= 0:
-            raise FacemaskError(f"YuNet input needs area >= 1024 px and max_upscale > 0, "
-                                f"got {self.area}, {self.max_upscale}")
+            raise FacemaskError(
+                f"YuNet input needs area >= 1024 px and max_upscale > 0, got {self.area}, {self.max_upscale}"
+            )
         if not 0.0 <= self.confidence < 1.0:
             raise FacemaskError(f"YuNet confidence must be in [0, 1), got {self.confidence}")
 
@@ -75,8 +77,11 @@ class YuNetDetector:
         h, w = image.shape[:2]
         scale = input_scale(w, h, self.settings)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        resized = image if size == (w, h) else cv2.resize(
-            image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        resized = (
+            image
+            if size == (w, h)
+            else cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        )
         conf, xywh, _ = self._detect(np.ascontiguousarray(resized, np.uint8), FLOOR - 0.01)
         score = conf.astype(np.float32).reshape(-1) / 100.0  # the library scores in whole percent
         xywh = xywh.astype(np.float32).reshape(-1, 4)

@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny real model built through the project's own export path, and data paths."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """ViolationMonitor: debounce, re-arm, snapshots, the events file, non-blocking actions, counters."""
+
 from __future__ import annotations
 
 import json
@@ -184,8 +185,14 @@ def test_people_masked_and_compliance_are_counted_per_track_id():
         feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])])
         counters = monitor.counters()
     rate = pytest.approx(2 / 3, abs=1e-4)
-    assert counters == {"people": 3, "masked": 2, "unmasked": 1, "violations": 1, "compliance_rate": rate,
-                        "in_violation": 1}
+    assert counters == {
+        "people": 3,
+        "masked": 2,
+        "unmasked": 1,
+        "violations": 1,
+        "compliance_rate": rate,
+        "in_violation": 1,
+    }
     assert counter_lines(counters) == ["People: 3  Masked: 2  No mask: 1", "Compliance: 67%  Violations: 1"]
 
 

@@ -6,6 +6,7 @@ the library computes for the same photo (the plumbing, not the model). Skips whe
 Playwright or Streamlit is missing; CI installs all three (.ci/install_chromium.sh).
 Set FACEMASK_SAVE_SCREENSHOT=1 to write docs/app_screenshot.png for the README.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ from facemask.voc import EXPECTED_LABEL, match, read_voc
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 DEFAULT_MODEL = REPO / "facemask" / "models" / "mask_resnet50.tflite"
 PHOTO = "maksssksksss83"  # 3 faces of 77+ px, two masked and one not, per its VOC XML
@@ -94,7 +100,11 @@ def app_url(app_model, tmp_path_factory):
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "facemask.cli", "app", "--port", str(port)],
-            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     SERVER["pid"] = proc.pid
@@ -135,7 +145,7 @@ def _table_rows(page) -> list[dict]:
     rows = []
     for tr in table.locator("tbody tr").all():
         cells = [c.strip() for c in tr.locator("th, td").all_inner_texts()]
-        rows.append(dict(zip(header[-len(cells):], cells)))
+        rows.append(dict(zip(header[-len(cells) :], cells)))
     return rows
 
 
@@ -313,10 +323,13 @@ def _video_state(browser, page_url: str) -> dict:
     try:
         page = context.new_page()
         page.goto(page_url)
-        page.wait_for_function("() => { const v = document.getElementById('v'); return v.error || v.readyState >= 2; }",
-                               timeout=60_000)
-        return page.evaluate("() => { const v = document.getElementById('v');"
-                             " return {ready: v.readyState, error: v.error && v.error.code, duration: v.duration}; }")
+        page.wait_for_function(
+            "() => { const v = document.getElementById('v'); return v.error || v.readyState >= 2; }", timeout=60_000
+        )
+        return page.evaluate(
+            "() => { const v = document.getElementById('v');"
+            " return {ready: v.readyState, error: v.error && v.error.code, duration: v.duration}; }"
+        )
     finally:
         context.close()
 
@@ -327,9 +340,25 @@ def test_cli_recording_is_h264_and_plays_in_chromium(browser, tiny_model, tmp_pa
     write_video(clip, frames=20)
     site = tmp_path / "site"
     site.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--model",
-                           str(tiny_model), "--output", str(site / "x.mp4")],
-                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facemask",
+            "detect",
+            str(clip),
+            "--no-display",
+            "--model",
+            str(tiny_model),
+            "--output",
+            str(site / "x.mp4"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert "(h264)" in proc.stdout
     (site / "mp4v.mp4").write_bytes(clip.read_bytes())  # the old recording format (OpenCV mp4v), as a control

@@ -1,4 +1,5 @@
 """Clip processing behind the web page, without a browser: facemask.app_clip with the tiny model."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,10 +43,13 @@ def test_time_limit_cuts_the_clip(analyzer, tmp_path):
     assert (result.frames, result.cut) == (10, True)
 
 
-@pytest.mark.parametrize("name, make, message", [
-    ("noise.mp4", lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000)), "cannot open video"),
-    ("cut.avi", write_truncated_video, "truncated or corrupt"),
-])
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("noise.mp4", lambda p: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000)), "cannot open video"),
+        ("cut.avi", write_truncated_video, "truncated or corrupt"),
+    ],
+)
 def test_unreadable_clip_names_the_upload_not_the_temp_file(analyzer, tmp_path, name, make, message):
     path = tmp_path / name
     make(path)

@@ -1,4 +1,5 @@
 """Training augmentation keeps shapes and pixel range, and really changes colours and content."""
+
 from __future__ import annotations
 
 import numpy as np

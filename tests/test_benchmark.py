@@ -13,9 +13,24 @@ def test_benchmark_loops_the_video_and_reports_every_stage(tmp_path, tiny_model)
     has_face = write_video(video, frames=12)
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "facemask.cli", "benchmark", str(video), "--frames", "30", "--model", str(tiny_model),
-         "--json", str(out), "--encode"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "facemask.cli",
+            "benchmark",
+            str(video),
+            "--frames",
+            "30",
+            "--model",
+            str(tiny_model),
+            "--json",
+            str(out),
+            "--encode",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())

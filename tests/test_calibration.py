@@ -1,4 +1,5 @@
 """Temperature scaling and the calibration figures the model card reports."""
+
 from __future__ import annotations
 
 import numpy as np

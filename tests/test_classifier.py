@@ -77,8 +77,12 @@ def test_one_flipped_byte_is_refused(tiny_model, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"[1, 2]", "must be a JSON object, got list"), (b"\xff\xfe\x00binary", "not UTF-8"),
-     (b"null", "must be a JSON object, got NoneType"), (b"[" * 100000, "not valid JSON")],
+    [
+        (b"[1, 2]", "must be a JSON object, got list"),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+        (b"null", "must be a JSON object, got NoneType"),
+        (b"[" * 100000, "not valid JSON"),
+    ],
 )
 def test_card_that_is_not_an_object(tiny_model, tmp_path, content, message):
     model = _copy_with_card(tiny_model, tmp_path)

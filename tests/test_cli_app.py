@@ -1,4 +1,5 @@
 """`facemask app`: the Streamlit command it runs, and a clear line when Streamlit is missing."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -40,11 +41,14 @@ def test_port_host_and_upload_limit(served, monkeypatch):
     assert int(_option(command, "--server.maxUploadSize")) > 500  # the page, not Streamlit, rejects big files
 
 
-@pytest.mark.parametrize("argv, env, message", [
-    (["app", "--port", "70000"], None, "error: --port must be in 1..65535, got 70000"),
-    (["app"], "lots", "error: FACEMASK_APP_MAX_MB='lots' is not a whole number of megabytes"),
-    (["app"], "0", "error: FACEMASK_APP_MAX_MB must be positive, got 0"),
-])
+@pytest.mark.parametrize(
+    "argv, env, message",
+    [
+        (["app", "--port", "70000"], None, "error: --port must be in 1..65535, got 70000"),
+        (["app"], "lots", "error: FACEMASK_APP_MAX_MB='lots' is not a whole number of megabytes"),
+        (["app"], "0", "error: FACEMASK_APP_MAX_MB must be positive, got 0"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(served, monkeypatch, capsys, argv, env, message):
     if env is not None:
         monkeypatch.setenv(cli_app.MAX_MB_ENV, env)
@@ -55,7 +59,9 @@ def test_bad_settings_are_one_line_errors(served, monkeypatch, capsys, argv, env
 
 def test_missing_streamlit_says_how_to_install(served, monkeypatch, capsys):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real_find_spec(name, *a)
+    )
     assert cli.main(["app"]) == 2
     assert capsys.readouterr().err == "error: streamlit is not installed: pip install 'facemask[app]'\n"
     assert served == []

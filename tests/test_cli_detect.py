@@ -1,4 +1,5 @@
 """`facemask detect` and `detect_video.py` end to end, in a subprocess: outputs, exit codes, one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "facemask.cli", "detect", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "facemask.cli", "detect", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -26,8 +34,9 @@ def video(tmp_path) -> tuple[Path, bool]:
     return path, write_video(path, frames=12)
 
 
-def write_model_variant(tiny_model: Path, folder: Path, card_changes: dict | None = None,
-                        data: bytes | None = None, card: bool = True) -> Path:
+def write_model_variant(
+    tiny_model: Path, folder: Path, card_changes: dict | None = None, data: bytes | None = None, card: bool = True
+) -> Path:
     folder.mkdir()
     dest = folder / "m.tflite"
     dest.write_bytes(tiny_model.read_bytes() if data is None else data)
@@ -56,9 +65,27 @@ def test_video_to_file_and_jsonl(tmp_path, video, tiny_model):
 def test_detect_video_script_is_the_same_command(tmp_path, video, tiny_model):
     path, _ = video
     jsonl = tmp_path / "frames.jsonl"
-    proc = subprocess.run([sys.executable, "detect_video.py", "--source", str(path), "--no-display", "--model",
-                           str(tiny_model), "--json", str(jsonl), "--max-frames", "5", "--no-track"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "detect_video.py",
+            "--source",
+            str(path),
+            "--no-display",
+            "--model",
+            str(tiny_model),
+            "--json",
+            str(jsonl),
+            "--max-frames",
+            "5",
+            "--no-track",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(rows) == 5 and all("track_id" not in f for r in rows for f in r["faces"])
@@ -116,8 +143,10 @@ ERROR_CASES = {
     "missing model": (lambda d, m: [d / "ok.png", "--model", d / "none.tflite"], "none.tflite: model file not found"),
     "corrupt model": (lambda d, m: [d / "ok.png", "--model", d / "corrupt" / "m.tflite"], "SHA-256 does not match"),
     "model without card": (lambda d, m: [d / "ok.png", "--model", d / "nocard" / "m.tflite"], "model card missing"),
-    "incompatible model": (lambda d, m: [d / "ok.png", "--model", d / "wrong" / "m.tflite"],
-                           "does not match its card's input_size 64"),
+    "incompatible model": (
+        lambda d, m: [d / "ok.png", "--model", d / "wrong" / "m.tflite"],
+        "does not match its card's input_size 64",
+    ),
     "video with other sources": (lambda d, m: [d / "ok.png", d / "corrupt.mp4", "--model", m], "must be the only"),
     "empty folder": (lambda d, m: [d / "nothing", "--model", m], "no images in this folder"),
 }

@@ -3,6 +3,7 @@
 Each command runs in a fresh interpreter, which then reports the heavy modules it holds; a test
 process cannot check this itself, since other tests have long imported both.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,18 +30,26 @@ print(json.dumps({{"code": code, "output": out.getvalue(), "heavy": heavy}}))
 
 def run_probe(argv: list[str]) -> dict:
     """`facemask ARGV` in a new interpreter: its exit code, its output and the heavy modules it loaded."""
-    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv, expect", [
-    (["--version"], "facemask 0.1.0"),
-    (["--help"], "usage: facemask"),
-    (["app", "--help"], "--port"),
-    (["detect", "--help"], "--face-detector"),
-])
+@pytest.mark.parametrize(
+    "argv, expect",
+    [
+        (["--version"], "facemask 0.1.0"),
+        (["--help"], "usage: facemask"),
+        (["app", "--help"], "--port"),
+        (["detect", "--help"], "--face-detector"),
+    ],
+)
 def test_help_and_version_import_no_heavy_module(argv, expect):
     result = run_probe(argv)
     assert result["code"] == 0

@@ -2,6 +2,7 @@
 
 Each test runs the real command in a subprocess, as a user or a service manager would.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,18 +25,45 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def facemask(*args, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "facemask", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize(("signum", "code", "name"), [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP"),
-                                                      (signal.SIGINT, 130, "Ctrl-C")])
+@pytest.mark.parametrize(
+    ("signum", "code", "name"),
+    [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGHUP, 129, "SIGHUP"), (signal.SIGINT, 130, "Ctrl-C")],
+)
 def test_a_stop_signal_closes_the_video_the_jsonl_and_writes_the_summary(tmp_path, tiny_model, signum, code, name):
     clip, out, jsonl = tmp_path / "clip.mp4", tmp_path / "out.mp4", tmp_path / "f.jsonl"
     write_video(clip, frames=60, fps=5.0)  # --realtime: 12 s of video, plenty of time for the signal
-    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--realtime",
-                             "--model", str(tiny_model), "--output", str(out), "--json", str(jsonl)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "facemask",
+            "detect",
+            str(clip),
+            "--no-display",
+            "--realtime",
+            "--model",
+            str(tiny_model),
+            "--output",
+            str(out),
+            "--json",
+            str(jsonl),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f*.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before the signal"
@@ -57,9 +85,14 @@ def test_sigterm_ends_a_folder_run_with_a_valid_json_document(tmp_path, tiny_mod
     folder.mkdir()
     for i in range(400):
         cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 40, 3), i % 255, np.uint8))
-    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(folder), "--model", str(tiny_model),
-                             "--json", str(doc)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facemask", "detect", str(folder), "--model", str(tiny_model), "--json", str(doc)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     for _ in range(3):  # three images done
         assert proc.stdout.readline().startswith(str(folder)), "the run ended before the signal"
     proc.send_signal(signal.SIGTERM)
@@ -120,14 +153,28 @@ def test_verbose_after_the_subcommand(tmp_path):
     assert_one_error(proc, "nope.mp4: no such file")
 
 
-@pytest.mark.parametrize(("make_args", "fragment"), [
-    (lambda d, m: ["detect", d / "clip.mp4", "--no-display", "--model", m, "--events", d / "e.jsonl", "--no-track"],
-     "--events needs tracking"),
-    (lambda d, m: ["detect", d / "a.png", "--model", m, "--events", d / "e.jsonl"], "--events needs a video"),
-    (lambda d, m: ["detect", d / "a.png", d / "a.png", "--model", m, "--output", d / "x.jpg"], "takes a folder"),
-    (lambda d, m: ["detect", d / "clip.mp4", "--no-display", "--model", m, "--reconnect", "2"], "streams only"),
-    (lambda d, m: ["benchmark", d], "is a folder"),
-])
+@pytest.mark.parametrize(
+    ("make_args", "fragment"),
+    [
+        (
+            lambda d, m: [
+                "detect",
+                d / "clip.mp4",
+                "--no-display",
+                "--model",
+                m,
+                "--events",
+                d / "e.jsonl",
+                "--no-track",
+            ],
+            "--events needs tracking",
+        ),
+        (lambda d, m: ["detect", d / "a.png", "--model", m, "--events", d / "e.jsonl"], "--events needs a video"),
+        (lambda d, m: ["detect", d / "a.png", d / "a.png", "--model", m, "--output", d / "x.jpg"], "takes a folder"),
+        (lambda d, m: ["detect", d / "clip.mp4", "--no-display", "--model", m, "--reconnect", "2"], "streams only"),
+        (lambda d, m: ["benchmark", d], "is a folder"),
+    ],
+)
 def test_options_that_would_do_nothing_are_errors(tmp_path, tiny_model, make_args, fragment):
     write_video(tmp_path / "clip.mp4", frames=3)
     cv2.imwrite(str(tmp_path / "a.png"), np.full((60, 80, 3), 200, np.uint8))
@@ -144,11 +191,14 @@ def test_version_and_python_dash_m():
     assert proc.returncode == 0 and proc.stdout.strip().startswith("facemask ")
 
 
-@pytest.mark.parametrize(("setup", "fragment"), [
-    (lambda d: d / "missing", "no such training run folder"),
-    (lambda d: d, "not a training run folder (missing best.keras, card_base.json, eval_data.npz"),
-    (lambda d: (d / "best.keras").write_bytes(b"x") and d, "missing card_base.json, eval_data.npz"),
-])
+@pytest.mark.parametrize(
+    ("setup", "fragment"),
+    [
+        (lambda d: d / "missing", "no such training run folder"),
+        (lambda d: d, "not a training run folder (missing best.keras, card_base.json, eval_data.npz"),
+        (lambda d: (d / "best.keras").write_bytes(b"x") and d, "missing card_base.json, eval_data.npz"),
+    ],
+)
 def test_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path, setup, fragment):
     assert_one_error(facemask("export", setup(tmp_path)), fragment)
 
@@ -175,8 +225,9 @@ def test_a_silent_stream_gives_up_after_open_timeout(tmp_path, tiny_model):
     server, port = _silent_server()
     try:
         t0 = time.monotonic()
-        proc = facemask("detect", f"http://127.0.0.1:{port}/live", "--no-display", "--model", tiny_model,
-                        "--open-timeout", "1")
+        proc = facemask(
+            "detect", f"http://127.0.0.1:{port}/live", "--no-display", "--model", tiny_model, "--open-timeout", "1"
+        )
         assert time.monotonic() - t0 < 25  # FFmpeg's own default would be 30 s or more
         assert_one_error(proc, "no answer within 1 s")
     finally:
@@ -188,7 +239,7 @@ def _serve_once(data: bytes):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Feed(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server interface
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "video/mp2t")
             self.end_headers()
@@ -217,8 +268,17 @@ def test_a_stream_that_dies_ends_with_one_error_and_still_writes_the_summary(tmp
     server = _serve_once(ts.read_bytes())
     try:
         events = tmp_path / "e.jsonl"
-        proc = facemask("detect", f"http://127.0.0.1:{server.server_port}/live", "--no-display", "--model",
-                        tiny_model, "--events", events, "--open-timeout", "5")
+        proc = facemask(
+            "detect",
+            f"http://127.0.0.1:{server.server_port}/live",
+            "--no-display",
+            "--model",
+            tiny_model,
+            "--events",
+            events,
+            "--open-timeout",
+            "5",
+        )
     finally:
         server.shutdown()
     assert_one_error(proc, "stopped delivering frames")
@@ -243,16 +303,16 @@ def test_evaluate_prints_no_native_library_noise(tmp_path, tiny_model):
 
 def _stderr_on_a_terminal(*args) -> tuple[int, str]:
     """Run facemask with stderr on a pseudo-terminal (as in an interactive shell); its exit code and stderr."""
-    import pty
-
     import fcntl
+    import pty
     import struct
     import termios
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # a 100-column terminal
-    proc = subprocess.Popen([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=slave
+    )
     os.close(slave)
     chunks = []
     while True:

@@ -10,6 +10,7 @@ counts there (id fragments must not inflate the count past the crowd). Whether i
 within 30 % of every face depends on how many 10-30 px faces the detector finds; that figure is
 reported in docs/benchmarks.md, not asserted here.
 """
+
 from __future__ import annotations
 
 import sys

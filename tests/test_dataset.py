@@ -37,7 +37,11 @@ def test_class_folder_names_are_accepted_in_any_case(tmp_path, names):
 
 @pytest.mark.parametrize(
     ("layout", "message"),
-    [({}, "no class folders"), ({"with_mask": 2}, "only one class"), ({"with_mask": 2, "without_mask": 0}, "no readable images")],
+    [
+        ({}, "no class folders"),
+        ({"with_mask": 2}, "only one class"),
+        ({"with_mask": 2, "without_mask": 0}, "no readable images"),
+    ],
 )
 def test_bad_dataset_layouts(tmp_path, layout, message):
     _make(tmp_path, layout)

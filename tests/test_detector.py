@@ -1,4 +1,5 @@
 """Box maths (tables), and the res10 detector on real annotated scenes from ../shared/data."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -16,8 +17,12 @@ from facemask.errors import FacemaskError
 
 @pytest.mark.parametrize(
     "box, expected",
-    [([-5, -5, 50, 50], [0, 0, 50, 50]), ([90, 40, 130, 90], [90, 40, 100, 60]), ([10, 10, 20, 20], [10, 10, 20, 20]),
-     ([120, 70, 150, 90], [100, 60, 100, 60])],
+    [
+        ([-5, -5, 50, 50], [0, 0, 50, 50]),
+        ([90, 40, 130, 90], [90, 40, 100, 60]),
+        ([10, 10, 20, 20], [10, 10, 20, 20]),
+        ([120, 70, 150, 90], [100, 60, 100, 60]),
+    ],
 )
 def test_clip_boxes(box, expected):
     assert clip_boxes(np.array([box]), width=100, height=60).tolist() == [expected]
@@ -25,8 +30,13 @@ def test_clip_boxes(box, expected):
 
 @pytest.mark.parametrize(
     "a, b, expected",
-    [([0, 0, 10, 10], [0, 0, 10, 10], 1.0), ([0, 0, 10, 10], [10, 0, 20, 10], 0.0), ([0, 0, 10, 10], [5, 0, 15, 10], 1 / 3),
-     ([0, 0, 10, 10], [2, 2, 4, 4], 0.04), ([0, 0, 0, 0], [0, 0, 0, 0], 0.0)],
+    [
+        ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
+        ([0, 0, 10, 10], [10, 0, 20, 10], 0.0),
+        ([0, 0, 10, 10], [5, 0, 15, 10], 1 / 3),
+        ([0, 0, 10, 10], [2, 2, 4, 4], 0.04),
+        ([0, 0, 0, 0], [0, 0, 0, 0], 0.0),
+    ],
 )
 def test_iou(a, b, expected):
     assert iou_matrix(np.array([a]), np.array([b]))[0, 0] == pytest.approx(expected)
@@ -57,8 +67,15 @@ def test_box_sizes(box, side):
 
 @pytest.mark.parametrize(
     "size, mode, full, tiles",
-    [((400, 300), "fast", (400, 300), 0), ((1280, 720), "fast", (462, 260), 0), ((338, 640), "fast", (252, 477), 0), ((400, 300), "accurate", (400, 300), 6),
-     ((1280, 720), "accurate", (533, 300), 8), ((100, 80), "accurate", (100, 80), 1), ((4000, 3000), "accurate", (462, 346), 6)],
+    [
+        ((400, 300), "fast", (400, 300), 0),
+        ((1280, 720), "fast", (462, 260), 0),
+        ((338, 640), "fast", (252, 477), 0),
+        ((400, 300), "accurate", (400, 300), 6),
+        ((1280, 720), "accurate", (533, 300), 8),
+        ((100, 80), "accurate", (100, 80), 1),
+        ((4000, 3000), "accurate", (462, 346), 6),
+    ],
 )
 def test_plan_passes(size, mode, full, tiles):
     w, h = size

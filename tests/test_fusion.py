@@ -1,4 +1,5 @@
 """Weighted box fusion (tables), the score mapping, YuNet's box scaling and the fused detector on real scenes."""
+
 from __future__ import annotations
 
 import json
@@ -104,9 +105,13 @@ def test_a_bad_tuned_cut_is_refused():
 
 @pytest.mark.parametrize(
     "size, settings, expected",
-    [((400, 300), YuNetSettings(120_000, 1.0), 1.0), ((400, 300), YuNetSettings(480_000, 2.0), 2.0),
-     ((400, 300), YuNetSettings(480_000, 1.5), 1.5), ((1280, 720), YuNetSettings(120_000, 1.0), 0.361),
-     ((400, 300), YuNetSettings(4_000_000, 9.0), 2.4)],  # 960 px longest side at most
+    [
+        ((400, 300), YuNetSettings(120_000, 1.0), 1.0),
+        ((400, 300), YuNetSettings(480_000, 2.0), 2.0),
+        ((400, 300), YuNetSettings(480_000, 1.5), 1.5),
+        ((1280, 720), YuNetSettings(120_000, 1.0), 0.361),
+        ((400, 300), YuNetSettings(4_000_000, 9.0), 2.4),
+    ],  # 960 px longest side at most
 )
 def test_yunet_input_scale(size, settings, expected):
     assert input_scale(*size, settings) == pytest.approx(expected, abs=1e-3)
@@ -128,8 +133,9 @@ def test_yunet_boxes_are_in_the_input_images_pixels():
     assert found_big.xyxy[order_big] == pytest.approx(2 * found.xyxy[order], abs=4)
 
 
-@pytest.mark.parametrize("backend, kind", [("res10", FaceDetector), ("yunet", YuNetFaceDetector),
-                                           ("fused", FusedFaceDetector)])
+@pytest.mark.parametrize(
+    "backend, kind", [("res10", FaceDetector), ("yunet", YuNetFaceDetector), ("fused", FusedFaceDetector)]
+)
 def test_load_face_detector_builds_the_named_backend(backend, kind):
     detector = load_face_detector(DetectorConfig(backend=backend, mode="fast"))
     assert isinstance(detector, kind) and detector.config.backend == backend

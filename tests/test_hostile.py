@@ -6,6 +6,7 @@ a subprocess in its own session, and asserts: the exit code, one `error:` line a
 traceback, every input file unchanged, no output left half-written (no `*.partial-*`), and
 no process of the run left behind.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,6 +42,7 @@ MB = 2**20
 def png_bomb(path: Path, side: int = 30000, depth: int = 1, colour: int = 0) -> Path:
     """A complete, valid PNG of side x side pixels, all zeros: 1-bit gray by default, ~110 kB on disk
     and 900 MB once decoded as 8-bit. `depth=16, colour=6` makes 16-bit RGBA (8 bytes a pixel)."""
+
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
@@ -68,8 +70,9 @@ def image(path: Path, size: tuple[int, int] = (40, 40)) -> Path:
     return path
 
 
-def model_copy(tiny_model: Path, folder: Path, card=None, data: bytes | None = None,
-               raw_card: bytes | None = None) -> Path:
+def model_copy(
+    tiny_model: Path, folder: Path, card=None, data: bytes | None = None, raw_card: bytes | None = None
+) -> Path:
     """The tiny model (or other bytes) beside a card: its own, changed, or raw bytes."""
     folder.mkdir(exist_ok=True)
     dest = folder / "m.tflite"
@@ -92,13 +95,21 @@ def flipped(data: bytes) -> bytes:
 
 def facemask(*args, env: dict | None = None, timeout: float = 120, limit_bytes: int | None = None):
     """The real command in its own session; with `limit_bytes`, files it writes cannot grow past that (EFBIG)."""
+
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
-    proc = subprocess.Popen([sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, env=env or HEADLESS,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=limit if limit_bytes else None)  # noqa: PLW1509 - signal(), setrlimit() only
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facemask", *map(str, args)],
+        cwd=REPO,
+        env=env or HEADLESS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=limit if limit_bytes else None,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -129,8 +140,11 @@ def _alive_with(field: int, value: int) -> list[int]:
 
 def fingerprint(root: Path) -> dict[str, str]:
     """Every regular file under root with its SHA-256: inputs must come out byte for byte the same."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def partial_files(root: Path) -> list[Path]:
@@ -216,12 +230,17 @@ def _broken_run(tmp: Path, what: str) -> Path:
     run = tmp / "run"
     run.mkdir()
     (run / "best.keras").write_bytes(b"PK\x03\x04 not a keras file")
-    (run / "card_base.json").write_text("{broken" if what == "card" else json.dumps(
-        {"threshold": 0.5, "test_metrics_keras_float32": {"accuracy": 0.9}}))
+    (run / "card_base.json").write_text(
+        "{broken" if what == "card" else json.dumps({"threshold": 0.5, "test_metrics_keras_float32": {"accuracy": 0.9}})
+    )
     (run / "eval_data.npz").write_bytes(b"PK\x03\x04 truncated zip" if what == "npz" else b"")
     if what != "npz":
-        np.savez(run / "eval_data.npz", calib=np.zeros((1, 32, 32, 3), np.uint8),
-                 test_x=np.zeros((1, 32, 32, 3), np.uint8), test_y=np.zeros(1, np.int64))
+        np.savez(
+            run / "eval_data.npz",
+            calib=np.zeros((1, 32, 32, 3), np.uint8),
+            test_x=np.zeros((1, 32, 32, 3), np.uint8),
+            test_y=np.zeros(1, np.int64),
+        )
     return run
 
 
@@ -241,134 +260,244 @@ CASES: dict[str, Case] = {
     # 1. an output aimed at an input
     "video --output is the input": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "clip.mp4"],
-        "is the input itself"),
+        "is the input itself",
+    ),
     "folder --output is the folder": Case(
         lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--output", t / "photos"],
-        "is the input itself"),
+        "is the input itself",
+    ),
     "image --json is the image": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", t / "p.jpg"],
-        "is the input itself"),
+        "is the input itself",
+    ),
     "--output inside the input folder": Case(
         lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--json", t / "photos" / "r.json"],
-        "inside the input folder"),
+        "inside the input folder",
+    ),
     "image --output is the image's folder": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--output", t],
-        "would overwrite the input"),
+        "would overwrite the input",
+    ),
     "--summary is the input via ..": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--summary", t / "x" / ".." / "clip.mp4"],
-        "is the input itself"),
+        "is the input itself",
+    ),
     "--json and --events one file": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t / "o.jsonl",
-                      "--events", t / "o.jsonl"], "given to both", absent=("o.jsonl",)),
+        lambda t, m: [
+            "detect",
+            _video(t),
+            "--no-display",
+            "--model",
+            m,
+            "--json",
+            t / "o.jsonl",
+            "--events",
+            t / "o.jsonl",
+        ],
+        "given to both",
+        absent=("o.jsonl",),
+    ),
     "two images to one output name": Case(
-        lambda t, m: ["detect", image(_folder(t / "a") / "x.jpg"), image(_folder(t / "b") / "x.jpg"),
-                      "--no-display", "--model", m, "--output", t / "out"], "would both be written"),
+        lambda t, m: [
+            "detect",
+            image(_folder(t / "a") / "x.jpg"),
+            image(_folder(t / "b") / "x.jpg"),
+            "--no-display",
+            "--model",
+            m,
+            "--output",
+            t / "out",
+        ],
+        "would both be written",
+    ),
     # 2. outputs that cannot be written, refused before the run
     "--json is a folder": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t], "is a folder"),
+        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t], "is a folder"
+    ),
     "--summary under a file": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t / "o.jsonl",
-                      "--summary", image(t / "p.jpg") / "s.json"], "not a folder", absent=("o.jsonl",)),
+        lambda t, m: [
+            "detect",
+            _video(t),
+            "--no-display",
+            "--model",
+            m,
+            "--json",
+            t / "o.jsonl",
+            "--summary",
+            image(t / "p.jpg") / "s.json",
+        ],
+        "not a folder",
+        absent=("o.jsonl",),
+    ),
     "--json to a FIFO with no reader": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", _fifo(t, "out.json")],
-        "named pipe with no reader"),
+        "named pipe with no reader",
+    ),
     "video --output with no video suffix": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "out.txt"],
-        "needs a video file name", absent=("out.txt",)),
+        "needs a video file name",
+        absent=("out.txt",),
+    ),
     "video --output /dev/null": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", "/dev/null"],
-        "needs a video file name"),
+        "needs a video file name",
+    ),
     "video --output a FIFO named out.mp4": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", _fifo(t, "out.mp4")],
-        "not a regular file"),
+        "not a regular file",
+    ),
     "--json /dev/full (a disk that is always full)": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", "/dev/full"],
-        "No space left on device"),
+        "No space left on device",
+    ),
     "a newline in a bad file's name": Case(
-        lambda t, m: ["detect", _with_bad_name(t), "--no-display", "--model", m], "bad\\nname.jpg: ", code=1),
+        lambda t, m: ["detect", _with_bad_name(t), "--no-display", "--model", m], "bad\\nname.jpg: ", code=1
+    ),
     # 5. decompression bombs
     "30000x30000 PNG": Case(
-        lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"),
+        lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"
+    ),
     "7000x7000 16-bit RGBA PNG (49 MP, 392 MB decoded)": Case(
         lambda t, m: ["detect", png_bomb(t / "deep.png", 7000, depth=16, colour=6), "--no-display", "--model", m],
-        "at 8 bytes a pixel"),
+        "at 8 bytes a pixel",
+    ),
     "65000x65000 JPEG header": Case(
-        lambda t, m: ["detect", jpeg_bomb(t / "bomb.jpg"), "--no-display", "--model", m], "over the 50 MP limit"),
+        lambda t, m: ["detect", jpeg_bomb(t / "bomb.jpg"), "--no-display", "--model", m], "over the 50 MP limit"
+    ),
     "bomb in a folder is skipped and listed": Case(
         lambda t, m: ["detect", _with_bomb(t), "--no-display", "--model", m, "--json", t / "r.json"],
-        "zz_bomb.png: 30000x30000", code=1),
+        "zz_bomb.png: 30000x30000",
+        code=1,
+    ),
     "--max-megapixels 0": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "0"],
-        "must be a number above 0"),
+        "must be a number above 0",
+    ),
     "--max-megapixels inf": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "inf"],
-        "must be a number above 0"),
+        "must be a number above 0",
+    ),
     "TIFF declaring 60000x60000": Case(
-        lambda t, m: ["evaluate", _dataset_with(t, tiff_bomb), "--model", m], "declares more pixels", code=2),
+        lambda t, m: ["evaluate", _dataset_with(t, tiff_bomb), "--model", m], "declares more pixels", code=2
+    ),
     "video frames over --max-megapixels": Case(
         lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--max-megapixels", "0.05"],
-        "320x240 frames are over the 0.05 MP limit"),
+        "320x240 frames are over the 0.05 MP limit",
+    ),
     # 6. hangs
     "FIFO named x.jpg": Case(
-        lambda t, m: ["detect", _fifo(t, "x.jpg"), "--no-display", "--model", m], "not a regular file"),
+        lambda t, m: ["detect", _fifo(t, "x.jpg"), "--no-display", "--model", m], "not a regular file"
+    ),
     "FIFO named x.mp4": Case(
-        lambda t, m: ["detect", _fifo(t, "x.mp4"), "--no-display", "--model", m], "not a regular file"),
+        lambda t, m: ["detect", _fifo(t, "x.mp4"), "--no-display", "--model", m], "not a regular file"
+    ),
     "/dev/zero": Case(lambda t, m: ["detect", "/dev/zero", "--no-display", "--model", m], "not a regular file"),
     # 7. tracebacks that became one line
     "huge camera index": Case(
-        lambda t, m: ["detect", "99999999999999999999", "--no-display", "--model", m], "too large for a camera index"),
+        lambda t, m: ["detect", "99999999999999999999", "--no-display", "--model", m], "too large for a camera index"
+    ),
     # 4. models against their cards
     "model with one flipped byte": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
-                      model_copy(m, t / "m", data=flipped(m.read_bytes()))], "SHA-256 does not match"),
+        lambda t, m: [
+            "detect",
+            image(t / "p.jpg"),
+            "--no-display",
+            "--model",
+            model_copy(m, t / "m", data=flipped(m.read_bytes())),
+        ],
+        "SHA-256 does not match",
+    ),
     "card threshold NaN": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
-                      model_copy(m, t / "m", card={**card_of(m), "threshold": float("nan")})], "threshold must be"),
+        lambda t, m: [
+            "detect",
+            image(t / "p.jpg"),
+            "--no-display",
+            "--model",
+            model_copy(m, t / "m", card={**card_of(m), "threshold": float("nan")}),
+        ],
+        "threshold must be",
+    ),
     "card is a list": Case(
         lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", model_copy(m, t / "m", card=[1, 2])],
-        "must be a JSON object"),
+        "must be a JSON object",
+    ),
     "card preprocessing null": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
-                      model_copy(m, t / "m", card={**card_of(m), "preprocessing": None})], "preprocessing must be"),
+        lambda t, m: [
+            "detect",
+            image(t / "p.jpg"),
+            "--no-display",
+            "--model",
+            model_copy(m, t / "m", card={**card_of(m), "preprocessing": None}),
+        ],
+        "preprocessing must be",
+    ),
     "card is binary": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
-                      model_copy(m, t / "m", raw_card=bytes(range(256)) * 4)], "not valid JSON"),
+        lambda t, m: [
+            "detect",
+            image(t / "p.jpg"),
+            "--no-display",
+            "--model",
+            model_copy(m, t / "m", raw_card=bytes(range(256)) * 4),
+        ],
+        "not valid JSON",
+    ),
     "card labels swapped": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model",
-                      model_copy(m, t / "m", card={**card_of(m), "labels": ["no_mask", "mask"]})], "in that order"),
+        lambda t, m: [
+            "detect",
+            image(t / "p.jpg"),
+            "--no-display",
+            "--model",
+            model_copy(m, t / "m", card={**card_of(m), "labels": ["no_mask", "mask"]}),
+        ],
+        "in that order",
+    ),
     # evaluate, benchmark, export, train
-    "evaluate --json DIR": Case(
-        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t], "is a folder"),
+    "evaluate --json DIR": Case(lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t], "is a folder"),
     "evaluate --plots FILE": Case(
-        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--plots", image(t / "p.jpg")], "takes a folder"),
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--plots", image(t / "p.jpg")], "takes a folder"
+    ),
     "evaluate --json inside the dataset": Case(
-        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t / "data" / "e.json"],
-        "inside the input folder"),
+        lambda t, m: ["evaluate", _dataset(t), "--model", m, "--json", t / "data" / "e.json"], "inside the input folder"
+    ),
     "evaluate with one class all corrupt": Case(
         lambda t, m: ["evaluate", _dataset(t, corrupt_class="without_mask"), "--model", m, "--json", t / "e.json"],
-        "no readable images of class 'no_mask'", absent=("e.json",)),
-    "benchmark --json DIR": Case(
-        lambda t, m: ["benchmark", _video(t), "--model", m, "--json", t], "is a folder"),
+        "no readable images of class 'no_mask'",
+        absent=("e.json",),
+    ),
+    "benchmark --json DIR": Case(lambda t, m: ["benchmark", _video(t), "--model", m, "--json", t], "is a folder"),
     "export: broken card_base.json": Case(
-        lambda t, m: ["export", _broken_run(t, "card")], "card_base.json: unreadable"),
-    "export: broken eval_data.npz": Case(
-        lambda t, m: ["export", _broken_run(t, "npz")], "eval_data.npz: unreadable"),
+        lambda t, m: ["export", _broken_run(t, "card")], "card_base.json: unreadable"
+    ),
+    "export: broken eval_data.npz": Case(lambda t, m: ["export", _broken_run(t, "npz")], "eval_data.npz: unreadable"),
     "export: broken best.keras": Case(
-        lambda t, m: ["export", _broken_run(t, "keras"), "--quantize", "float16"], "cannot load Keras model"),
+        lambda t, m: ["export", _broken_run(t, "keras"), "--quantize", "float16"], "cannot load Keras model"
+    ),
     "train --batch-size 0": Case(
         lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--batch-size", "0"],
-        "--batch-size must be at least 1"),
+        "--batch-size must be at least 1",
+    ),
     "train --epochs 0": Case(
         lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run", "--epochs", "0"],
-        "--epochs must be at least 1"),
+        "--epochs must be at least 1",
+    ),
     "train --output FILE": Case(
-        lambda t, m: ["train", "--dataset", _dataset(t), "--output", image(t / "p.jpg")], "--output is a file"),
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", image(t / "p.jpg")], "--output is a file"
+    ),
     "train --output inside the dataset": Case(
-        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "data" / "run"], "overlaps the dataset"),
+        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "data" / "run"], "overlaps the dataset"
+    ),
     "train unwritable --cache-dir": Case(
-        lambda t, m: ["train", "--dataset", _dataset(t), "--output", t / "run",
-                      "--cache-dir", image(t / "p.jpg") / "c"],
-        "--cache-dir is not a writable folder"),
+        lambda t, m: [
+            "train",
+            "--dataset",
+            _dataset(t),
+            "--output",
+            t / "run",
+            "--cache-dir",
+            image(t / "p.jpg") / "c",
+        ],
+        "--cache-dir is not a writable folder",
+    ),
 }
 
 
@@ -447,8 +576,9 @@ def small_disk(tmp_path):
     """A real 128 kB filesystem (tmpfs), so a write fails with ENOSPC; skips where mounting is not allowed."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True,
-                          check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], capture_output=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip() or 'not root'})")
     try:
@@ -502,8 +632,9 @@ def test_full_disk_on_annotated_images_keeps_only_whole_ones(tmp_path, tiny_mode
 def test_full_disk_on_summary_after_the_run(tmp_path, tiny_model):
     """The summary is small; a limit it alone crosses (after the run) still ends in one line, no partial."""
     clip = _video(tmp_path, frames=6)
-    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--summary", tmp_path / "s.json",
-                    limit_bytes=60)
+    proc = facemask(
+        "detect", clip, "--no-display", "--model", tiny_model, "--summary", tmp_path / "s.json", limit_bytes=60
+    )
     assert_one_error(proc, "s.json: cannot write", code=2)
     assert not (tmp_path / "s.json").exists() and not partial_files(tmp_path)
 
@@ -517,10 +648,28 @@ def test_a_killed_run_leaves_no_half_file_under_the_real_name(tmp_path, tiny_mod
     clip = _video(tmp_path, frames=60, fps=5.0)  # --realtime: 12 s
     jsonl, video = tmp_path / "f.jsonl", tmp_path / "out.mp4"
     video.write_bytes(b"an earlier recording")
-    proc = subprocess.Popen([sys.executable, "-m", "facemask", "detect", str(clip), "--no-display", "--realtime",
-                             "--model", str(tiny_model), "--json", str(jsonl), "--output", str(video)],
-                            cwd=REPO, env=HEADLESS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "facemask",
+            "detect",
+            str(clip),
+            "--no-display",
+            "--realtime",
+            "--model",
+            str(tiny_model),
+            "--json",
+            str(jsonl),
+            "--output",
+            str(video),
+        ],
+        cwd=REPO,
+        env=HEADLESS,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f.partial-*.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
@@ -592,8 +741,9 @@ def test_odd_frame_size_is_kept_in_avi(tmp_path, tiny_model):
 def test_bomb_peak_memory_in_the_cli(tmp_path, tiny_model):
     """The 30000x30000 PNG is refused from its header: the whole CLI run peaks far below 500 MB."""
     bomb = png_bomb(tmp_path / "bomb.png")
-    peak_mb, child = _child_peak_mb([sys.executable, "-m", "facemask", "detect", str(bomb), "--no-display",
-                                     "--model", str(tiny_model)])
+    peak_mb, child = _child_peak_mb(
+        [sys.executable, "-m", "facemask", "detect", str(bomb), "--no-display", "--model", str(tiny_model)]
+    )
     assert child["returncode"] == 2 and "over the 50 MP limit" in child["stderr"], child
     assert peak_mb < 500, peak_mb
 
@@ -624,12 +774,21 @@ def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
     Linux carries a process's peak RSS across fork and exec, so a command started straight from
     pytest (TensorFlow loaded: ~900 MB) would report pytest's peak, not its own.
     """
-    probe = ("import json, resource, subprocess, sys; "
-             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "
-             "'returncode': p.returncode, 'stderr': p.stderr}))")
-    proc = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, env=HEADLESS, check=True)
+    probe = (
+        "import json, resource, subprocess, sys; "
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "
+        "'returncode': p.returncode, 'stderr': p.stderr}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *cmd],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=HEADLESS,
+        check=True,
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     return result.pop("peak_mb"), result
 
@@ -664,9 +823,22 @@ def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
     write_video(clip, frames=40, fps=10.0)
     marker = f"{60 + os.getpid() % 1000}.{time.time_ns() % 10**6}"  # a sleep no other process runs
     started = tmp_path / "started"
-    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--mask-threshold", "0.01",
-                    "--violation-after", "0.2", "--events", tmp_path / "e.jsonl",
-                    "--on-violation", f"touch {started}; sleep {marker}", timeout=120)
+    proc = facemask(
+        "detect",
+        clip,
+        "--no-display",
+        "--model",
+        tiny_model,
+        "--mask-threshold",
+        "0.01",
+        "--violation-after",
+        "0.2",
+        "--events",
+        tmp_path / "e.jsonl",
+        "--on-violation",
+        f"touch {started}; sleep {marker}",
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert started.exists(), "no violation was raised, so the command never ran"
     time.sleep(0.5)

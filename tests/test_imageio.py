@@ -74,7 +74,11 @@ def test_exif_orientation_is_applied(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty"), (b"this is not an image", "not a readable image"), (b"\xff\xd8\xff\xe0" + b"\0" * 50, "not a readable image")],
+    [
+        (b"", "empty"),
+        (b"this is not an image", "not a readable image"),
+        (b"\xff\xd8\xff\xe0" + b"\0" * 50, "not a readable image"),
+    ],
 )
 def test_bad_files_raise_one_line_errors(tmp_path, content, message):
     path = tmp_path / "bad.jpg"
@@ -106,8 +110,9 @@ def test_sixteen_bit_rounds_to_nearest():
     assert np.array_equal(to_bgr8(deep), np.round(deep / 257.0).astype(np.uint8))
 
 
-@pytest.mark.parametrize(("channels", "depth", "ok"),
-                         [(3, np.uint8, True), (4, np.uint8, False), (3, np.uint16, False)])
+@pytest.mark.parametrize(
+    ("channels", "depth", "ok"), [(3, np.uint8, True), (4, np.uint8, False), (3, np.uint16, False)]
+)
 def test_pixel_budget_counts_what_decoding_costs(tmp_path, channels, depth, ok):
     """100x100 fits a 10,000-pixel budget as 8-bit colour; with alpha or 16 bits it decodes bigger and is refused."""
     path = tmp_path / "p.png"

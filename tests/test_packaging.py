@@ -4,6 +4,7 @@ The fresh venv borrows this environment's already-installed dependencies through
 line (nothing is downloaded), but facemask itself, its models and its settings come only
 from the wheel. The README's Python example is run there as written.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,16 +28,21 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIR
 
 
 def run(*args, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          check=False, env=CLEAN_ENV)
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=CLEAN_ENV
+    )
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> tuple[Path, str]:
     """The wheel, built with this environment's setuptools (no isolation: no download); and the build log."""
     out = tmp_path_factory.mktemp("dist")
-    proc = run(sys.executable, "-c",
-               f"from setuptools import build_meta; print(build_meta.build_wheel({str(out)!r}))", cwd=REPO)
+    proc = run(
+        sys.executable,
+        "-c",
+        f"from setuptools import build_meta; print(build_meta.build_wheel({str(out)!r}))",
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     shutil.rmtree(REPO / "build", ignore_errors=True)
     return out / proc.stdout.strip().splitlines()[-1], proc.stderr
@@ -102,7 +108,8 @@ def test_readme_python_example_runs_as_written_in_the_installed_wheel(venv, tmp_
     code = readme_python_example()
     assert "FaceMaskAnalyzer" in code and len([line for line in code.splitlines() if line.strip()]) <= 7
     shutil.copyfile(PHOTO, tmp_path / "photo.jpg") if PHOTO.is_file() else cv2.imwrite(
-        str(tmp_path / "photo.jpg"), np.full((240, 320, 3), 128, np.uint8))
+        str(tmp_path / "photo.jpg"), np.full((240, 320, 3), 128, np.uint8)
+    )
     proc = run(venv / "bin" / "python", "-c", code, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     if PHOTO.is_file():

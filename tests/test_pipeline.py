@@ -1,4 +1,5 @@
 """The loop: order, tracker and monitor plug-ins, stage timings, and that everything is closed on every exit."""
+
 from __future__ import annotations
 
 import json
@@ -157,7 +158,10 @@ def test_without_tracker_skipped_frames_reuse_the_last_faces():
 
 def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_path):
     video, jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
-    source, monitor = FakeSource(20, fail_at=5, error=FacemaskError("v.mp4: video ends at frame 5 of 20")), FakeMonitor()
+    source, monitor = (
+        FakeSource(20, fail_at=5, error=FacemaskError("v.mp4: video ends at frame 5 of 20")),
+        FakeMonitor(),
+    )
     with pytest.raises(FacemaskError, match="ends at frame 5"):
         run_video(source, fake_analyzer(), [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)], monitor=monitor)
     assert source.stopped and monitor.closed
@@ -181,8 +185,9 @@ def test_a_failing_sink_still_lets_the_others_close():
     assert good.closed == 1 and bad.closed == 1 and source.stopped
 
 
-@pytest.mark.parametrize("max_frames, stop_after, frames, reason", [(3, None, 3, "max_frames"), (None, 2, 2, "user"),
-                                                                    (None, None, 5, "end")])
+@pytest.mark.parametrize(
+    "max_frames, stop_after, frames, reason", [(3, None, 3, "max_frames"), (None, 2, 2, "user"), (None, None, 5, "end")]
+)
 def test_stop_conditions(max_frames, stop_after, frames, reason):
     stats = run_video(FakeSource(5), fake_analyzer(), [ListSink(stop_after=stop_after)], max_frames=max_frames)
     assert (stats.frames, stats.stop_reason) == (frames, reason)
@@ -204,14 +209,20 @@ def test_drawing_happens_once_and_only_when_a_sink_shows_pixels():
     assert overlay.calls == 3
     assert first.frames[1].image is second.frames[1].image  # one annotated picture, shared
     assert not np.array_equal(first.frames[1].image, np.full((120, 160, 3), 1, np.uint8))
-    assert overlay.last_lines[0].startswith("FPS ") and overlay.last_lines[1] == "People 1  Violations 1  Compliance 50%"
+    assert (
+        overlay.last_lines[0].startswith("FPS ") and overlay.last_lines[1] == "People 1  Violations 1  Compliance 50%"
+    )
 
 
 @pytest.mark.parametrize(
     "fps, counters, expected",
-    [(0.0, None, []), (12.34, None, ["FPS 12.3"]), (None, {"people": 0, "compliance": None}, ["People 0  Compliance -"]),
-     (5.0, {"in_violation": 2, "compliance_rate": 0.754}, ["FPS 5.0", "In violation 2  Compliance rate 75%"]),
-     (5.0, {}, ["FPS 5.0"])],
+    [
+        (0.0, None, []),
+        (12.34, None, ["FPS 12.3"]),
+        (None, {"people": 0, "compliance": None}, ["People 0  Compliance -"]),
+        (5.0, {"in_violation": 2, "compliance_rate": 0.754}, ["FPS 5.0", "In violation 2  Compliance rate 75%"]),
+        (5.0, {}, ["FPS 5.0"]),
+    ],
 )
 def test_panel_lines(fps, counters, expected):
     assert Overlay().lines(fps, counters) == expected
@@ -260,8 +271,12 @@ def test_run_images_reports_bad_ones_and_carries_on(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"junk")
     items = [ImageItem(tmp_path / "bad.jpg", tmp_path / "bad.jpg"), ImageItem(good, good)]
     errors, results = [], []
-    stats = run_images(items, fake_analyzer(), on_error=lambda item, exc: errors.append((item.path.name, str(exc))),
-                       on_result=lambda item, faces: results.append((item.path.name, len(faces))))
+    stats = run_images(
+        items,
+        fake_analyzer(),
+        on_error=lambda item, exc: errors.append((item.path.name, str(exc))),
+        on_result=lambda item, faces: results.append((item.path.name, len(faces))),
+    )
     assert (stats.ok, stats.failed, stats.faces) == (1, 1, 1)
     assert errors[0][0] == "bad.jpg" and "not a readable image" in errors[0][1]
     assert results == [("good.png", 1)]

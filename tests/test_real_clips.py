@@ -1,4 +1,5 @@
 """The shipped default model on the shared real clips, through `facemask detect` as a user runs it."""
+
 from __future__ import annotations
 
 import sys
@@ -35,7 +36,9 @@ def test_faces_found_and_labelled(clip, name, expected):
     assert s["label_accuracy"] >= 0.95, s
 
 
-@pytest.mark.parametrize(("name", "expected", "violations"), [("mask_woman.mp4", "mask", 0), ("nomask_man.mp4", "no_mask", 1)])
+@pytest.mark.parametrize(
+    ("name", "expected", "violations"), [("mask_woman.mp4", "mask", 0), ("nomask_man.mp4", "no_mask", 1)]
+)
 def test_violations_and_no_flicker(clip, name, expected, violations):
     s = clip(name, expected)
     assert s["violations"] == violations, s

@@ -1,4 +1,5 @@
 """Streams that stop: reopened with backoff up to --reconnect times, then one clear error; shown confidence."""
+
 from __future__ import annotations
 
 import time
@@ -30,8 +31,9 @@ def test_a_stream_that_stops_is_reopened_then_gives_up_with_one_error():
         opened.append(time.monotonic())
         return FakeCapture(fail_after=3) if len(opened) == 1 else FakeCapture(opened=False)  # 3 frames, then gone
 
-    source = CameraSource("rtsp://x/live", capture_factory=factory, max_failures=2, reconnect=2,
-                          backoff_s=0.05, read_timeout_s=2).start()
+    source = CameraSource(
+        "rtsp://x/live", capture_factory=factory, max_failures=2, reconnect=2, backoff_s=0.05, read_timeout_s=2
+    ).start()
     try:
         frames = drain(source)
     finally:
@@ -43,10 +45,23 @@ def test_a_stream_that_stops_is_reopened_then_gives_up_with_one_error():
 
 
 def test_the_reconnect_budget_is_per_outage():
-    connections = iter([FakeCapture(fail_after=2), FakeCapture(opened=False), FakeCapture(fail_after=2),
-                        FakeCapture(opened=False), FakeCapture(opened=False)])
-    source = CameraSource("rtsp://x/live", capture_factory=lambda _s: next(connections), max_failures=2,
-                          reconnect=2, backoff_s=0.01, read_timeout_s=2).start()
+    connections = iter(
+        [
+            FakeCapture(fail_after=2),
+            FakeCapture(opened=False),
+            FakeCapture(fail_after=2),
+            FakeCapture(opened=False),
+            FakeCapture(opened=False),
+        ]
+    )
+    source = CameraSource(
+        "rtsp://x/live",
+        capture_factory=lambda _s: next(connections),
+        max_failures=2,
+        reconnect=2,
+        backoff_s=0.01,
+        read_timeout_s=2,
+    ).start()
     try:
         drain(source)
     finally:
@@ -55,8 +70,9 @@ def test_the_reconnect_budget_is_per_outage():
 
 
 def test_without_reconnect_a_dead_stream_fails_at_once():
-    source = CameraSource("rtsp://x/live", capture_factory=lambda _s: FakeCapture(fail_after=1), max_failures=2,
-                          read_timeout_s=2).start()
+    source = CameraSource(
+        "rtsp://x/live", capture_factory=lambda _s: FakeCapture(fail_after=1), max_failures=2, read_timeout_s=2
+    ).start()
     try:
         assert drain(source) == 1
     finally:

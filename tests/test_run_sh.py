@@ -3,6 +3,7 @@
 The stand-in `facemask` prints its arguments and the stand-in `python` records any call, so each
 test sees exactly what run.sh would start, and whether it ran pip.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,15 @@ def run_sh(venv: Path, *args: str, display: str | None = None) -> subprocess.Com
     env["VENV"] = str(venv)
     if display:
         env["DISPLAY"] = display
-    return subprocess.run(["bash", str(REPO / "tools" / "run.sh"), *args], cwd=venv.parent, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        ["bash", str(REPO / "tools" / "run.sh"), *args],
+        cwd=venv.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def installed(venv: Path) -> None:
@@ -42,16 +50,23 @@ def installed(venv: Path) -> None:
 def test_run_sh_keeps_the_callers_folder(venv):
     """`clip.mp4` means the caller's clip.mp4: the stand-in facemask prints the folder it runs in."""
     installed(venv)
-    (venv / "bin" / "facemask").write_text('#!/bin/sh\npwd\n')
+    (venv / "bin" / "facemask").write_text("#!/bin/sh\npwd\n")
     assert run_sh(venv, "clip.mp4", "--no-display").stdout.strip() == str(venv.parent)
 
 
-@pytest.mark.parametrize(("args", "display", "expected"), [
-    ((), ":0", "facemask detect 0"),
-    (("--no-display",), None, "facemask detect 0 --no-display"),
-    (("clip.mp4", "--output", "annotated.mp4"), None, "facemask detect clip.mp4 --output annotated.mp4 --no-display"),
-    (("clip.mp4", "--output", "annotated.mp4"), ":0", "facemask detect clip.mp4 --output annotated.mp4"),
-])
+@pytest.mark.parametrize(
+    ("args", "display", "expected"),
+    [
+        ((), ":0", "facemask detect 0"),
+        (("--no-display",), None, "facemask detect 0 --no-display"),
+        (
+            ("clip.mp4", "--output", "annotated.mp4"),
+            None,
+            "facemask detect clip.mp4 --output annotated.mp4 --no-display",
+        ),
+        (("clip.mp4", "--output", "annotated.mp4"), ":0", "facemask detect clip.mp4 --output annotated.mp4"),
+    ],
+)
 def test_run_sh_starts_the_right_command(venv, args, display, expected):
     installed(venv)
     proc = run_sh(venv, *args, display=display)

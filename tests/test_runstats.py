@@ -1,4 +1,5 @@
 """The frame rate on the overlay: frames out per second, the same figure the run reports at the end."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The models in facemask/models/ are deployable as shipped: they load, match their cards, and stay small."""
+
 from __future__ import annotations
 
 import hashlib

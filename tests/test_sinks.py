@@ -1,4 +1,5 @@
 """Sinks: JSONL lines flushed as they come, a readable video file, the image JSON document, the window keys."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from facemask.types import Faces, Frame
 
 
 def labelled_faces() -> Faces:
-    return Faces(xyxy=[[10, 20, 60, 80], [100, 10, 140, 60]], score=[0.98, 0.7], mask_prob=[0.9, 0.2],
-                 label=["mask", "no_mask"])
+    return Faces(
+        xyxy=[[10, 20, 60, 80], [100, 10, 140, 60]], score=[0.98, 0.7], mask_prob=[0.9, 0.2], label=["mask", "no_mask"]
+    )
 
 
 def frame(i: int, size: tuple[int, int] = (160, 120)) -> Frame:
@@ -90,8 +92,12 @@ def test_json_results_document(tmp_path):
     assert [r["source"] for r in doc["results"]] == ["a.jpg", "b.png"]
     first = doc["results"][0]
     assert (first["width"], first["height"]) == (80, 50)
-    assert first["faces"][1] == {"box": [100, 10, 140, 60], "label": "no_mask", "confidence": 0.8,
-                                 "face_confidence": 0.7}
+    assert first["faces"][1] == {
+        "box": [100, 10, 140, 60],
+        "label": "no_mask",
+        "confidence": 0.8,
+        "face_confidence": 0.7,
+    }
 
 
 def test_json_results_valid_when_empty(tmp_path):
@@ -102,8 +108,13 @@ def test_json_results_valid_when_empty(tmp_path):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("a.jpg", "a.jpg"), ("B.JPG", "B.jpg"), ("sub/c.png", "sub/c.png"), ("d.jpg_1088Wx1632H", "d.jpg_1088Wx1632H.jpg"),
-     ("e.webp", "e.webp")],
+    [
+        ("a.jpg", "a.jpg"),
+        ("B.JPG", "B.jpg"),
+        ("sub/c.png", "sub/c.png"),
+        ("d.jpg_1088Wx1632H", "d.jpg_1088Wx1632H.jpg"),
+        ("e.webp", "e.webp"),
+    ],
 )
 def test_output_name(name, expected):
     assert output_name(Path(name)) == Path(expected)

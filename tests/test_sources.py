@@ -1,4 +1,5 @@
 """Sources: what kind a SOURCE is, FileSource order and end marker, CameraSource newest-frame hand-over."""
+
 from __future__ import annotations
 
 import threading
@@ -28,15 +29,29 @@ def drain(source) -> list:
 
 @pytest.mark.parametrize(
     "spec, kind",
-    [("0", "camera"), ("12", "camera"), ("rtsp://cam.local/live", "stream"), ("http://host:8080/video", "stream"),
-     ("HTTPS://host/x.m3u8", "stream")],
+    [
+        ("0", "camera"),
+        ("12", "camera"),
+        ("rtsp://cam.local/live", "stream"),
+        ("http://host:8080/video", "stream"),
+        ("HTTPS://host/x.m3u8", "stream"),
+    ],
 )
 def test_source_kind_of_devices_and_urls(spec, kind):
     assert source_kind(spec) == kind
 
 
-@pytest.mark.parametrize("name, kind", [("a.jpg", "image"), ("b.JPEG", "image"), ("c.jpg_1088Wx1632H", "image"),
-                                        ("d.mp4", "video"), ("e.avi", "video"), ("f.weird", "video")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("a.jpg", "image"),
+        ("b.JPEG", "image"),
+        ("c.jpg_1088Wx1632H", "image"),
+        ("d.mp4", "video"),
+        ("e.avi", "video"),
+        ("f.weird", "video"),
+    ],
+)
 def test_source_kind_of_files(tmp_path, name, kind):
     (tmp_path / name).write_bytes(b"x")
     assert source_kind(str(tmp_path / name)) == kind

@@ -1,4 +1,5 @@
 """FaceTracker on synthetic box sequences: confirmation, id stability across gaps, expiry, prediction, smoothing."""
+
 from __future__ import annotations
 
 import numpy as np

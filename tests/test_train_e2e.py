@@ -1,4 +1,5 @@
 """A tiny run through the real `train.py`, then `facemask export`, then `facemask evaluate`."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ def scenes(tmp_path_factory):
     rng = np.random.default_rng(1)
     for i in range(20):
         # A distinct coarse background per scene, so no two scenes are perceptual near-duplicates.
-        image = cv2.resize(rng.integers(60, 180, (3, 4, 3)).astype(np.uint8), (160, 120), interpolation=cv2.INTER_NEAREST)
+        image = cv2.resize(
+            rng.integers(60, 180, (3, 4, 3)).astype(np.uint8), (160, 120), interpolation=cv2.INTER_NEAREST
+        )
         image[20:60, 20:60] = 200 + rng.integers(-30, 30, (40, 40, 3))
         image[50:90, 100:140] = 40 + rng.integers(-30, 30, (40, 40, 3))
         cv2.imwrite(str(root / "images" / f"s{i}.jpg"), image)
@@ -60,9 +63,25 @@ def scenes(tmp_path_factory):
 def run(dataset, scenes, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     proc = _run(
-        "train.py", "--dataset", str(dataset), "--dataset", str(scenes), "--output", str(out), "--arch", "lite",
-        "--weights", "none",
-        "--input-size", "32", "--epochs", "1", "--batch-size", "8", "--cache-dir", str(out / "cache"),
+        "train.py",
+        "--dataset",
+        str(dataset),
+        "--dataset",
+        str(scenes),
+        "--output",
+        str(out),
+        "--arch",
+        "lite",
+        "--weights",
+        "none",
+        "--input-size",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--cache-dir",
+        str(out / "cache"),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out, proc
@@ -79,8 +98,18 @@ def test_training_lists_bad_files_and_finishes(run):
 
 def test_training_writes_every_output(run):
     out, _ = run
-    for name in ("model.tflite", "model.json", "curves.png", "confusion_matrix.png", "test_grid.png", "split.json",
-                 "reliability.png", "augmented_samples.png", "scenes_confusion_matrix.png", "scenes_reliability.png"):
+    for name in (
+        "model.tflite",
+        "model.json",
+        "curves.png",
+        "confusion_matrix.png",
+        "test_grid.png",
+        "split.json",
+        "reliability.png",
+        "augmented_samples.png",
+        "scenes_confusion_matrix.png",
+        "scenes_reliability.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["per_class"]) == {"mask", "no_mask"}
@@ -121,8 +150,18 @@ def test_export_then_evaluate(run, dataset):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((out / "model.json").read_text())["quantization"] == "float16"
     report_path = out / "eval.json"
-    proc = _run("-m", "facemask.cli", "evaluate", str(dataset), "--model", str(out / "model.tflite"),
-                "--json", str(report_path), "--plots", str(out / "eval_plots"))
+    proc = _run(
+        "-m",
+        "facemask.cli",
+        "evaluate",
+        str(dataset),
+        "--model",
+        str(out / "model.tflite"),
+        "--json",
+        str(report_path),
+        "--plots",
+        str(out / "eval_plots"),
+    )
     assert proc.returncode == 1  # partial: the three bad files were skipped
     assert "accuracy" in proc.stdout and "corrupt.jpg" in proc.stderr
     report = json.loads(report_path.read_text())
@@ -134,9 +173,26 @@ def test_export_then_evaluate(run, dataset):
 def test_finish_only_recalibrates_and_exports_without_fitting(run, dataset, scenes):
     out, _ = run
     log_before = (out / "log_full.csv").read_text()
-    proc = _run("train.py", "--dataset", str(dataset), "--dataset", str(scenes), "--output", str(out), "--arch", "lite",
-                "--weights", "none", "--input-size", "32", "--batch-size", "8", "--cache-dir", str(out / "cache"),
-                "--finish-only")
+    proc = _run(
+        "train.py",
+        "--dataset",
+        str(dataset),
+        "--dataset",
+        str(scenes),
+        "--output",
+        str(out),
+        "--arch",
+        "lite",
+        "--weights",
+        "none",
+        "--input-size",
+        "32",
+        "--batch-size",
+        "8",
+        "--cache-dir",
+        str(out / "cache"),
+        "--finish-only",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "log_full.csv").read_text() == log_before  # no epoch ran
     card = json.loads((out / "model.json").read_text())
@@ -147,8 +203,21 @@ def test_finish_only_recalibrates_and_exports_without_fitting(run, dataset, scen
 def test_training_refuses_to_overwrite_an_earlier_run(run, dataset):
     out, _ = run
     before = (out / "model.tflite").read_bytes()
-    proc = _run("train.py", "--dataset", str(dataset), "--output", str(out), "--arch", "lite", "--weights", "none",
-                "--input-size", "32", "--epochs", "1")
+    proc = _run(
+        "train.py",
+        "--dataset",
+        str(dataset),
+        "--output",
+        str(out),
+        "--arch",
+        "lite",
+        "--weights",
+        "none",
+        "--input-size",
+        "32",
+        "--epochs",
+        "1",
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "--overwrite" in proc.stderr.strip().splitlines()[-1]
     assert (out / "model.tflite").read_bytes() == before
@@ -180,12 +249,36 @@ def test_unavailable_weights_are_one_line_errors(dataset, tmp_path, weights, mes
     """ImageNet weights that cannot be downloaded (a dead proxy forces it) or a missing local file."""
     import os
 
-    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-           "KERAS_HOME": str(tmp_path / "keras")}
+    env = {
+        **os.environ,
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "KERAS_HOME": str(tmp_path / "keras"),
+    }
     proc = subprocess.run(
-        [sys.executable, "train.py", "--dataset", str(dataset), "--output", str(tmp_path / "o"), "--arch", "resnet50",
-         "--weights", weights, "--input-size", "32", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
+        [
+            sys.executable,
+            "train.py",
+            "--dataset",
+            str(dataset),
+            "--output",
+            str(tmp_path / "o"),
+            "--arch",
+            "resnet50",
+            "--weights",
+            weights,
+            "--input-size",
+            "32",
+            "--epochs",
+            "1",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr

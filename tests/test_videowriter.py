@@ -1,4 +1,5 @@
 """Recordings: H.264 in mp4/mkv through PyAV (browsers play it), mp4v with one warning when it is missing."""
+
 from __future__ import annotations
 
 import logging

@@ -18,15 +18,21 @@ OBJECT = """<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin
 
 def write_voc(folder: Path, stem: str, objects: list[tuple], filename: str | None = None) -> Path:
     body = "".join(OBJECT.format(name=n, x1=a, y1=b, x2=c, y2=d) for n, a, b, c, d in objects)
-    xml = (f"<annotation><filename>{filename or stem + '.jpg'}</filename><size><width>400</width>"
-           f"<height>300</height><depth>3</depth></size>{body}</annotation>")
+    xml = (
+        f"<annotation><filename>{filename or stem + '.jpg'}</filename><size><width>400</width>"
+        f"<height>300</height><depth>3</depth></size>{body}</annotation>"
+    )
     path = folder / f"{stem}.xml"
     path.write_text(xml)
     return path
 
 
 def test_read_voc_gives_boxes_names_and_class_buckets(tmp_path):
-    objects = [("with_mask", 10, 20, 50, 70), ("without_mask", 100, 100, 110, 112), ("mask_weared_incorrect", 0, 0, 64, 64)]
+    objects = [
+        ("with_mask", 10, 20, 50, 70),
+        ("without_mask", 100, 100, 110, 112),
+        ("mask_weared_incorrect", 0, 0, 64, 64),
+    ]
     ann = read_voc(write_voc(tmp_path, "scene", objects))
     assert (ann.filename, ann.width, ann.height) == ("scene.jpg", 400, 300)
     np.testing.assert_array_equal(ann.xyxy, [[10, 20, 50, 70], [100, 100, 110, 112], [0, 0, 64, 64]])
@@ -50,7 +56,8 @@ def test_read_voc_without_objects_has_no_boxes(tmp_path):
 )
 def test_read_voc_rejects_bad_files_with_a_reason(tmp_path, content, message):
     if content.startswith("<object>"):
-        content = f"<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height></size>{content}</annotation>"
+        head = "<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height></size>"
+        content = f"{head}{content}</annotation>"
     path = tmp_path / "bad.xml"
     path.write_text(content)
     with pytest.raises(FacemaskError, match=message):
@@ -135,10 +142,18 @@ def test_tally_recall_by_size_and_class_and_precision_rules():
     assert report["recall"]["all"][">=32"] == round(2 / 3, 4)
     assert report["support"]["all"] == {"<32": 1, "32-63": 1, ">=64": 2, ">=32": 3, "all": 4}
     # TP: the 80 px and 70 px faces; ignored: the 20 px face; FP: the stray box and the duplicate.
-    assert (report["true_positives_ge32"], report["ignored_on_faces_below_32px"], report["false_positives"]) == (2, 1, 2)
+    assert (report["true_positives_ge32"], report["ignored_on_faces_below_32px"], report["false_positives"]) == (
+        2,
+        1,
+        2,
+    )
     assert report["precision_ge32"] == 0.5
     assert report["label_accuracy_ge32"] == {
-        "all": 1.0, "n": 1, "masked": 1.0, "unmasked": None, "incorrect_read_as_no_mask": 1.0,
+        "all": 1.0,
+        "n": 1,
+        "masked": 1.0,
+        "unmasked": None,
+        "incorrect_read_as_no_mask": 1.0,
     }
 
 
@@ -161,8 +176,12 @@ def load_script():
 def test_script_scores_three_real_scenes_to_json(tmp_path, capsys):
     data = shared_path("mask-detection")
     out = tmp_path / "report.json"
-    assert load_script().main(["--data", str(data), "--split", "all", "--limit", "3", "--mode", "fast",
-                               "--json", str(out)]) == 0
+    assert (
+        load_script().main(
+            ["--data", str(data), "--split", "all", "--limit", "3", "--mode", "fast", "--json", str(out)]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["images"] == 3 and report["detector"]["mode"] == "fast"
     assert report["gt_faces"] == sum(len(ann.names) for _, ann in voc_dataset(data, limit=3)) > 0
@@ -175,8 +194,12 @@ def test_script_scores_three_real_scenes_to_json(tmp_path, capsys):
 def test_script_adds_label_accuracy_with_a_classifier(tmp_path, tiny_model):
     data = shared_path("mask-detection")
     out = tmp_path / "report.json"
-    assert load_script().main(["--data", str(data), "--limit", "3", "--mode", "fast", "--model", str(tiny_model),
-                               "--json", str(out)]) == 0
+    assert (
+        load_script().main(
+            ["--data", str(data), "--limit", "3", "--mode", "fast", "--model", str(tiny_model), "--json", str(out)]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["classifier"] == str(tiny_model)
     assert report["label_accuracy_ge32"]["n"] > 0
@@ -185,8 +208,25 @@ def test_script_adds_label_accuracy_with_a_classifier(tmp_path, tiny_model):
 def test_script_scores_the_held_out_half_by_default_with_found_and_right_and_a_curve(tmp_path, tiny_model):
     data = shared_path("mask-detection")
     out, png = tmp_path / "report.json", tmp_path / "curve.png"
-    assert load_script().main(["--data", str(data), "--limit", "3", "--mode", "fast", "--model", str(tiny_model),
-                               "--json", str(out), "--curve", str(png)]) == 0
+    assert (
+        load_script().main(
+            [
+                "--data",
+                str(data),
+                "--limit",
+                "3",
+                "--mode",
+                "fast",
+                "--model",
+                str(tiny_model),
+                "--json",
+                str(out),
+                "--curve",
+                str(png),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     pairs = voc_dataset(data)
     test = [ann for path, ann in pairs if path.name in set(scene_split(pairs)["test"])][:3]
@@ -198,8 +238,13 @@ def test_script_scores_the_held_out_half_by_default_with_found_and_right_and_a_c
 
 
 def test_found_and_right_counts_only_right_labels_on_faces_of_32px_or_more():
-    gt = VocImage("a.jpg", 200, 200, np.array([[0, 0, 40, 40], [50, 0, 90, 40], [100, 0, 140, 40], [150, 0, 160, 10]],
-                                               np.float32), ("with_mask", "with_mask", "without_mask", "with_mask"))
+    gt = VocImage(
+        "a.jpg",
+        200,
+        200,
+        np.array([[0, 0, 40, 40], [50, 0, 90, 40], [100, 0, 140, 40], [150, 0, 160, 10]], np.float32),
+        ("with_mask", "with_mask", "without_mask", "with_mask"),
+    )
     faces = Faces(xyxy=gt.xyxy[[0, 1, 3]], score=[0.9, 0.8, 0.7], label=["mask", "no_mask", "mask"])
     tally = DetectionTally()
     tally.add(gt, faces)

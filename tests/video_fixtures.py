@@ -3,6 +3,7 @@
 A video gets a real face pasted in when ../shared/data is present (so the detector has
 something to find) and a plain synthetic picture otherwise: loop tests never need the data.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,9 @@ def synthetic_frame(index: int, size: tuple[int, int] = SIZE, face: np.ndarray |
     return frame
 
 
-def write_video(path: Path, frames: int = 20, size: tuple[int, int] = SIZE, fps: float = FPS,
-                with_face: bool = True) -> bool:
+def write_video(
+    path: Path, frames: int = 20, size: tuple[int, int] = SIZE, fps: float = FPS, with_face: bool = True
+) -> bool:
     """Write a short video (mp4v, or MJPG for .avi); True when a real face is in it."""
     face = face_patch() if with_face else None
     fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
@@ -79,8 +81,14 @@ class FakeCapture:
     how many frames the reader thread has captured.
     """
 
-    def __init__(self, frames: int | None = None, opened: bool = True, fps: float = FPS,
-                 fail_after: int | None = None, gate: threading.Semaphore | None = None) -> None:
+    def __init__(
+        self,
+        frames: int | None = None,
+        opened: bool = True,
+        fps: float = FPS,
+        fail_after: int | None = None,
+        gate: threading.Semaphore | None = None,
+    ) -> None:
         self.frames, self.opened, self.fps = frames, opened, fps
         self.fail_after, self.gate = fail_after, gate
         self.count = 0

@@ -7,6 +7,7 @@ functions (`analyzer_for`, `process_clip`) in two threads, as Streamlit's tabs w
 
     python tools/app_lock_wait.py --json docs/bench/app_lock_wait.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,9 +58,15 @@ def main() -> None:
     during_s = time.perf_counter() - t0
     clip_running = worker.is_alive()
     worker.join()
-    report = {"clip": a.clip.name, **result["clip"], "photo": a.photo.name, "model": a.model,
-              "photo_alone_s": round(alone_s, 2), "photo_during_clip_s": round(during_s, 2),
-              "clip_was_still_running": clip_running}
+    report = {
+        "clip": a.clip.name,
+        **result["clip"],
+        "photo": a.photo.name,
+        "model": a.model,
+        "photo_alone_s": round(alone_s, 2),
+        "photo_during_clip_s": round(during_s, 2),
+        "clip_was_still_running": clip_running,
+    }
     text = json.dumps(report, indent=1)
     print(text)
     if a.json:

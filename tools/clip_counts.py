@@ -11,6 +11,7 @@ would, and compares the FPS drawn on the last frames with the fps the run report
 usage: python tools/clip_counts.py [--json docs/bench/tracking_clips.json] [--schedules every2,realtime] [CLIP ...]
        python tools/clip_counts.py --overlay-fps [--json docs/bench/overlay_fps.json] [CLIP ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,26 @@ def run_counts(video: Path, schedule: str, workdir: Path, extra: tuple[str, ...]
     stem = f"{video.stem}_{schedule}"
     frames, events, summary = (workdir / f"{stem}{suffix}" for suffix in (".jsonl", "_events.jsonl", "_summary.json"))
     proc = subprocess.run(
-        [sys.executable, "-m", "facemask.cli", "detect", str(video), "--no-display", "--json", str(frames),
-         "--events", str(events), "--summary", str(summary), *SCHEDULES[schedule], *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "facemask.cli",
+            "detect",
+            str(video),
+            "--no-display",
+            "--json",
+            str(frames),
+            "--events",
+            str(events),
+            "--summary",
+            str(summary),
+            *SCHEDULES[schedule],
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"facemask detect {video.name} ({schedule}) failed: {proc.stderr.strip()[-500:]}")
@@ -52,17 +70,27 @@ def run_counts(video: Path, schedule: str, workdir: Path, extra: tuple[str, ...]
     ids = {f["track_id"] for r in records for f in r["faces"] if f.get("track_id") is not None}
     fps = re.search(r"\(([\d.]+) fps\)", proc.stdout)
     return {
-        "people": s["people"], "masked": s["masked"], "unmasked": s["unmasked"],
-        "compliance_rate": s["compliance_rate"], "violations": s["violations"], "resolved": s["resolved"],
-        "ids_created": len(ids), "frames": len(records), "fps": float(fps.group(1)) if fps else None,
+        "people": s["people"],
+        "masked": s["masked"],
+        "unmasked": s["unmasked"],
+        "compliance_rate": s["compliance_rate"],
+        "violations": s["violations"],
+        "resolved": s["resolved"],
+        "ids_created": len(ids),
+        "frames": len(records),
+        "fps": float(fps.group(1)) if fps else None,
     }
 
 
 def score(counts: dict, truth: dict) -> dict:
     """Counts with the truth beside them: people error and ids per person present."""
     people = truth["people"]
-    return {**counts, "people_true": people, "people_error": round(counts["people"] / people - 1, 3),
-            "ids_per_person": round(counts["ids_created"] / people, 3)}
+    return {
+        **counts,
+        "people_true": people,
+        "people_error": round(counts["people"] / people - 1, 3),
+        "ids_per_person": round(counts["ids_created"] / people, 3),
+    }
 
 
 def overlay_fps(video: Path, schedule: str) -> dict:
@@ -87,10 +115,15 @@ def overlay_fps(video: Path, schedule: str) -> dict:
     analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode="fast"), ClassifierConfig())
     source = FileSource(video, realtime=schedule == "realtime").start()
     stats = run_video(source, analyzer, [DrawSink()], **stages)
-    tail = sorted(overlay.shown[len(overlay.shown) // 2:])
-    return {"reported_fps": round(stats.fps, 2), "overlay_fps_last": round(overlay.shown[-1], 2),
-            "overlay_fps_median_last_half": round(tail[len(tail) // 2], 2),
-            "ratio_last": round(overlay.shown[-1] / stats.fps, 3), "frames": stats.frames, "dropped": stats.dropped}
+    tail = sorted(overlay.shown[len(overlay.shown) // 2 :])
+    return {
+        "reported_fps": round(stats.fps, 2),
+        "overlay_fps_last": round(overlay.shown[-1], 2),
+        "overlay_fps_median_last_half": round(tail[len(tail) // 2], 2),
+        "ratio_last": round(overlay.shown[-1] / stats.fps, 3),
+        "frames": stats.frames,
+        "dropped": stats.dropped,
+    }
 
 
 def main() -> None:
@@ -115,9 +148,12 @@ def main() -> None:
             for schedule in a.schedules.split(","):
                 row = score(run_counts(VIDEOS / clip, schedule, Path(tmp)), truth[clip])
                 rows.setdefault(clip, {})[schedule] = row
-                print(f"{clip:26s} {schedule:8s} people {row['people']} (true {row['people_true']}), "
-                      f"ids/person {row['ids_per_person']}, compliance {row['compliance_rate']}, "
-                      f"violations {row['violations']}, resolved {row['resolved']}, {row['fps']} fps", flush=True)
+                print(
+                    f"{clip:26s} {schedule:8s} people {row['people']} (true {row['people_true']}), "
+                    f"ids/person {row['ids_per_person']}, compliance {row['compliance_rate']}, "
+                    f"violations {row['violations']}, resolved {row['resolved']}, {row['fps']} fps",
+                    flush=True,
+                )
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         every = a.schedules == ",".join(SCHEDULES)

@@ -5,6 +5,7 @@ then reads the records back. Used for the closing figures and by tests/test_real
 
 usage: python tools/clip_report.py [--model default] [--json docs/bench/clips.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,21 +17,45 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "data" / "videos"
-EXPECTED = {"mask_woman.mp4": "mask", "nomask_man.mp4": "no_mask", "putting_mask_on.mp4": None,
-            "medical_staff_masks.mp4": "mask", "dancers_nomask.mp4": "no_mask"}
+EXPECTED = {
+    "mask_woman.mp4": "mask",
+    "nomask_man.mp4": "no_mask",
+    "putting_mask_on.mp4": None,
+    "medical_staff_masks.mp4": "mask",
+    "dancers_nomask.mp4": "no_mask",
+}
 
 
 def run_clip(video: Path, model: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """(per-frame records, events) from `facemask detect VIDEO --no-display --json --events`."""
     frames, events = workdir / f"{video.stem}.jsonl", workdir / f"{video.stem}_events.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "facemask.cli", "detect", str(video), "--no-display", "--model", model,
-         "--json", str(frames), "--events", str(events), *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "facemask.cli",
+            "detect",
+            str(video),
+            "--no-display",
+            "--model",
+            model,
+            "--json",
+            str(frames),
+            "--events",
+            str(events),
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"facemask detect {video.name} failed: {proc.stderr.strip()[-500:]}")
-    read = lambda p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+    def read(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
     return read(frames), (read(events) if events.exists() else [])
 
 
@@ -67,7 +92,7 @@ def summarize(records: list[dict], events: list[dict], expected: str | None) -> 
         out["label_accuracy"] = round(sum(f["label"] == expected for f in main) / max(1, len(main)), 4)
         raw = [f.get("raw_label", f["label"]) for f in main]  # faces without an id yet carry only their label
         out["raw_label_accuracy"] = round(sum(label == expected for label in raw) / max(1, len(main)), 4)
-    tail = records[int(0.8 * len(records)):]
+    tail = records[int(0.8 * len(records)) :]
     tail_main = [max(r["faces"], key=lambda f: f["face_confidence"]) for r in tail if r["faces"]]
     out["last20_mask_fraction"] = round(sum(f["label"] == "mask" for f in tail_main) / max(1, len(tail_main)), 4)
     return out

@@ -6,6 +6,7 @@ our pipeline back to back, in this one process tree, and the ratio is what we re
 usage: python tools/compare_reference.py [VIDEO ...] [--backbone mobilenetv2] [--frames 150]
        [--model default] [--detect-every 2] [--json docs/bench/reference_ratio.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,17 @@ def _run(cmd: list[str]) -> str:
 
 
 def reference(video: Path, backbone: str, frames: int) -> dict:
-    out = _run([sys.executable, str(SHARED / "tools" / "reference_loop.py"), str(video),
-                "--backbone", backbone, "--frames", str(frames)])
+    out = _run(
+        [
+            sys.executable,
+            str(SHARED / "tools" / "reference_loop.py"),
+            str(video),
+            "--backbone",
+            backbone,
+            "--frames",
+            str(frames),
+        ]
+    )
     fps = float(re.search(r"reference_fps=([\d.]+)", out).group(1))
     faces = int(re.search(r"faces=(\d+) frames=(\d+)", out).group(1))
     counted = int(re.search(r"faces=(\d+) frames=(\d+)", out).group(2))
@@ -39,8 +49,22 @@ def reference(video: Path, backbone: str, frames: int) -> dict:
 
 
 def ours(video: Path, frames: int, model: str, detect_every: int, extra: list[str]) -> dict:
-    out = _run([sys.executable, "-m", "facemask.cli", "benchmark", str(video), "--frames", str(frames),
-                "--model", model, "--detect-every", str(detect_every), *extra])
+    out = _run(
+        [
+            sys.executable,
+            "-m",
+            "facemask.cli",
+            "benchmark",
+            str(video),
+            "--frames",
+            str(frames),
+            "--model",
+            model,
+            "--detect-every",
+            str(detect_every),
+            *extra,
+        ]
+    )
     return json.loads(out[: out.rindex("facemask_fps=")])
 
 
@@ -59,19 +83,40 @@ def main() -> None:
     rows = []
     for video in videos:
         ref = reference(video, a.backbone, a.frames)
-        mine = ours(video, 2 * a.frames, a.model, a.detect_every, ["--detector-mode", a.detector_mode,
-                                                                   "--face-detector", a.face_detector])
-        row = {"video": video.name, "reference_fps": ref["fps"], "facemask_fps": mine["fps"],
-               "fps_ratio": round(mine["fps"] / ref["fps"], 2),
-               "reference_faces_per_frame": ref["faces_per_frame"], "facemask_faces_per_frame": mine["faces_per_frame"],
-               "faces_ratio": round(mine["faces_per_frame"] / ref["faces_per_frame"], 2) if ref["faces_per_frame"] else None,
-               "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()}}
+        mine = ours(
+            video,
+            2 * a.frames,
+            a.model,
+            a.detect_every,
+            ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector],
+        )
+        row = {
+            "video": video.name,
+            "reference_fps": ref["fps"],
+            "facemask_fps": mine["fps"],
+            "fps_ratio": round(mine["fps"] / ref["fps"], 2),
+            "reference_faces_per_frame": ref["faces_per_frame"],
+            "facemask_faces_per_frame": mine["faces_per_frame"],
+            "faces_ratio": round(mine["faces_per_frame"] / ref["faces_per_frame"], 2)
+            if ref["faces_per_frame"]
+            else None,
+            "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()},
+        }
         rows.append(row)
         print(json.dumps(row))
-    doc = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(), "backbone": a.backbone,
-           "reference_frames": a.frames, "facemask": {"model": a.model, "detect_every": a.detect_every,
-                                                      "detector_mode": a.detector_mode,
-                                                      "face_detector": a.face_detector}, "rows": rows}
+    doc = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": platform.platform(),
+        "backbone": a.backbone,
+        "reference_frames": a.frames,
+        "facemask": {
+            "model": a.model,
+            "detect_every": a.detect_every,
+            "detector_mode": a.detector_mode,
+            "face_detector": a.face_detector,
+        },
+        "rows": rows,
+    }
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(doc, indent=1))

@@ -3,6 +3,7 @@
 Weights are random (speed does not depend on them); the model goes through the project's
 own export path and runtime. usage: python tools/input_size_speed.py [--sizes 96 128 160 224]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ and the face crops of the held-out scenes (by-scene split). Same crops, same spl
 Accuracy, per-class figures and expected calibration error, read through the runtime detection uses
 (LiteRT or Keras, preprocessing from the card), plus ms per face. The cut is the card's threshold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,12 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for r in results:
-        figures = ", ".join(f"{k} {v['accuracy']:.4f} (n {v['n']}, ECE {v['calibration_ece']})"
-                            for k, v in r.items() if isinstance(v, dict))
+        figures = ", ".join(
+            f"{k} {v['accuracy']:.4f} (n {v['n']}, ECE {v['calibration_ece']})"
+            for k, v in r.items()
+            if isinstance(v, dict)
+        )
         print(f"{r['model']}: {figures}; {r['ms_per_face']} ms/face")
     if a.json:
-        a.json.write_text(json.dumps({"split": "test splits of train.py (folder de-duplicated; scenes by scene)",
-                                      "results": results}, indent=1))
+        a.json.write_text(
+            json.dumps(
+                {"split": "test splits of train.py (folder de-duplicated; scenes by scene)", "results": results},
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -15,6 +15,7 @@ the ratio to it is the figure to compare across runs. The curve (`--curve`) of f
 comes from one run down to a low score, since their cut is their last step; res10 drops nested
 boxes after its cut, so its curve is one extra run per point.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images/ and annotations/")
     parser.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend)
-    parser.add_argument("--mode", choices=("fast", "accurate", "reference"), default="accurate",
-                        help="preset (reference: res10's tutorial design)")
-    parser.add_argument("--split", choices=("test", "all"), default="test",
-                        help="test: the held-out half of voc.scene_split (default); all: every scene")
+    parser.add_argument(
+        "--mode",
+        choices=("fast", "accurate", "reference"),
+        default="accurate",
+        help="preset (reference: res10's tutorial design)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "all"),
+        default="test",
+        help="test: the held-out half of voc.scene_split (default); all: every scene",
+    )
     parser.add_argument("--confidence", type=float, default=None, help="face confidence (default: the tuned 0.5)")
     parser.add_argument("--iou", type=float, default=0.3, help="IoU for a detection to match a face")
     parser.add_argument("--limit", type=int, default=None, help="only the first N scenes of the split (natural order)")
@@ -82,14 +91,19 @@ class ReferenceDetector(FaceDetector):
 
 def _ms(values: list[float]) -> dict:
     v = np.asarray(values) if values else np.zeros(1)
-    return {"mean": round(float(v.mean()), 1), "median": round(float(np.median(v)), 1),
-            "p90": round(float(np.percentile(v, 90)), 1)}
+    return {
+        "mean": round(float(v.mean()), 1),
+        "median": round(float(np.median(v)), 1),
+        "p90": round(float(np.percentile(v, 90)), 1),
+    }
 
 
 def _timing(detector_ms: list[float], ref_ms: list[float], classify_ms: list[float]) -> dict:
     det, ref = _ms(detector_ms), _ms(ref_ms)
     return {
-        "detector_ms_mean": det["mean"], "detector_ms_median": det["median"], "detector_ms_p90": det["p90"],
+        "detector_ms_mean": det["mean"],
+        "detector_ms_median": det["median"],
+        "detector_ms_p90": det["p90"],
         "classifier_ms_mean": _ms(classify_ms)["mean"] if classify_ms else None,
         "reference_300x300_ms_mean": ref["mean"],
         "ratio_to_300x300": round(det["mean"] / ref["mean"], 2),
@@ -187,18 +201,30 @@ def plot_curve(curves: list[dict], report: dict, path: Path) -> dict:
     fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
     ax.plot(recall, precision, label="all faces >= 32 px", **style)
     ax.plot(masked / max(n_masked, 1), precision, ls="--", label="masked recall (same cut)", **style)
-    ax.plot([report["recall"]["all"][">=32"]], [report["precision_ge32"]], "o", color="black",
-            label=f"operating point (confidence {cfg['confidence']})")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0.5, 1.01),
-           title=f"{cfg['backend']} {cfg['mode']}, {report['split']} split ({report['images']} scenes)")
+    ax.plot(
+        [report["recall"]["all"][">=32"]],
+        [report["precision_ge32"]],
+        "o",
+        color="black",
+        label=f"operating point (confidence {cfg['confidence']})",
+    )
+    ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        xlim=(0, 1),
+        ylim=(0.5, 1.01),
+        title=f"{cfg['backend']} {cfg['mode']}, {report['split']} split ({report['images']} scenes)",
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
-    at = {f"recall_at_precision_{p}": round(float(recall[precision >= p].max()), 4) if (precision >= p).any() else None
-          for p in (0.9, 0.95)}
+    at = {
+        f"recall_at_precision_{p}": round(float(recall[precision >= p].max()), 4) if (precision >= p).any() else None
+        for p in (0.9, 0.95)
+    }
     cuts = {"min_score": CURVE_FLOOR} if len(curves) == 1 else {"cuts": list(CURVE_CUTS)}
     return {"png": str(path), **cuts, **at}
 
@@ -208,18 +234,22 @@ def format_summary(report: dict) -> str:
     t, cfg = report["timing"], report["detector"]
     columns = (*SIZE_BUCKETS, ">=32", "all")
     lines = [
-        (f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
-         f"{report['images']} images:"
-         f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
-         f" ({t['reference_300x300_ms_mean']} ms)"),
+        (
+            f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
+            f"{report['images']} images:"
+            f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
+            f" ({t['reference_300x300_ms_mean']} ms)"
+        ),
         f"{'recall':<10}" + "".join(f"{c:>8}" for c in columns),
     ]
     for row, values in report["recall"].items():
         cells = "".join(f"{'-' if values[c] is None else format(values[c], '.3f'):>8}" for c in columns)
         lines.append(f"{row:<10}{cells}   (n>=32: {report['support'][row]['>=32']})")
     lines.append(
-        f"precision >=32 px: {report['precision_ge32']} (TP {report['true_positives_ge32']}, FP {report['false_positives']}"
-        f" of which {report['false_positives_below_32px']} < 32 px; {report['ignored_on_faces_below_32px']} on faces < 32 px ignored)"
+        f"precision >=32 px: {report['precision_ge32']} "
+        f"(TP {report['true_positives_ge32']}, FP {report['false_positives']}"
+        f" of which {report['false_positives_below_32px']} < 32 px; "
+        f"{report['ignored_on_faces_below_32px']} on faces < 32 px ignored)"
     )
     if "label_accuracy_ge32" in report:
         acc, right = report["label_accuracy_ge32"], report["found_and_right_ge32"]
@@ -228,12 +258,16 @@ def format_summary(report: dict) -> str:
             f" incorrect read no_mask {acc['incorrect_read_as_no_mask']});"
             f" classifier {t['classifier_ms_mean']} ms/image"
         )
-        lines.append(f"found-and-right >=32 px: {right['all']} (masked {right['masked']}, unmasked {right['unmasked']};"
-                     f" with incorrect as no_mask {right['incl_incorrect']})")
+        lines.append(
+            f"found-and-right >=32 px: {right['all']} (masked {right['masked']}, unmasked {right['unmasked']};"
+            f" with incorrect as no_mask {right['incl_incorrect']})"
+        )
     if "curve" in report:
         c = report["curve"]
-        lines.append(f"curve {c['png']}: recall at precision 0.90 {c['recall_at_precision_0.9']}, "
-                     f"at 0.95 {c['recall_at_precision_0.95']}")
+        lines.append(
+            f"curve {c['png']}: recall at precision 0.90 {c['recall_at_precision_0.9']}, "
+            f"at 0.95 {c['recall_at_precision_0.95']}"
+        )
     return "\n".join(lines)
 
 

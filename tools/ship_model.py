@@ -3,6 +3,7 @@
 usage: python tools/ship_model.py runs/resnet50 mask_resnet50
 Only the TFLite file and its card JSON are shipped: never checkpoints or Keras models.
 """
+
 from __future__ import annotations
 
 import json

@@ -11,6 +11,7 @@ lowest that keeps precision (faces >= 32 px) at `--precision`. The winner is the
 most faces >= 32 px found; masked faces break ties. `fast` (video) only tries YuNet inputs of
 at most 120k pixels, the frame budget's size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def run_detectors(pairs, cache: Path) -> dict:
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     res10 = {m: FaceDetector(DetectorConfig(mode=m, confidence=RES10_FLOOR[m])) for m in RES10_FLOOR}
-    yunet = {k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR))
-             for k, (a, u) in YUNET_INPUTS.items()}
+    yunet = {
+        k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR)) for k, (a, u) in YUNET_INPUTS.items()
+    }
     raw: dict = {"res10": {m: [] for m in res10}, "yunet": {k: [] for k in yunet}}
     for n, (path, _) in enumerate(pairs):
         image = read_image(path)
@@ -72,9 +74,12 @@ def operating_point(c: dict, n_big: int, n_masked: int, precision: float) -> dic
     if not len(ok):
         return None
     i = last[ok[np.argmax(c["tp"][last][ok])]]
-    return {"threshold": round(float(c["score"][i]), 4), "recall_ge32": round(float(c["tp"][i] / n_big), 4),
-            "masked_recall_ge32": round(float(c["masked"][i] / n_masked), 4),
-            "precision_ge32": round(float(c["tp"][i] / (c["tp"][i] + c["fp"][i])), 4)}
+    return {
+        "threshold": round(float(c["score"][i]), 4),
+        "recall_ge32": round(float(c["tp"][i] / n_big), 4),
+        "masked_recall_ge32": round(float(c["masked"][i] / n_masked), 4),
+        "precision_ge32": round(float(c["tp"][i] / (c["tp"][i] + c["fp"][i])), 4),
+    }
 
 
 def tune(raw: dict, gts: list, precision: float) -> dict:
@@ -89,22 +94,36 @@ def tune(raw: dict, gts: list, precision: float) -> dict:
             res10 = [f[f.score >= cut] for f in raw["res10"][mode]]
             fused = [weighted_box_fusion([r, y], (1.0, weight), iou) for r, y in zip(res10, raw["yunet"][key])]
             point = operating_point(score_curve(fused, gts), n_big, n_masked, precision)
-            if point and (best is None or (point["recall_ge32"], point["masked_recall_ge32"])
-                          > (best["tuned"]["recall_ge32"], best["tuned"]["masked_recall_ge32"])):
+            if point and (
+                best is None
+                or (point["recall_ge32"], point["masked_recall_ge32"])
+                > (best["tuned"]["recall_ge32"], best["tuned"]["masked_recall_ge32"])
+            ):
                 area, upscale = YUNET_INPUTS[key]
-                best = {"res10_mode": mode, "res10_confidence": cut,
-                        "yunet": {"area": area, "max_upscale": upscale, "confidence": FLOOR},
-                        "weights": {"res10": 1.0, "yunet": weight}, "iou": iou,
-                        "confidence": point["threshold"], "tuned": point}
+                best = {
+                    "res10_mode": mode,
+                    "res10_confidence": cut,
+                    "yunet": {"area": area, "max_upscale": upscale, "confidence": FLOOR},
+                    "weights": {"res10": 1.0, "yunet": weight},
+                    "iou": iou,
+                    "confidence": point["threshold"],
+                    "tuned": point,
+                }
         presets[mode] = best
     alone = {}
     for mode in ("fast", "accurate"):
-        points = {k: operating_point(score_curve(raw["yunet"][k], gts), n_big, n_masked, precision)
-                  for k in (VIDEO_INPUTS if mode == "fast" else YUNET_INPUTS)}
+        points = {
+            k: operating_point(score_curve(raw["yunet"][k], gts), n_big, n_masked, precision)
+            for k in (VIDEO_INPUTS if mode == "fast" else YUNET_INPUTS)
+        }
         key = max((k for k in points if points[k]), key=lambda k: points[k]["recall_ge32"])
         area, upscale = YUNET_INPUTS[key]
-        alone[mode] = {"area": area, "max_upscale": upscale, "confidence": points[key]["threshold"],
-                       "tuned": points[key]}
+        alone[mode] = {
+            "area": area,
+            "max_upscale": upscale,
+            "confidence": points[key]["threshold"],
+            "tuned": points[key],
+        }
     return {"fused": presets, "yunet": alone, "tuning_faces_ge32": n_big, "tuning_masked_ge32": n_masked}
 
 
@@ -121,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     tuning = [(p, g) for p, g in pairs if p.name in names]
     start = time.perf_counter()
     raw = run_detectors(tuning, a.cache)
-    doc = {"about": "Fused face detector settings, chosen by tools/tune_fusion.py on the train+val scenes "
-                    f"of voc.scene_split (seed 42, {len(tuning)} scenes); "
-                    f"precision target {a.precision} on faces >= 32 px.",
-           "command": " ".join(["python tools/tune_fusion.py", *(sys.argv[1:] if argv is None else argv)]),
-           **tune(raw, [g for _, g in tuning], a.precision)}
+    doc = {
+        "about": "Fused face detector settings, chosen by tools/tune_fusion.py on the train+val scenes "
+        f"of voc.scene_split (seed 42, {len(tuning)} scenes); "
+        f"precision target {a.precision} on faces >= 32 px.",
+        "command": " ".join(["python tools/tune_fusion.py", *(sys.argv[1:] if argv is None else argv)]),
+        **tune(raw, [g for _, g in tuning], a.precision),
+    }
     a.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(json.dumps(doc, indent=1))
     print(f"{time.perf_counter() - start:.0f} s", file=sys.stderr)
