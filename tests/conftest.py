@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,35 @@ def assert_one_error(proc, fragment: str, code: int | None = None) -> None:
         assert proc.returncode != 0, proc.stdout
     else:
         assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+
+
+def facemask_argv(*args, module: str = "facemask") -> list[str]:
+    """`python -m MODULE ARGS`, every argument as text: the command line a user types."""
+    return [sys.executable, "-m", module, *map(str, args)]
+
+
+def run_facemask(
+    *args, module: str = "facemask", env: dict | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """Run the CLI from the repo root as a user would; the exit code is the test's to check."""
+    return subprocess.run(
+        facemask_argv(*args, module=module),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def wait_for_lines(proc: subprocess.Popen, folder: Path, pattern: str, why: str, lines: int = 3) -> None:
+    """Block until a file in `folder` matching `pattern` has `lines` lines, so a signal lands mid-run;
+    fail with `why` if the run ends first or two minutes pass."""
+    deadline = time.monotonic() + 120
+    while not any(len(p.read_text().splitlines()) >= lines for p in folder.glob(pattern)):
+        assert proc.poll() is None and time.monotonic() < deadline, why
+        time.sleep(0.05)
 
 
 def shared_path(*parts: str) -> Path:

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from conftest import REPO
+from conftest import run_facemask
 from video_fixtures import write_video
 
 
@@ -12,24 +10,17 @@ def test_benchmark_loops_the_video_and_reports_every_stage(tmp_path, tiny_model)
     video = tmp_path / "clip.mp4"
     has_face = write_video(video, frames=12)
     out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facemask.cli",
-            "benchmark",
-            str(video),
-            "--frames",
-            "30",
-            "--model",
-            str(tiny_model),
-            "--json",
-            str(out),
-            "--encode",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc = run_facemask(
+        "benchmark",
+        video,
+        "--frames",
+        30,
+        "--model",
+        tiny_model,
+        "--json",
+        out,
+        "--encode",
+        module="facemask.cli",
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

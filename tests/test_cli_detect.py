@@ -10,22 +10,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, card_of
+from conftest import HEADLESS, REPO, assert_one_error, card_of, run_facemask
 from video_fixtures import read_back, write_truncated_video, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "facemask.cli", "detect", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+def cli(*args, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return run_facemask("detect", *args, module="facemask.cli", env=env, timeout=timeout)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,22 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, run_facemask, wait_for_lines
 from video_fixtures import read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def facemask(*args, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "facemask", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -44,30 +31,15 @@ def test_a_stop_signal_closes_the_video_the_jsonl_and_writes_the_summary(tmp_pat
     clip, out, jsonl = tmp_path / "clip.mp4", tmp_path / "out.mp4", tmp_path / "f.jsonl"
     write_video(clip, frames=60, fps=5.0)  # --realtime: 12 s of video, plenty of time for the signal
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "facemask",
-            "detect",
-            str(clip),
-            "--no-display",
-            "--realtime",
-            "--model",
-            str(tiny_model),
-            "--output",
-            str(out),
-            "--json",
-            str(jsonl),
-        ],
+        facemask_argv(
+            "detect", clip, "--no-display", "--realtime", "--model", tiny_model, "--output", out, "--json", jsonl
+        ),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f*.jsonl")):
-        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before the signal"
-        time.sleep(0.05)
+    wait_for_lines(proc, tmp_path, "f*.jsonl", "the run ended before the signal")
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
@@ -86,7 +58,7 @@ def test_sigterm_ends_a_folder_run_with_a_valid_json_document(tmp_path, tiny_mod
     for i in range(400):
         cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 40, 3), i % 255, np.uint8))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "facemask", "detect", str(folder), "--model", str(tiny_model), "--json", str(doc)],
+        facemask_argv("detect", folder, "--model", tiny_model, "--json", doc),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -108,7 +80,7 @@ def test_folder_run_opens_no_window_lists_skipped_files_and_prints_totals(tmp_pa
     folder.mkdir()
     cv2.imwrite(str(folder / "a.png"), np.full((60, 80, 3), 200, np.uint8))
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    proc = facemask("detect", folder, "--model", tiny_model, "--json", doc, env=HEADLESS)  # no --no-display
+    proc = run_facemask("detect", folder, "--model", tiny_model, "--json", doc, env=HEADLESS)  # no --no-display
     assert proc.returncode == 1, proc.stderr  # partial: one image skipped
     document = json.loads(doc.read_text())
     assert [Path(r["source"]).name for r in document["results"]] == ["a.png"]
@@ -120,13 +92,13 @@ def test_folder_run_opens_no_window_lists_skipped_files_and_prints_totals(tmp_pa
 def test_display_is_refused_without_a_display_for_images_too(tmp_path, tiny_model):
     image = tmp_path / "a.png"
     cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
-    assert_one_error(facemask("detect", image, "--display", "--model", tiny_model, env=HEADLESS), "no display")
+    assert_one_error(run_facemask("detect", image, "--display", "--model", tiny_model, env=HEADLESS), "no display")
 
 
 def test_output_file_name_for_one_image_writes_that_file(tmp_path, tiny_model):
     image, out = tmp_path / "a.png", tmp_path / "annotated.jpg"
     cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
-    proc = facemask("detect", image, "--model", tiny_model, "--output", out)
+    proc = run_facemask("detect", image, "--model", tiny_model, "--output", out)
     assert proc.returncode == 0, proc.stderr
     assert out.is_file() and cv2.imread(str(out)).shape == (60, 80, 3)
 
@@ -134,7 +106,7 @@ def test_output_file_name_for_one_image_writes_that_file(tmp_path, tiny_model):
 def test_json_dash_writes_the_document_to_stdout(tmp_path, tiny_model):
     image = tmp_path / "a.png"
     cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
-    proc = facemask("detect", image, "--model", tiny_model, "--json", "-")
+    proc = run_facemask("detect", image, "--model", tiny_model, "--json", "-")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["results"][0]["width"] == 80  # nothing else on stdout
     assert not (REPO / "-").exists()
@@ -143,13 +115,13 @@ def test_json_dash_writes_the_document_to_stdout(tmp_path, tiny_model):
 def test_json_dash_for_video_is_json_lines_on_stdout(tmp_path, tiny_model):
     clip = tmp_path / "clip.mp4"
     write_video(clip, frames=4)
-    proc = facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", "-")
+    proc = run_facemask("detect", clip, "--no-display", "--model", tiny_model, "--json", "-")
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["frame"] for line in proc.stdout.splitlines()] == [0, 1, 2, 3]
 
 
 def test_verbose_after_the_subcommand(tmp_path):
-    proc = facemask("benchmark", tmp_path / "nope.mp4", "-v")
+    proc = run_facemask("benchmark", tmp_path / "nope.mp4", "-v")
     assert_one_error(proc, "nope.mp4: no such file")
 
 
@@ -178,16 +150,16 @@ def test_verbose_after_the_subcommand(tmp_path):
 def test_options_that_would_do_nothing_are_errors(tmp_path, tiny_model, make_args, fragment):
     write_video(tmp_path / "clip.mp4", frames=3)
     cv2.imwrite(str(tmp_path / "a.png"), np.full((60, 80, 3), 200, np.uint8))
-    assert_one_error(facemask(*make_args(tmp_path, tiny_model)), fragment)
+    assert_one_error(run_facemask(*make_args(tmp_path, tiny_model)), fragment)
 
 
 def test_benchmark_zero_frames_is_refused(tmp_path):
-    proc = facemask("benchmark", tmp_path / "clip.mp4", "--frames", "0")
+    proc = run_facemask("benchmark", tmp_path / "clip.mp4", "--frames", "0")
     assert proc.returncode == 2 and "--frames: expected a whole number >= 1" in proc.stderr
 
 
 def test_version_and_python_dash_m():
-    proc = facemask("--version")
+    proc = run_facemask("--version")
     assert proc.returncode == 0 and proc.stdout.strip().startswith("facemask ")
 
 
@@ -200,7 +172,7 @@ def test_version_and_python_dash_m():
     ],
 )
 def test_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path, setup, fragment):
-    assert_one_error(facemask("export", setup(tmp_path)), fragment)
+    assert_one_error(run_facemask("export", setup(tmp_path)), fragment)
 
 
 def test_chance_level_export_warns(tmp_path):
@@ -225,7 +197,7 @@ def test_a_silent_stream_gives_up_after_open_timeout(tmp_path, tiny_model):
     server, port = _silent_server()
     try:
         t0 = time.monotonic()
-        proc = facemask(
+        proc = run_facemask(
             "detect", f"http://127.0.0.1:{port}/live", "--no-display", "--model", tiny_model, "--open-timeout", "1"
         )
         assert time.monotonic() - t0 < 25  # FFmpeg's own default would be 30 s or more
@@ -268,7 +240,7 @@ def test_a_stream_that_dies_ends_with_one_error_and_still_writes_the_summary(tmp
     server = _serve_once(ts.read_bytes())
     try:
         events = tmp_path / "e.jsonl"
-        proc = facemask(
+        proc = run_facemask(
             "detect",
             f"http://127.0.0.1:{server.server_port}/live",
             "--no-display",
@@ -293,11 +265,11 @@ def test_evaluate_prints_no_native_library_noise(tmp_path, tiny_model):
         (tmp_path / "ds" / folder).mkdir(parents=True)
         for i in range(2):
             cv2.imwrite(str(tmp_path / "ds" / folder / f"{i}.png"), np.full((48, 48, 3), value + i, np.uint8))
-    proc = facemask("evaluate", tmp_path / "ds", "--model", tiny_model)
+    proc = run_facemask("evaluate", tmp_path / "ds", "--model", tiny_model)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "accuracy" in proc.stdout
-    loud = facemask("-v", "evaluate", tmp_path / "ds", "--model", tiny_model)
+    loud = run_facemask("-v", "evaluate", tmp_path / "ds", "--model", tiny_model)
     assert loud.returncode == 0 and loud.stderr != ""  # the same run with -v lets them through: the check bites
 
 
@@ -310,9 +282,7 @@ def _stderr_on_a_terminal(*args) -> tuple[int, str]:
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))  # a 100-column terminal
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "facemask", *map(str, args)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=slave
-    )
+    proc = subprocess.Popen(facemask_argv(*args), cwd=REPO, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     chunks = []
     while True:

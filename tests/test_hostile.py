@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, card_of
+from conftest import HEADLESS, REPO, assert_one_error, card_of, facemask_argv, wait_for_lines
 from video_fixtures import face_patch, read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -101,7 +101,7 @@ def facemask(*args, env: dict | None = None, timeout: float = 120, limit_bytes: 
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "facemask", *map(str, args)],
+        facemask_argv(*args),
         cwd=REPO,
         env=env or HEADLESS,
         stdout=subprocess.PIPE,
@@ -256,44 +256,39 @@ def _dataset(tmp: Path, corrupt_class: str | None = None, per_class: int = 2) ->
     return root
 
 
+def _detect(source, model, *options) -> list:
+    """`detect SOURCE --no-display --model MODEL OPTIONS`: the command every detect case varies."""
+    return ["detect", source, "--no-display", "--model", model, *options]
+
+
 CASES: dict[str, Case] = {
     # 1. an output aimed at an input
     "video --output is the input": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "clip.mp4"],
+        lambda t, m: _detect(_video(t), m, "--output", t / "clip.mp4"),
         "is the input itself",
     ),
     "folder --output is the folder": Case(
-        lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--output", t / "photos"],
+        lambda t, m: _detect(_photos(t), m, "--output", t / "photos"),
         "is the input itself",
     ),
     "image --json is the image": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", t / "p.jpg"],
+        lambda t, m: _detect(image(t / "p.jpg"), m, "--json", t / "p.jpg"),
         "is the input itself",
     ),
     "--output inside the input folder": Case(
-        lambda t, m: ["detect", _photos(t), "--no-display", "--model", m, "--json", t / "photos" / "r.json"],
+        lambda t, m: _detect(_photos(t), m, "--json", t / "photos" / "r.json"),
         "inside the input folder",
     ),
     "image --output is the image's folder": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--output", t],
+        lambda t, m: _detect(image(t / "p.jpg"), m, "--output", t),
         "would overwrite the input",
     ),
     "--summary is the input via ..": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--summary", t / "x" / ".." / "clip.mp4"],
+        lambda t, m: _detect(_video(t), m, "--summary", t / "x" / ".." / "clip.mp4"),
         "is the input itself",
     ),
     "--json and --events one file": Case(
-        lambda t, m: [
-            "detect",
-            _video(t),
-            "--no-display",
-            "--model",
-            m,
-            "--json",
-            t / "o.jsonl",
-            "--events",
-            t / "o.jsonl",
-        ],
+        lambda t, m: _detect(_video(t), m, "--json", t / "o.jsonl", "--events", t / "o.jsonl"),
         "given to both",
         absent=("o.jsonl",),
     ),
@@ -311,144 +306,94 @@ CASES: dict[str, Case] = {
         "would both be written",
     ),
     # 2. outputs that cannot be written, refused before the run
-    "--json is a folder": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", t], "is a folder"
-    ),
+    "--json is a folder": Case(lambda t, m: _detect(_video(t), m, "--json", t), "is a folder"),
     "--summary under a file": Case(
-        lambda t, m: [
-            "detect",
-            _video(t),
-            "--no-display",
-            "--model",
-            m,
-            "--json",
-            t / "o.jsonl",
-            "--summary",
-            image(t / "p.jpg") / "s.json",
-        ],
+        lambda t, m: _detect(_video(t), m, "--json", t / "o.jsonl", "--summary", image(t / "p.jpg") / "s.json"),
         "not a folder",
         absent=("o.jsonl",),
     ),
     "--json to a FIFO with no reader": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--json", _fifo(t, "out.json")],
+        lambda t, m: _detect(image(t / "p.jpg"), m, "--json", _fifo(t, "out.json")),
         "named pipe with no reader",
     ),
     "video --output with no video suffix": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", t / "out.txt"],
+        lambda t, m: _detect(_video(t), m, "--output", t / "out.txt"),
         "needs a video file name",
         absent=("out.txt",),
     ),
     "video --output /dev/null": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", "/dev/null"],
+        lambda t, m: _detect(_video(t), m, "--output", "/dev/null"),
         "needs a video file name",
     ),
     "video --output a FIFO named out.mp4": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--output", _fifo(t, "out.mp4")],
+        lambda t, m: _detect(_video(t), m, "--output", _fifo(t, "out.mp4")),
         "not a regular file",
     ),
     "--json /dev/full (a disk that is always full)": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--json", "/dev/full"],
+        lambda t, m: _detect(_video(t), m, "--json", "/dev/full"),
         "No space left on device",
     ),
-    "a newline in a bad file's name": Case(
-        lambda t, m: ["detect", _with_bad_name(t), "--no-display", "--model", m], "bad\\nname.jpg: ", code=1
-    ),
+    "a newline in a bad file's name": Case(lambda t, m: _detect(_with_bad_name(t), m), "bad\\nname.jpg: ", code=1),
     # 5. decompression bombs
-    "30000x30000 PNG": Case(
-        lambda t, m: ["detect", png_bomb(t / "bomb.png"), "--no-display", "--model", m], "over the 50 MP limit"
-    ),
+    "30000x30000 PNG": Case(lambda t, m: _detect(png_bomb(t / "bomb.png"), m), "over the 50 MP limit"),
     "7000x7000 16-bit RGBA PNG (49 MP, 392 MB decoded)": Case(
-        lambda t, m: ["detect", png_bomb(t / "deep.png", 7000, depth=16, colour=6), "--no-display", "--model", m],
+        lambda t, m: _detect(png_bomb(t / "deep.png", 7000, depth=16, colour=6), m),
         "at 8 bytes a pixel",
     ),
-    "65000x65000 JPEG header": Case(
-        lambda t, m: ["detect", jpeg_bomb(t / "bomb.jpg"), "--no-display", "--model", m], "over the 50 MP limit"
-    ),
+    "65000x65000 JPEG header": Case(lambda t, m: _detect(jpeg_bomb(t / "bomb.jpg"), m), "over the 50 MP limit"),
     "bomb in a folder is skipped and listed": Case(
-        lambda t, m: ["detect", _with_bomb(t), "--no-display", "--model", m, "--json", t / "r.json"],
+        lambda t, m: _detect(_with_bomb(t), m, "--json", t / "r.json"),
         "zz_bomb.png: 30000x30000",
         code=1,
     ),
     "--max-megapixels 0": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "0"],
+        lambda t, m: _detect(image(t / "p.jpg"), m, "--max-megapixels", "0"),
         "must be a number above 0",
     ),
     "--max-megapixels inf": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", m, "--max-megapixels", "inf"],
+        lambda t, m: _detect(image(t / "p.jpg"), m, "--max-megapixels", "inf"),
         "must be a number above 0",
     ),
     "TIFF declaring 60000x60000": Case(
         lambda t, m: ["evaluate", _dataset_with(t, tiff_bomb), "--model", m], "declares more pixels", code=2
     ),
     "video frames over --max-megapixels": Case(
-        lambda t, m: ["detect", _video(t), "--no-display", "--model", m, "--max-megapixels", "0.05"],
+        lambda t, m: _detect(_video(t), m, "--max-megapixels", "0.05"),
         "320x240 frames are over the 0.05 MP limit",
     ),
     # 6. hangs
-    "FIFO named x.jpg": Case(
-        lambda t, m: ["detect", _fifo(t, "x.jpg"), "--no-display", "--model", m], "not a regular file"
-    ),
-    "FIFO named x.mp4": Case(
-        lambda t, m: ["detect", _fifo(t, "x.mp4"), "--no-display", "--model", m], "not a regular file"
-    ),
-    "/dev/zero": Case(lambda t, m: ["detect", "/dev/zero", "--no-display", "--model", m], "not a regular file"),
+    "FIFO named x.jpg": Case(lambda t, m: _detect(_fifo(t, "x.jpg"), m), "not a regular file"),
+    "FIFO named x.mp4": Case(lambda t, m: _detect(_fifo(t, "x.mp4"), m), "not a regular file"),
+    "/dev/zero": Case(lambda t, m: _detect("/dev/zero", m), "not a regular file"),
     # 7. tracebacks that became one line
-    "huge camera index": Case(
-        lambda t, m: ["detect", "99999999999999999999", "--no-display", "--model", m], "too large for a camera index"
-    ),
+    "huge camera index": Case(lambda t, m: _detect("99999999999999999999", m), "too large for a camera index"),
     # 4. models against their cards
     "model with one flipped byte": Case(
-        lambda t, m: [
-            "detect",
-            image(t / "p.jpg"),
-            "--no-display",
-            "--model",
-            model_copy(m, t / "m", data=flipped(m.read_bytes())),
-        ],
+        lambda t, m: _detect(image(t / "p.jpg"), model_copy(m, t / "m", data=flipped(m.read_bytes()))),
         "SHA-256 does not match",
     ),
     "card threshold NaN": Case(
-        lambda t, m: [
-            "detect",
-            image(t / "p.jpg"),
-            "--no-display",
-            "--model",
-            model_copy(m, t / "m", card={**card_of(m), "threshold": float("nan")}),
-        ],
+        lambda t, m: _detect(
+            image(t / "p.jpg"), model_copy(m, t / "m", card={**card_of(m), "threshold": float("nan")})
+        ),
         "threshold must be",
     ),
     "card is a list": Case(
-        lambda t, m: ["detect", image(t / "p.jpg"), "--no-display", "--model", model_copy(m, t / "m", card=[1, 2])],
+        lambda t, m: _detect(image(t / "p.jpg"), model_copy(m, t / "m", card=[1, 2])),
         "must be a JSON object",
     ),
     "card preprocessing null": Case(
-        lambda t, m: [
-            "detect",
-            image(t / "p.jpg"),
-            "--no-display",
-            "--model",
-            model_copy(m, t / "m", card={**card_of(m), "preprocessing": None}),
-        ],
+        lambda t, m: _detect(image(t / "p.jpg"), model_copy(m, t / "m", card={**card_of(m), "preprocessing": None})),
         "preprocessing must be",
     ),
     "card is binary": Case(
-        lambda t, m: [
-            "detect",
-            image(t / "p.jpg"),
-            "--no-display",
-            "--model",
-            model_copy(m, t / "m", raw_card=bytes(range(256)) * 4),
-        ],
+        lambda t, m: _detect(image(t / "p.jpg"), model_copy(m, t / "m", raw_card=bytes(range(256)) * 4)),
         "not valid JSON",
     ),
     "card labels swapped": Case(
-        lambda t, m: [
-            "detect",
-            image(t / "p.jpg"),
-            "--no-display",
-            "--model",
-            model_copy(m, t / "m", card={**card_of(m), "labels": ["no_mask", "mask"]}),
-        ],
+        lambda t, m: _detect(
+            image(t / "p.jpg"), model_copy(m, t / "m", card={**card_of(m), "labels": ["no_mask", "mask"]})
+        ),
         "in that order",
     ),
     # evaluate, benchmark, export, train
@@ -649,31 +594,16 @@ def test_a_killed_run_leaves_no_half_file_under_the_real_name(tmp_path, tiny_mod
     jsonl, video = tmp_path / "f.jsonl", tmp_path / "out.mp4"
     video.write_bytes(b"an earlier recording")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "facemask",
-            "detect",
-            str(clip),
-            "--no-display",
-            "--realtime",
-            "--model",
-            str(tiny_model),
-            "--json",
-            str(jsonl),
-            "--output",
-            str(video),
-        ],
+        facemask_argv(
+            "detect", clip, "--no-display", "--realtime", "--model", tiny_model, "--json", jsonl, "--output", video
+        ),
         cwd=REPO,
         env=HEADLESS,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
-    while not any(len(p.read_text().splitlines()) >= 3 for p in tmp_path.glob("f.partial-*.jsonl")):
-        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
-        time.sleep(0.05)
+    wait_for_lines(proc, tmp_path, "f.partial-*.jsonl", "the run ended before it could be killed")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert not jsonl.exists() and video.read_bytes() == b"an earlier recording"
@@ -741,9 +671,7 @@ def test_odd_frame_size_is_kept_in_avi(tmp_path, tiny_model):
 def test_bomb_peak_memory_in_the_cli(tmp_path, tiny_model):
     """The 30000x30000 PNG is refused from its header: the whole CLI run peaks far below 500 MB."""
     bomb = png_bomb(tmp_path / "bomb.png")
-    peak_mb, child = _child_peak_mb(
-        [sys.executable, "-m", "facemask", "detect", str(bomb), "--no-display", "--model", str(tiny_model)]
-    )
+    peak_mb, child = _child_peak_mb(facemask_argv("detect", bomb, "--no-display", "--model", tiny_model))
     assert child["returncode"] == 2 and "over the 50 MP limit" in child["stderr"], child
     assert peak_mb < 500, peak_mb
 
