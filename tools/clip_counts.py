@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from run_cli import detect
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "data" / "videos"
@@ -41,30 +41,19 @@ def run_counts(video: Path, schedule: str, workdir: Path, extra: tuple[str, ...]
     """The run's summary figures plus ids created and the fps it reported."""
     stem = f"{video.stem}_{schedule}"
     frames, events, summary = (workdir / f"{stem}{suffix}" for suffix in (".jsonl", "_events.jsonl", "_summary.json"))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facemask.cli",
-            "detect",
-            str(video),
-            "--no-display",
-            "--json",
-            str(frames),
-            "--events",
-            str(events),
-            "--summary",
-            str(summary),
-            *SCHEDULES[schedule],
-            *extra,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc = detect(
+        video,
+        "--json",
+        str(frames),
+        "--events",
+        str(events),
+        "--summary",
+        str(summary),
+        *SCHEDULES[schedule],
+        *extra,
+        what=f"{video.name} ({schedule})",
         timeout=900,
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"facemask detect {video.name} ({schedule}) failed: {proc.stderr.strip()[-500:]}")
     s = json.loads(summary.read_text())
     records = [json.loads(line) for line in frames.read_text().splitlines() if line.strip()]
     ids = {f["track_id"] for r in records for f in r["faces"] if f.get("track_id") is not None}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from run_cli import detect
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "data" / "videos"
@@ -29,29 +29,9 @@ EXPECTED = {
 def run_clip(video: Path, model: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """(per-frame records, events) from `facemask detect VIDEO --no-display --json --events`."""
     frames, events = workdir / f"{video.stem}.jsonl", workdir / f"{video.stem}_events.jsonl"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facemask.cli",
-            "detect",
-            str(video),
-            "--no-display",
-            "--model",
-            model,
-            "--json",
-            str(frames),
-            "--events",
-            str(events),
-            *extra,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1200,
+    detect(
+        video, "--model", model, "--json", str(frames), "--events", str(events), *extra, what=video.name, timeout=1200
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"facemask detect {video.name} failed: {proc.stderr.strip()[-500:]}")
 
     def read(path: Path) -> list[dict]:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
