@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_DATA, shared_path
+from conftest import REPO, SHARED_DATA, run_facemask, shared_path
 from video_fixtures import write_video
 
 from facemask.analyzer import FaceMaskAnalyzer
@@ -340,25 +340,7 @@ def test_cli_recording_is_h264_and_plays_in_chromium(browser, tiny_model, tmp_pa
     write_video(clip, frames=20)
     site = tmp_path / "site"
     site.mkdir()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facemask",
-            "detect",
-            str(clip),
-            "--no-display",
-            "--model",
-            str(tiny_model),
-            "--output",
-            str(site / "x.mp4"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_facemask("detect", clip, "--no-display", "--model", tiny_model, "--output", site / "x.mp4", timeout=300)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert "(h264)" in proc.stdout
     (site / "mp4v.mp4").write_bytes(clip.read_bytes())  # the old recording format (OpenCV mp4v), as a control
