@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     from facemask import __version__
-    from facemask.cli_detect import positive_int
+    from facemask.cli_detect import add_face_detector_option, positive_int
     from facemask.config import TrackerConfig
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
@@ -191,12 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the result JSON here")
     p.add_argument("--model", default="default", help="default | lite | PATH")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
-    p.add_argument(
-        "--face-detector",
-        choices=("res10", "yunet", "fused"),
-        default="fused",
-        help="face detector (default: fused, as `detect` uses)",
-    )
+    add_face_detector_option(p, "face detector (default: fused, as `detect` uses)")
     p.add_argument(
         "--detect-every",
         type=int,

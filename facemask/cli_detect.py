@@ -55,6 +55,11 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def add_face_detector_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    """`--face-detector`, spelt once for every command that runs the face detector."""
+    p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend, help=help)
+
+
 def add_detect_options(p: argparse.ArgumentParser) -> None:
     """The options `facemask detect` and `detect_video.py` share."""
     p.add_argument(
@@ -98,12 +103,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
         choices=("fast", "accurate"),
         help="face detector preset (default: accurate for images, fast for video)",
     )
-    p.add_argument(
-        "--face-detector",
-        choices=FACE_DETECTORS,
-        default=DetectorConfig.backend,
-        help="res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)",
-    )
+    add_face_detector_option(p, "res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
     p.add_argument(
         "--realtime",

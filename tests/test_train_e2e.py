@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,8 +13,32 @@ import pytest
 from conftest import REPO
 
 
-def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+def _run(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _train_lite(dataset: Path, scenes: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`train.py` on both test sources: the lite net from scratch at 32 px, batch 8, caching under `out`."""
+    return _run(
+        "train.py",
+        "--dataset",
+        str(dataset),
+        "--dataset",
+        str(scenes),
+        "--output",
+        str(out),
+        "--arch",
+        "lite",
+        "--weights",
+        "none",
+        "--input-size",
+        "32",
+        "--batch-size",
+        "8",
+        "--cache-dir",
+        str(out / "cache"),
+        *extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,27 +87,7 @@ def scenes(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(dataset, scenes, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    proc = _run(
-        "train.py",
-        "--dataset",
-        str(dataset),
-        "--dataset",
-        str(scenes),
-        "--output",
-        str(out),
-        "--arch",
-        "lite",
-        "--weights",
-        "none",
-        "--input-size",
-        "32",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--cache-dir",
-        str(out / "cache"),
-    )
+    proc = _train_lite(dataset, scenes, out, "--epochs", "1")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out, proc
 
@@ -173,26 +178,7 @@ def test_export_then_evaluate(run, dataset):
 def test_finish_only_recalibrates_and_exports_without_fitting(run, dataset, scenes):
     out, _ = run
     log_before = (out / "log_full.csv").read_text()
-    proc = _run(
-        "train.py",
-        "--dataset",
-        str(dataset),
-        "--dataset",
-        str(scenes),
-        "--output",
-        str(out),
-        "--arch",
-        "lite",
-        "--weights",
-        "none",
-        "--input-size",
-        "32",
-        "--batch-size",
-        "8",
-        "--cache-dir",
-        str(out / "cache"),
-        "--finish-only",
-    )
+    proc = _train_lite(dataset, scenes, out, "--finish-only")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "log_full.csv").read_text() == log_before  # no epoch ran
     card = json.loads((out / "model.json").read_text())
@@ -200,24 +186,10 @@ def test_finish_only_recalibrates_and_exports_without_fitting(run, dataset, scen
     assert "test accuracy" in proc.stdout
 
 
-def test_training_refuses_to_overwrite_an_earlier_run(run, dataset):
+def test_training_refuses_to_overwrite_an_earlier_run(run, dataset, scenes):
     out, _ = run
     before = (out / "model.tflite").read_bytes()
-    proc = _run(
-        "train.py",
-        "--dataset",
-        str(dataset),
-        "--output",
-        str(out),
-        "--arch",
-        "lite",
-        "--weights",
-        "none",
-        "--input-size",
-        "32",
-        "--epochs",
-        "1",
-    )
+    proc = _train_lite(dataset, scenes, out, "--epochs", "1")  # the very command that made the run
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "--overwrite" in proc.stderr.strip().splitlines()[-1]
     assert (out / "model.tflite").read_bytes() == before
@@ -255,29 +227,22 @@ def test_unavailable_weights_are_one_line_errors(dataset, tmp_path, weights, mes
         "HTTP_PROXY": "http://127.0.0.1:9",
         "KERAS_HOME": str(tmp_path / "keras"),
     }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "train.py",
-            "--dataset",
-            str(dataset),
-            "--output",
-            str(tmp_path / "o"),
-            "--arch",
-            "resnet50",
-            "--weights",
-            weights,
-            "--input-size",
-            "32",
-            "--epochs",
-            "1",
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = _run(
+        "train.py",
+        "--dataset",
+        str(dataset),
+        "--output",
+        str(tmp_path / "o"),
+        "--arch",
+        "resnet50",
+        "--weights",
+        weights,
+        "--input-size",
+        "32",
+        "--epochs",
+        "1",
+        "--cache-dir",
+        str(tmp_path / "cache"),
         env=env,
     )
     assert proc.returncode != 0

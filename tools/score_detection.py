@@ -31,7 +31,8 @@ import cv2
 import numpy as np
 
 from facemask.boxes import clip_boxes
-from facemask.config import FACE_DETECTORS, ClassifierConfig, DetectorConfig
+from facemask.cli_detect import add_face_detector_option
+from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.detector import MEAN_BGR, FaceDetector
 from facemask.errors import FacemaskError
 from facemask.face_detectors import load_face_detector
@@ -48,7 +49,7 @@ CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxe
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images/ and annotations/")
-    parser.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend)
+    add_face_detector_option(parser)
     parser.add_argument(
         "--mode",
         choices=("fast", "accurate", "reference"),
