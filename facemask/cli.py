@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="re-export a training run to TFLite, checking accuracy")
     p.add_argument("run", type=Path, help="training run folder (has best.keras and eval_data.npz)")
-    p.add_argument("--quantize", choices=("auto", "int8", "float16"), default="auto")
+    p.add_argument("--quantize", choices=("auto", "int8", "dynamic", "float16"), default="auto")
     p.set_defaults(func=_export)
     p = sub.add_parser("evaluate", help="score a model on a labelled folder through the full inference path")
     p.add_argument("dataset", type=Path, help="folder with with_mask/ and without_mask/ (or mask/, no_mask/)")
