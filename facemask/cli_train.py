@@ -39,7 +39,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip fitting: calibrate, report and export the best.keras already in --output",
     )
-    p.add_argument("--quantize", choices=("auto", "int8", "float16"), default=d.quantize)
+    p.add_argument("--quantize", choices=("auto", "int8", "dynamic", "float16"), default=d.quantize)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="train without an EMA of the weights")
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
 

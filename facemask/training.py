@@ -74,8 +74,8 @@ class TrainConfig:
             raise FacemaskError(f"--arch must be resnet50 or lite, got {self.arch!r}")
         if self.input_size < 32:
             raise FacemaskError(f"--input-size must be at least 32, got {self.input_size}")
-        if self.quantize not in ("auto", "int8", "float16"):
-            raise FacemaskError(f"--quantize must be auto, int8 or float16, got {self.quantize!r}")
+        if self.quantize not in ("auto", "int8", "dynamic", "float16"):
+            raise FacemaskError(f"--quantize must be auto, int8, dynamic or float16, got {self.quantize!r}")
         for name, least in (("epochs", 1), ("batch_size", 1), ("head_epochs", 0), ("patience", 0)):
             if getattr(self, name) < least:
                 raise FacemaskError(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(self, name)}")
