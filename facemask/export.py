@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import tempfile
 import time
 import zipfile
@@ -15,8 +14,6 @@ import numpy as np
 from facemask import LABELS
 from facemask.config import ClassifierConfig
 from facemask.errors import FacemaskError
-
-log = logging.getLogger(__name__)
 
 MAX_DROP_POINTS = 0.5
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import platform
 import shutil
@@ -45,8 +44,6 @@ from facemask.metrics import (
     plot_reliability,
     roc_auc,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

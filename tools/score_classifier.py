@@ -37,9 +37,9 @@ def score(model: str, sources: list) -> dict:
         p_mask = np.concatenate([clf.predict_crops(x[i : i + 64]) for i in range(0, len(x), 64)])
         p_no = 1 - p_mask
         y_pred = np.where(p_no >= clf.card.threshold, LABELS.index("no_mask"), LABELS.index("mask"))
-        probs = np.stack([p_mask, p_no], axis=1) if LABELS == ("mask", "no_mask") else None
+        probs = np.stack([p_mask, p_no], axis=1)  # columns in LABELS order: mask, no_mask
         report = classification_report(y, y_pred)
-        report["calibration_ece"] = calibration_report(probs, y)["ece"] if probs is not None else None
+        report["calibration_ece"] = calibration_report(probs, y)["ece"]
         out[s.name] = report
     t0 = time.perf_counter()
     for crop in x[:50]:
