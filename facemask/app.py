@@ -32,7 +32,7 @@ import streamlit as st
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator
 from facemask.app_clip import ClipResult, process_clip
-from facemask.classifier import MaskClassifier, load_card, resolve_model
+from facemask.classifier import MaskClassifier, own_threshold
 from facemask.cli_app import MAX_MB_ENV, upload_limit_mb
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.errors import FacemaskError
@@ -118,7 +118,7 @@ def analyzer_for(settings: Settings, mode: str) -> FaceMaskAnalyzer:
 
 def model_choices() -> list[str]:
     override = os.environ.get(MODEL_ENV, "").strip()
-    return ([override] if override else []) + ["default", "lite"]
+    return ([override] if override else []) + ["default", "resnet50", "lite"]
 
 
 def sidebar() -> Settings:
@@ -126,10 +126,12 @@ def sidebar() -> Settings:
     bar = st.sidebar
     bar.header("Settings")
     model = bar.selectbox(
-        "Mask model", model_choices(), help=f"`default` (ResNet50) or `lite`; {MODEL_ENV} adds a path"
+        "Mask model",
+        model_choices(),
+        help=f"`default` (ResNet50 and lite, averaged), `resnet50` or `lite`; {MODEL_ENV} adds a path",
     )
     try:
-        card_threshold = min(0.99, max(0.01, load_card(resolve_model(model)).threshold))
+        card_threshold = min(0.99, max(0.01, own_threshold(model)))
         limit = upload_limit_mb()
     except FacemaskError as exc:
         st.error(f"{exc}. Pick another model in the sidebar, or see `facemask train`.")

@@ -90,7 +90,7 @@ def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
             "detect_every": cfg.detect_every,
             "detector_mode": analyzer.detector.config.mode,
             "face_detector": analyzer.detector.config.backend,
-            "model": str(analyzer.classifier.path.name),
+            "model": analyzer.classifier.name,
         },
         "memory_mb": {
             "first": rss[0] if rss else None,

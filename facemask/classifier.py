@@ -4,6 +4,11 @@ The model's card (a JSON file beside it) carries its input size, colour order, p
 scaling, crop margin, labels and threshold, so inference prepares crops exactly as training
 did. TFLite models run through LiteRT; a Keras `.keras` file also loads, and is called
 directly on the batch rather than through `predict`, which costs ~100 ms per call.
+
+A mean card (a `.json` naming member models beside it) averages several models: each cuts its
+own crops, its P(mask) is centred on its own card's cut, and the mean of their logits is divided
+by a temperature fitted on the validation splits. The shipped `default` is such a card over
+`resnet50`, `lite` and `lite_scenes`; docs/models.md has how it compares with each of them.
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ log = logging.getLogger(__name__)
 
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
 MODELS_DIR = Path(str(resources.files("facemask") / "models"))
-SHIPPED = {"default": "mask_resnet50.tflite", "lite": "mask_lite.tflite"}
+SHIPPED = {
+    "default": "mask_default.json",  # the calibrated mean of the three below (docs/models.md)
+    "resnet50": "mask_resnet50.tflite",
+    "lite": "mask_lite.tflite",
+    "lite_scenes": "mask_lite_scenes.tflite",  # lite retrained with the scene crops: a weaker model, a useful vote
+}
 MAX_CARD_BYTES = 2**20
 
 
@@ -110,16 +120,56 @@ def card_path(model_path: Path) -> Path:
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """A shipped model's name (`default`, `lite`) or a path to a `.tflite`/`.keras` file."""
-    if name_or_path in SHIPPED:
-        path = MODELS_DIR / SHIPPED[name_or_path]
-    else:
-        path = Path(name_or_path)
+    """A shipped name (`default`, `resnet50`, `lite`) or a path to a `.tflite`/`.keras` model or a mean card."""
+    path = MODELS_DIR / SHIPPED[name_or_path] if name_or_path in SHIPPED else Path(name_or_path)
     if not path.is_file():
         raise FacemaskError(f"{path}: model file not found")
-    if path.suffix not in (".tflite", ".keras"):
-        raise FacemaskError(f"{path}: unsupported model format (expected .tflite or .keras)")
+    if path.suffix not in (".tflite", ".keras", ".json"):
+        raise FacemaskError(f"{path}: unsupported model format (expected .tflite, .keras or a mean card .json)")
     return path
+
+
+@dataclass(frozen=True)
+class MeanCard:
+    """Several models averaged: their files (beside the card), each one's SHA-256, and the fitted temperature."""
+
+    members: tuple[Path, ...]
+    sha256: tuple[str, ...]
+    temperature: float
+    threshold: float = 0.5
+
+
+def load_mean_card(path: Path) -> MeanCard:
+    """A mean card checked field by field; its members are the exact files its temperature was fitted on."""
+    card = read_card(path)
+    members = card.get("members") if isinstance(card, dict) else None
+    if not (isinstance(members, list) and members and all(isinstance(m, dict) for m in members)):
+        raise FacemaskError(f"{path}: mean card needs members: a list of {{file, sha256}}")
+    problems = []
+    if card.get("labels") != list(LABELS):
+        problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")
+    temperature, threshold = card.get("temperature"), card.get("threshold", 0.5)
+    if not (_is_number(temperature) and 0.05 <= temperature <= 20):
+        problems.append(f"temperature must be a number in [0.05, 20], got {temperature!r}")
+    if not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
+        problems.append(f"threshold must be a finite number in [0, 1], got {threshold!r}")
+    files = [m.get("file") for m in members]
+    if not all(isinstance(f, str) and Path(f).name == f and Path(f).suffix in (".tflite", ".keras") for f in files):
+        problems.append(f"members must be .tflite/.keras file names in the card's folder, got {files!r}")
+    if problems:
+        raise FacemaskError(f"{path}: mean card: " + "; ".join(problems))
+    return MeanCard(
+        members=tuple(resolve_model(str(path.parent / f)) for f in files),
+        sha256=tuple(str(m.get("sha256", "")).lower() for m in members),
+        temperature=float(temperature),
+        threshold=float(threshold),
+    )
+
+
+def own_threshold(name_or_path: str) -> float:
+    """The cut a model is labelled at unless told otherwise: its card's (a mean card's is 0.5)."""
+    path = resolve_model(name_or_path)
+    return load_mean_card(path).threshold if path.suffix == ".json" else load_card(path).threshold
 
 
 def read_card(model_path: Path) -> dict:
@@ -226,19 +276,14 @@ class _KerasRunner:
         return np.asarray(self.model(x, training=False))
 
 
-class MaskClassifier:
-    """`classify(image, faces) -> Faces` with `mask_prob` and `label` filled, one batch a frame."""
+class CardModel:
+    """One model file and its card: uint8 RGB crops at its input size in, raw P(mask) out."""
 
-    def __init__(self, config: ClassifierConfig | None = None) -> None:
-        self.config = config or ClassifierConfig()
-        self.path = resolve_model(self.config.model)
-        self.card = load_card(self.path)
-        verify_model_file(self.path)
-        if self.path.suffix == ".tflite":
-            self.run = _LiteRTRunner(self.path, self.config.threads)
-        else:
-            self.run = _KerasRunner(self.path)
-        self.threshold = self.config.threshold if self.config.threshold is not None else self.card.threshold
+    def __init__(self, path: Path, threads: int) -> None:
+        self.path = path
+        self.card = load_card(path)
+        verify_model_file(path)
+        self.run = _LiteRTRunner(path, threads) if path.suffix == ".tflite" else _KerasRunner(path)
         self._mask_col = self.card.labels.index("mask")
         self._check_output()
 
@@ -248,11 +293,14 @@ class MaskClassifier:
             raise FacemaskError(
                 f"{self.path}: model input {self.run.input_hw} does not match its card's input_size {size}"
             )
-        probe = self.run(np.zeros((1, self.card.input_size, self.card.input_size, 3), np.float32))
+        probe = self.run(np.zeros((1, size, size, 3), np.float32))
         if probe.shape != (1, len(self.card.labels)):
             raise FacemaskError(
                 f"{self.path}: model output shape {probe.shape} does not match its {len(self.card.labels)} labels"
             )
+
+    def crops(self, image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+        return face_crops(image_bgr, xyxy, self.card.input_size, self.card.crop_margin)
 
     def predict_crops(self, crops_rgb: np.ndarray) -> np.ndarray:
         """P(mask) for a batch of uint8 RGB crops already at the model's input size."""
@@ -264,10 +312,51 @@ class MaskClassifier:
         x = x * self.card.scale + self.card.offset
         return self.run(np.ascontiguousarray(x))[:, self._mask_col].astype(np.float32)
 
+
+class MaskClassifier:
+    """`classify(image, faces) -> Faces` with `mask_prob` and `label` filled, one batch per model a frame."""
+
+    def __init__(self, config: ClassifierConfig | None = None) -> None:
+        self.config = config or ClassifierConfig()
+        path = resolve_model(self.config.model)
+        mean = load_mean_card(path) if path.suffix == ".json" else None
+        self.models = tuple(CardModel(p, self.config.threads) for p in (mean.members if mean else [path]))
+        if mean:
+            for model, digest in zip(self.models, mean.sha256):
+                if (read_card(model.path).get("model_sha256") or "").lower() != digest:
+                    raise FacemaskError(
+                        f"{path}: {model.path.name} is not the model this mean was fitted on (SHA-256 differs); "
+                        "refit it with tools/fit_mean.py"
+                    )
+        self.temperature = mean.temperature if mean else 1.0
+        self.name = path.name
+        own = mean.threshold if mean else self.models[0].card.threshold
+        self.threshold = self.config.threshold if self.config.threshold is not None else own
+
+    @property
+    def card(self) -> ModelCard:
+        """The card of a single model; a mean of models has one per member (`models`)."""
+        if len(self.models) != 1:
+            raise FacemaskError(f"{self.name}: a mean of {len(self.models)} models has no single card")
+        return self.models[0].card
+
+    def predict_crops(self, *crops_rgb: np.ndarray) -> np.ndarray:
+        """P(mask) the cut applies to, from one crop batch per model (each at that model's input size).
+
+        One model: its own P(mask). Several: each one's P(mask) centred on its own cut (0.5, 0.41...)
+        so they vote on one scale, then the mean of their logits over the fitted temperature.
+        """
+        if len(crops_rgb) != len(self.models):
+            raise ValueError(f"{len(crops_rgb)} crop batches for {len(self.models)} models")
+        raw = [m.predict_crops(c) for m, c in zip(self.models, crops_rgb)]
+        if len(raw) == 1:
+            return raw[0]
+        logits = [_logit(centre_on_threshold(p, m.card.threshold)) for m, p in zip(self.models, raw)]
+        return (1.0 / (1.0 + np.exp(-np.mean(logits, axis=0) / self.temperature))).astype(np.float32)
+
     def classify(self, image_bgr: np.ndarray, faces: Faces) -> Faces:
         """Labels at the threshold; `mask_prob` re-centred on it, so the shown label is always the likelier."""
-        crops = face_crops(image_bgr, faces.xyxy, self.card.input_size, self.card.crop_margin)
-        raw = self.predict_crops(crops)
+        raw = self.predict_crops(*(m.crops(image_bgr, faces.xyxy) for m in self.models))
         labels = self.labels_for(raw)
         mask_prob = centre_on_threshold(raw, self.threshold)
         return faces.with_(mask_prob=mask_prob, label=labels, raw_mask_prob=mask_prob, raw_label=labels.copy())
@@ -275,6 +364,11 @@ class MaskClassifier:
     def labels_for(self, mask_prob: np.ndarray) -> np.ndarray:
         """`no_mask` when P(no_mask) reaches the threshold, else `mask`."""
         return np.where(1.0 - mask_prob >= self.threshold, "no_mask", "mask").astype(object)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def centre_on_threshold(mask_prob: np.ndarray, threshold: float) -> np.ndarray:

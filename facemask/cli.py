@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     from facemask import __version__
-    from facemask.cli_detect import add_face_detector_option, positive_int
+    from facemask.cli_detect import add_face_detector_option, add_model_option, positive_int
     from facemask.config import TrackerConfig
 
     parser = argparse.ArgumentParser(prog="facemask", description="Real-time face-mask detection on a CPU.")
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_export)
     p = sub.add_parser("evaluate", help="score a model on a labelled folder through the full inference path")
     p.add_argument("dataset", type=Path, help="folder with with_mask/ and without_mask/ (or mask/, no_mask/)")
-    p.add_argument("--model", default="default", help="default | lite | PATH to .tflite or .keras")
+    add_model_option(p)
     p.add_argument("--json", type=Path, help="write the metrics JSON here")
     p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", type=Path)
     p.add_argument("--frames", type=positive_int, default=300, help="frames to process; the video loops (default: 300)")
     p.add_argument("--json", type=Path, help="write the result JSON here")
-    p.add_argument("--model", default="default", help="default | lite | PATH")
+    add_model_option(p)
     p.add_argument("--detector-mode", choices=("fast", "accurate"), default="fast")
     add_face_detector_option(p, "face detector (default: fused, as `detect` uses)")
     p.add_argument(

@@ -60,6 +60,17 @@ def add_face_detector_option(p: argparse.ArgumentParser, help: str | None = None
     p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend, help=help)
 
 
+def add_model_option(p: argparse.ArgumentParser) -> None:
+    """`--model`, spelt once for every command that runs the mask classifier."""
+    p.add_argument(
+        "--model",
+        default="default",
+        metavar="default|resnet50|lite|PATH",
+        help="mask classifier: a shipped name, or a .tflite/.keras model or mean card .json with its card beside it "
+        "(default: default, the fitted mean of resnet50 and lite)",
+    )
+
+
 def add_detect_options(p: argparse.ArgumentParser) -> None:
     """The options `facemask detect` and `detect_video.py` share."""
     p.add_argument(
@@ -84,7 +95,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="annotated output: a video file for video; a folder for images, or a file for one image",
     )
-    p.add_argument("--model", default="default", metavar="PATH|default|lite", help="mask classifier (default: default)")
+    add_model_option(p)
     p.add_argument(
         "--confidence",
         type=_unit_interval,

@@ -36,7 +36,7 @@ class DetectorConfig:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    """Which mask classifier to load: a shipped name (`default`, `lite`) or a path."""
+    """Which mask classifier to load: a shipped name (`default`, `resnet50`, `lite`) or a path."""
 
     model: str = "default"
     threshold: float | None = None

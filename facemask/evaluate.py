@@ -28,8 +28,8 @@ def evaluate_folder(
     from facemask.progress import progress_bar
 
     classifier = analyzer.classifier
-    size = classifier.card.input_size
-    y_true, p_mask, crops, skipped = [], [], [], []
+    models = classifier.models
+    y_true, crops, skipped = [], [], []  # crops: per image, one crop per model (each at its own size)
     files = [
         (label, p)
         for label, folder in class_folders(Path(root)).items()
@@ -42,8 +42,8 @@ def evaluate_folder(
             except FacemaskError as exc:
                 skipped.append((str(path), str(exc).split(": ", 1)[-1]))
                 continue
-            crop, _ = training_crop(image, analyzer.detector.detect(image).xyxy, size, classifier.card.crop_margin)
-            crops.append(crop)
+            xyxy = analyzer.detector.detect(image).xyxy
+            crops.append([training_crop(image, xyxy, m.card.input_size, m.card.crop_margin)[0] for m in models])
             y_true.append(LABELS.index(label))
     if not crops:
         raise FacemaskError(f"{root}: no readable images")
@@ -54,8 +54,11 @@ def evaluate_folder(
             f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped{first}); "
             "both classes are needed to score a model"
         )
-    crops_arr = np.stack(crops)
-    p_mask = np.concatenate([classifier.predict_crops(crops_arr[i : i + 32]) for i in range(0, len(crops_arr), 32)])
+    per_model = [np.stack(c) for c in zip(*crops)]
+    p_mask = np.concatenate(
+        [classifier.predict_crops(*(c[i : i + 32] for c in per_model)) for i in range(0, len(crops), 32)]
+    )
+    crops_arr = per_model[0]  # the grid shows what the first model saw
     y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])
     report = classification_report(np.array(y_true), y_pred)
     report["_plots"] = (crops_arr, np.array(y_true), y_pred, p_mask)

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import card_of
 
 from facemask.classifier import MaskClassifier
 from facemask.config import ClassifierConfig
@@ -129,3 +130,72 @@ def test_card_that_is_not_json(tiny_model, tmp_path):
     model.with_suffix(".json").write_text("{not json")
     with pytest.raises(FacemaskError, match="not valid JSON"):
         MaskClassifier(ClassifierConfig(model=str(model)))
+
+
+def _mean_card(tiny_model, tiny_keras_model, folder, temperature=1.0, **changes):
+    """The tiny TFLite model and a second copy cut at 0.3, with a mean card over both, all in one folder."""
+    a = _copy_with_card(tiny_model, folder)
+    b = folder / "b.keras"
+    b.write_bytes(tiny_keras_model.read_bytes())
+    card_b = json.loads(tiny_keras_model.with_suffix(".json").read_text())
+    b.with_suffix(".json").write_text(json.dumps({**card_b, "threshold": 0.3}))
+    members = [{"file": m.name, "sha256": card_of(m)["model_sha256"]} for m in (a, b)]
+    mean = {"members": members, "temperature": temperature, "threshold": 0.5, "labels": ["mask", "no_mask"]}
+    path = folder / "mean.json"
+    path.write_text(json.dumps({**mean, **changes}))
+    return path, a, b
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def test_mean_card_averages_each_members_centred_logit_over_its_temperature(
+    tiny_model, tiny_keras_model, tmp_path, temperature
+):
+    from facemask.classifier import centre_on_threshold
+
+    path, a, b = _mean_card(tiny_model, tiny_keras_model, tmp_path, temperature)
+    crops = np.stack([np.full((32, 32, 3), v, np.uint8) for v in (40, 120, 135, 220)])
+    pa = MaskClassifier(ClassifierConfig(model=str(a))).predict_crops(crops)
+    pb = MaskClassifier(ClassifierConfig(model=str(b))).predict_crops(crops)
+    mean = MaskClassifier(ClassifierConfig(model=str(path)))
+    assert [m.path for m in mean.models] == [a, b] and mean.threshold == 0.5 and mean.name == "mean.json"
+    z = (_logit(centre_on_threshold(pa, 0.5)) + _logit(centre_on_threshold(pb, 0.3))) / 2 / temperature
+    np.testing.assert_allclose(mean.predict_crops(crops, crops), 1 / (1 + np.exp(-z)), atol=1e-4)
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[:, 100:] = 250
+    out = mean.classify(image, Faces(xyxy=[[120, 20, 180, 80], [20, 20, 80, 80]], score=[0.9, 0.8]))
+    assert list(out.label) == ["mask", "no_mask"]
+    with pytest.raises(FacemaskError, match="no single card"):
+        mean.card  # noqa: B018  (a mean has one card per member, not one of its own)
+
+
+def test_mean_card_refuses_a_member_it_was_not_fitted_on(tiny_model, tiny_keras_model, tmp_path):
+    path, a, _ = _mean_card(tiny_model, tiny_keras_model, tmp_path)
+    card = json.loads(path.read_text())
+    card["members"][0]["sha256"] = "0" * 64  # the member was retrained after the temperature was fitted
+    path.write_text(json.dumps(card))
+    with pytest.raises(FacemaskError, match=r"m.tflite is not the model this mean was fitted on.*fit_mean.py"):
+        MaskClassifier(ClassifierConfig(model=str(path)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"members": []}, "needs members"),
+        ({"members": ["m.tflite"]}, "needs members"),
+        ({"members": [{"file": "../m.tflite"}]}, "members must be .tflite/.keras file names"),
+        ({"members": [{"file": "gone.tflite"}]}, "gone.tflite: model file not found"),
+        ({"temperature": 0}, "temperature must be a number"),
+        ({"temperature": float("nan")}, "temperature must be a number"),
+        ({"labels": ["no_mask", "mask"]}, "labels must be"),
+        ({"threshold": 2}, "threshold must be a finite number"),
+    ],
+)
+def test_malformed_mean_card(tiny_model, tiny_keras_model, tmp_path, changes, message):
+    path, _, _ = _mean_card(tiny_model, tiny_keras_model, tmp_path, **changes)
+    with pytest.raises(FacemaskError, match=message):
+        MaskClassifier(ClassifierConfig(model=str(path)))

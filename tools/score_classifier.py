@@ -1,11 +1,12 @@
 """Score a mask classifier on the held-out test splits training reports: the de-duplicated folder split
 and the face crops of the held-out scenes (by-scene split). Same crops, same splits as `train.py`.
 
-    python tools/score_classifier.py --model default [--model lite ...] [--json docs/bench/classifier.json]
+    python tools/score_classifier.py --model default [--model resnet50 --model lite ...] [--json FILE]
         [--folder ../shared/data/mask-classification] [--scenes ../shared/data/mask-detection]
 
 Accuracy, per-class figures and expected calibration error, read through the runtime detection uses
-(LiteRT or Keras, preprocessing from the card), plus ms per face. The cut is the card's threshold.
+(LiteRT or Keras, preprocessing from the card), plus ms per face. The cut is the card's threshold, or
+0.5 for a mean card such as `default` (resnet50 and lite).
 """
 
 from __future__ import annotations
@@ -28,29 +29,46 @@ from facemask.training import TrainConfig, load_sources
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def score(model: str, sources: list) -> dict:
-    clf = MaskClassifier(ClassifierConfig(model=model))
-    out = {"model": model, "input_size": clf.card.input_size, "threshold": clf.card.threshold}
-    for s in sources:
-        idx = np.asarray(s.split["test"], np.int64)
-        x, y = s.data.crops[idx], np.array([s.data.samples[i].label for i in idx])
-        p_mask = np.concatenate([clf.predict_crops(x[i : i + 64]) for i in range(0, len(x), 64)])
-        p_no = 1 - p_mask
-        y_pred = np.where(p_no >= clf.card.threshold, LABELS.index("no_mask"), LABELS.index("mask"))
-        probs = np.stack([p_mask, p_no], axis=1)  # columns in LABELS order: mask, no_mask
+def sources_for(clf: MaskClassifier, folder: Path, scenes: Path, cache_dir: Path, memo: dict) -> list[list]:
+    """Per dataset, its sources at each of the classifier's input sizes (one per model), loaded once per size."""
+    sizes = [m.card.input_size for m in clf.models]
+    for size in set(sizes) - memo.keys():
+        memo[size] = load_sources(TrainConfig(datasets=(folder, scenes), input_size=size, cache_dir=cache_dir))
+    return [list(per_size) for per_size in zip(*(memo[size] for size in sizes))]
+
+
+def predictions(clf: MaskClassifier, per_size: list, split: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """P(mask) and true labels on one split of one dataset, and the crops (one array per model)."""
+    idx = np.asarray(per_size[0].split[split], np.int64)
+    samples = [[(s.data.samples[i].path, s.data.samples[i].label) for i in idx] for s in per_size]
+    if any(other != samples[0] for other in samples[1:]):
+        raise FacemaskError(f"{per_size[0].name}: the {split} split differs between input sizes")
+    xs = [s.data.crops[idx] for s in per_size]
+    p_mask = np.concatenate([clf.predict_crops(*(x[i : i + 64] for x in xs)) for i in range(0, len(idx), 64)])
+    return p_mask, np.array([label for _, label in samples[0]]), xs
+
+
+def score(model: str, clf: MaskClassifier, sources: list[list]) -> dict:
+    """One model on every dataset's test split; each model of a mean gets its own size of crop."""
+    sizes = [m.card.input_size for m in clf.models]
+    out = {"model": model, "file": clf.name, "input_size": sizes, "threshold": clf.threshold}
+    for per_size in sources:
+        p_mask, y, xs = predictions(clf, per_size, "test")
+        y_pred = np.array([LABELS.index(label) for label in clf.labels_for(p_mask)])
+        probs = np.stack([p_mask, 1 - p_mask], axis=1)  # columns in LABELS order: mask, no_mask
         report = classification_report(y, y_pred)
         report["calibration_ece"] = calibration_report(probs, y)["ece"]
-        out[s.name] = report
-    t0 = time.perf_counter()
-    for crop in x[:50]:
-        clf.predict_crops(crop[None])
-    out["ms_per_face"] = round(1000 * (time.perf_counter() - t0) / min(50, len(x)), 2)
+        out[per_size[0].name] = report
+    n, t0 = min(50, len(xs[0])), time.perf_counter()
+    for i in range(n):
+        clf.predict_crops(*(x[i : i + 1] for x in xs))
+    out["ms_per_face"] = round(1000 * (time.perf_counter() - t0) / n, 2)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", required=True, help="default, lite or a path; repeatable")
+    parser.add_argument("--model", action="append", required=True, help="default, resnet50, lite or a path; repeatable")
     parser.add_argument("--folder", type=Path, default=SHARED / "mask-classification")
     parser.add_argument("--scenes", type=Path, default=SHARED / "mask-detection")
     parser.add_argument("--cache-dir", type=Path, default=TrainConfig(datasets=()).cache_dir)
@@ -58,13 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     a = parser.parse_args(argv)
     results = []
     try:
-        by_size: dict[int, list] = {}
+        memo: dict[int, list] = {}
         for model in a.model:
-            size = MaskClassifier(ClassifierConfig(model=model)).card.input_size
-            if size not in by_size:
-                cfg = TrainConfig(datasets=(a.folder, a.scenes), input_size=size, cache_dir=a.cache_dir)
-                by_size[size] = load_sources(cfg)
-            results.append(score(model, by_size[size]))
+            clf = MaskClassifier(ClassifierConfig(model=model))
+            results.append(score(model, clf, sources_for(clf, a.folder, a.scenes, a.cache_dir, memo)))
     except FacemaskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

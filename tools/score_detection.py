@@ -1,7 +1,7 @@
 """Score a face detector (and the mask classifier on its faces) on the 853 annotated scenes; write JSON and a curve.
 
     python tools/score_detection.py [--data ../shared/data/mask-detection] [--face-detector res10|yunet|fused]
-        [--mode fast|accurate|reference] [--split test|all] [--confidence F] [--model default|lite|PATH|none]
+        [--mode fast|accurate|reference] [--split test|all] [--confidence F] [--model default|resnet50|lite|PATH|none]
         [--json PATH] [--curve PNG] [--limit N]
 
 Recall by face size and class, precision for faces >= 32 px, label accuracy on the found faces and
@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--confidence", type=float, default=None, help="face confidence (default: the tuned 0.5)")
     parser.add_argument("--iou", type=float, default=0.3, help="IoU for a detection to match a face")
     parser.add_argument("--limit", type=int, default=None, help="only the first N scenes of the split (natural order)")
-    parser.add_argument("--model", default="default", help="mask classifier: default, lite, a path, or none")
+    parser.add_argument("--model", default="default", help="mask classifier: default, resnet50, lite, a path, or none")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     parser.add_argument("--curve", type=Path, default=None, help="write the precision/recall curve (PNG) here")
     return parser.parse_args(argv)

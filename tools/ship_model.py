@@ -2,6 +2,8 @@
 
 usage: python tools/ship_model.py runs/resnet50 mask_resnet50
 Only the TFLite file and its card JSON are shipped: never checkpoints or Keras models.
+A shipped member of the default mean (mask_resnet50, mask_lite) needs the mean refitted afterwards:
+`python tools/fit_mean.py --member resnet50 --member lite --member lite_scenes --out facemask/models/mask_default.json`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ def main(run: Path, name: str) -> None:
     card["run_metrics"].pop("skipped", None)
     path = write_card(dest, card)
     print(f"shipped {dest} ({dest.stat().st_size} bytes) with {path}")
+    print(
+        "now refit the default: python tools/fit_mean.py --member resnet50 --member lite "
+        "--out facemask/models/mask_default.json"
+    )
 
 
 if __name__ == "__main__":
