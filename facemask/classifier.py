@@ -143,6 +143,8 @@ def load_mean_card(path: Path) -> MeanCard:
     """A mean card checked field by field; its members are the exact files its temperature was fitted on."""
     card = read_card(path)
     members = card.get("members") if isinstance(card, dict) else None
+    if members is None and isinstance(card, dict) and "input_size" in card:
+        raise FacemaskError(f"{path}: this is a model's card, not a mean card; give the model file beside it")
     if not (isinstance(members, list) and members and all(isinstance(m, dict) for m in members)):
         raise FacemaskError(f"{path}: mean card needs members: a list of {{file, sha256}}")
     problems = []

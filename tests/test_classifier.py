@@ -199,3 +199,8 @@ def test_malformed_mean_card(tiny_model, tiny_keras_model, tmp_path, changes, me
     path, _, _ = _mean_card(tiny_model, tiny_keras_model, tmp_path, **changes)
     with pytest.raises(FacemaskError, match=message):
         MaskClassifier(ClassifierConfig(model=str(path)))
+
+
+def test_a_single_models_card_given_as_the_model_says_so(tiny_model):
+    with pytest.raises(FacemaskError, match="a model's card, not a mean card; give the model file"):
+        MaskClassifier(ClassifierConfig(model=str(tiny_model.with_suffix(".json"))))
