@@ -41,6 +41,7 @@ SHIPPED = {
     "lite_scenes": "mask_lite_scenes.tflite",  # lite retrained with the scene crops: a weaker model, a useful vote
 }
 MAX_CARD_BYTES = 2**20
+MAX_MEMBERS = 8
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def card_path(model_path: Path) -> Path:
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """A shipped name (`default`, `resnet50`, `lite`) or a path to a `.tflite`/`.keras` model or a mean card."""
+    """A shipped name (see SHIPPED) or a path: a `.tflite`/`.keras` model, or a mean card `.json`."""
     path = MODELS_DIR / SHIPPED[name_or_path] if name_or_path in SHIPPED else Path(name_or_path)
     if not path.is_file():
         raise FacemaskError(f"{path}: model file not found")
@@ -147,6 +148,8 @@ def load_mean_card(path: Path) -> MeanCard:
         raise FacemaskError(f"{path}: this is a model's card, not a mean card; give the model file beside it")
     if not (isinstance(members, list) and members and all(isinstance(m, dict) for m in members)):
         raise FacemaskError(f"{path}: mean card needs members: a list of {{file, sha256}}")
+    if len(members) > MAX_MEMBERS:  # each member is a loaded model: a long list is a memory bomb
+        raise FacemaskError(f"{path}: mean card has {len(members)} members; at most {MAX_MEMBERS}")
     problems = []
     if card.get("labels") != list(LABELS):
         problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")

@@ -188,6 +188,7 @@ def test_mean_card_refuses_a_member_it_was_not_fitted_on(tiny_model, tiny_keras_
         ({"members": []}, "needs members"),
         ({"members": ["m.tflite"]}, "needs members"),
         ({"members": [{"file": "../m.tflite"}]}, "members must be .tflite/.keras file names"),
+        ({"members": [{"file": "m.tflite"}] * 9}, "9 members; at most 8"),
         ({"members": [{"file": "gone.tflite"}]}, "gone.tflite: model file not found"),
         ({"temperature": 0}, "temperature must be a number"),
         ({"temperature": float("nan")}, "temperature must be a number"),
