@@ -8,7 +8,7 @@ directly on the batch rather than through `predict`, which costs ~100 ms per cal
 A mean card (a `.json` naming member models beside it) averages several models: each cuts its
 own crops, its P(mask) is centred on its own card's cut, and the mean of their logits is divided
 by a temperature fitted on the validation splits. The shipped `default` is such a card over
-`resnet50`, `lite` and `lite_scenes`; docs/models.md has how it compares with each of them.
+`resnet50`, `lite` and `lite128`; docs/models.md has how it compares with each of them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ SHIPPED = {
     "default": "mask_default.json",  # the calibrated mean of the three below (docs/models.md)
     "resnet50": "mask_resnet50.tflite",
     "lite": "mask_lite.tflite",
-    "lite_scenes": "mask_lite_scenes.tflite",  # lite retrained with the scene crops: a weaker model, a useful vote
+    "lite128": "mask_lite128.tflite",  # the earlier lite (128 px, folder set only): weaker alone, a useful vote
 }
 MAX_CARD_BYTES = 2**20
 MAX_MEMBERS = 8

@@ -13,7 +13,7 @@ from facemask.classifier import MODELS_DIR, SHIPPED, MaskClassifier
 from facemask.config import ClassifierConfig
 
 
-@pytest.mark.parametrize("name", ["resnet50", "lite", "lite_scenes"])
+@pytest.mark.parametrize("name", ["resnet50", "lite", "lite128"])
 def test_shipped_model_matches_its_card(name):
     path = MODELS_DIR / SHIPPED[name]
     card = json.loads(path.with_suffix(".json").read_text())
@@ -27,14 +27,14 @@ def test_shipped_model_matches_its_card(name):
     assert p.shape == (3,) and ((p >= 0) & (p <= 1)).all()
 
 
-@pytest.mark.parametrize("name", ["lite", "lite_scenes"])
+@pytest.mark.parametrize("name", ["lite", "lite128"])
 def test_light_model_is_under_5_mb(name):
     assert (MODELS_DIR / SHIPPED[name]).stat().st_size < 5 * 1024 * 1024
 
 
 def test_default_is_the_fitted_mean_of_the_shipped_models():
     clf = MaskClassifier(ClassifierConfig(model="default"))
-    assert [m.path.name for m in clf.models] == [SHIPPED[n] for n in ("resnet50", "lite", "lite_scenes")]
+    assert [m.path.name for m in clf.models] == [SHIPPED[n] for n in ("resnet50", "lite", "lite128")]
     assert clf.threshold == 0.5 and 0.2 < clf.temperature < 5
     card = json.loads((MODELS_DIR / SHIPPED["default"]).read_text())
     assert set(card["temperature_fitted_on_val"]) == set(card["test_metrics"])  # fitted on val, scored on test
@@ -49,6 +49,6 @@ def test_recorded_scores_put_the_default_at_or_within_one_face_of_its_best_membe
     bench = json.loads((REPO / "docs" / "bench" / "classifier_test_splits.json").read_text())
     by_model = {r["model"]: r for r in bench["results"]}
     for split in ("folder:mask-classification", "scenes:mask-detection"):
-        default, members = by_model["default"][split], [by_model[n][split] for n in ("resnet50", "lite", "lite_scenes")]
+        default, members = by_model["default"][split], [by_model[n][split] for n in ("resnet50", "lite", "lite128")]
         assert default["accuracy"] >= max(m["accuracy"] for m in members) - 1.0 / default["n"] - 1e-9, split
         assert default["accuracy"] >= by_model["resnet50"][split]["accuracy"], split

@@ -1,6 +1,6 @@
 """Fit a mean card: several shipped or trained models averaged, with the temperature fitted on val.
 
-    python tools/fit_mean.py --member resnet50 --member lite --member lite_scenes \
+    python tools/fit_mean.py --member resnet50 --member lite --member lite128 \
         --out facemask/models/mask_default.json
 
 Each member's P(mask) is centred on its own cut and the members' logits are averaged. The one free
