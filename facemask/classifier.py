@@ -55,6 +55,7 @@ class ModelCard:
     offset: float = 0.0
     color: str = "RGB"
     crop_margin: float = CROP_MARGIN
+    sha256: str | None = None  # of the model file; None: the card cannot vouch for it
 
     @classmethod
     def from_dict(cls, card: dict) -> ModelCard:
@@ -71,6 +72,7 @@ class ModelCard:
             offset=float(pre.get("offset", 0.0)),
             color=str(pre.get("color", "RGB")),
             crop_margin=float(pre.get("crop_margin", CROP_MARGIN)),
+            sha256=str(card["model_sha256"]).lower() if card.get("model_sha256") is not None else None,
         )
 
 
@@ -209,9 +211,8 @@ def load_card(model_path: Path) -> ModelCard:
         raise
 
 
-def verify_model_file(model_path: Path) -> None:
+def verify_model_file(model_path: Path, expected: str | None) -> None:
     """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong."""
-    expected = read_card(model_path).get("model_sha256")
     if expected is None:
         log.warning("warning: %s has no model_sha256; its file cannot be checked", card_path(model_path))
         return
@@ -222,7 +223,7 @@ def verify_model_file(model_path: Path) -> None:
                 digest.update(block)
     except OSError as exc:
         raise FacemaskError(f"{model_path}: cannot read model ({exc.strerror})") from None
-    if digest.hexdigest() != str(expected).lower():
+    if digest.hexdigest() != expected:
         raise FacemaskError(
             f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
             "or the card belongs to another model)"
@@ -287,7 +288,7 @@ class CardModel:
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.card = load_card(path)
-        verify_model_file(path)
+        verify_model_file(path, self.card.sha256)
         self.run = _LiteRTRunner(path, threads) if path.suffix == ".tflite" else _KerasRunner(path)
         self._mask_col = self.card.labels.index("mask")
         self._check_output()
@@ -328,7 +329,7 @@ class MaskClassifier:
         self.models = tuple(CardModel(p, self.config.threads) for p in (mean.members if mean else [path]))
         if mean:
             for model, digest in zip(self.models, mean.sha256):
-                if (read_card(model.path).get("model_sha256") or "").lower() != digest:
+                if (model.card.sha256 or "") != digest:  # the card's digest was just checked against the file
                     raise FacemaskError(
                         f"{path}: {model.path.name} is not the model this mean was fitted on (SHA-256 differs); "
                         "refit it with tools/fit_mean.py"
@@ -356,8 +357,8 @@ class MaskClassifier:
         raw = [m.predict_crops(c) for m, c in zip(self.models, crops_rgb)]
         if len(raw) == 1:
             return raw[0]
-        logits = [_logit(centre_on_threshold(p, m.card.threshold)) for m, p in zip(self.models, raw)]
-        return (1.0 / (1.0 + np.exp(-np.mean(logits, axis=0) / self.temperature))).astype(np.float32)
+        logits = [centred_logit(p, m.card.threshold) for m, p in zip(self.models, raw)]
+        return _sigmoid(np.mean(logits, axis=0) / self.temperature)
 
     def classify(self, image_bgr: np.ndarray, faces: Faces) -> Faces:
         """Labels at the threshold; `mask_prob` re-centred on it, so the shown label is always the likelier."""
@@ -371,9 +372,18 @@ class MaskClassifier:
         return np.where(1.0 - mask_prob >= self.threshold, "no_mask", "mask").astype(object)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def centred_logit(mask_prob: np.ndarray, threshold: float) -> np.ndarray:
+    """logit(P(mask)) + logit(threshold): the logit of `centre_on_threshold`, the scale a mean votes on."""
+    return _logit(mask_prob) + _logit(threshold)
 
 
 def centre_on_threshold(mask_prob: np.ndarray, threshold: float) -> np.ndarray:
@@ -384,8 +394,4 @@ def centre_on_threshold(mask_prob: np.ndarray, threshold: float) -> np.ndarray:
     labelled `no_mask` never reads "No Mask 41%". The ordering of faces is unchanged, and a 0.5
     cut leaves the probabilities as they are.
     """
-    eps = 1e-6
-    p_no = np.clip(1.0 - mask_prob.astype(np.float64), eps, 1 - eps)
-    t = min(max(float(threshold), eps), 1 - eps)
-    shifted = np.log(p_no / (1 - p_no)) - np.log(t / (1 - t))
-    return (1.0 / (1.0 + np.exp(shifted))).astype(np.float32)  # = 1 - sigmoid(shifted) = P'(mask)
+    return _sigmoid(centred_logit(mask_prob, threshold))  # logit(P'(mask)) = -logit(P'(no_mask))
