@@ -59,10 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         val = [predictions(clf, per_size, "val")[:2] for per_size in sources]
         p_mask = np.concatenate([p for p, _ in val])
         y = np.concatenate([y for _, y in val])
-        temperature = fit_temperature(np.stack([p_mask, 1 - p_mask], axis=1), y)
-        write_text(a.out, json.dumps(card(members, temperature), indent=1))
-        clf = MaskClassifier(ClassifierConfig(model=str(a.out)))
-        tested = score(str(a.out), clf, sources)
+        clf.temperature = temperature = fit_temperature(np.stack([p_mask, 1 - p_mask], axis=1), y)
+        tested = score(str(a.out), clf, sources)  # as the card written below will load
     except FacemaskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
