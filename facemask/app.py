@@ -128,7 +128,7 @@ def sidebar() -> Settings:
     model = bar.selectbox(
         "Mask model",
         model_choices(),
-        help=f"`default` (ResNet50 and lite, averaged), `resnet50` or `lite`; {MODEL_ENV} adds a path",
+        help=f"`default` (resnet50, lite and lite128, averaged), `resnet50` or `lite`; {MODEL_ENV} adds a path",
     )
     try:
         card_threshold = min(0.99, max(0.01, own_threshold(model)))

@@ -67,7 +67,7 @@ def add_model_option(p: argparse.ArgumentParser) -> None:
         default="default",
         metavar="default|resnet50|lite|PATH",
         help="mask classifier: a shipped name, or a .tflite/.keras model or mean card .json with its card beside it "
-        "(default: default, the fitted mean of resnet50 and lite)",
+        "(default: default, the fitted mean of resnet50, lite and lite128)",
     )
 
 

@@ -6,7 +6,7 @@ and the face crops of the held-out scenes (by-scene split). Same crops, same spl
 
 Accuracy, per-class figures and expected calibration error, read through the runtime detection uses
 (LiteRT or Keras, preprocessing from the card), plus ms per face. The cut is the card's threshold, or
-0.5 for a mean card such as `default` (resnet50 and lite).
+0.5 for a mean card such as `default` (resnet50, lite and lite128).
 """
 
 from __future__ import annotations
