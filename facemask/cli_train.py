@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from facemask.config import FACE_DETECTORS
 from facemask.training import TrainConfig
 
 
@@ -42,6 +43,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quantize", choices=("auto", "int8", "dynamic", "float16"), default=d.quantize)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="train without an EMA of the weights")
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
+    p.add_argument(
+        "--crop-detector", choices=FACE_DETECTORS, default=d.crop_detector, help="face detector that cuts the crops"
+    )
+    p.add_argument("--teacher", help="distil this model (a shipped name such as default, or a path) into the new one")
+    p.add_argument(
+        "--teacher-weight", type=float, default=d.teacher_weight, help="share of the teacher's soft label (0-1)"
+    )
 
 
 def check_paths(a: argparse.Namespace) -> None:
@@ -84,4 +92,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         quantize=a.quantize,
         cache_dir=a.cache_dir,
         ema=a.ema,
+        crop_detector=a.crop_detector,
+        teacher=a.teacher,
+        teacher_weight=a.teacher_weight,
     )
