@@ -14,7 +14,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.crops import face_crops, training_crop
 from facemask.errors import FacemaskError
-from facemask.imageio import decode_image, looks_like_image
+from facemask.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ def class_folders(root: Path) -> dict[str, Path]:
     for child in sorted(root.iterdir()):
         label = CLASS_DIRS.get(child.name.lower())
         if child.is_dir() and label:
+            real = child.resolve()
+            if real == Path("/") or any(real.is_relative_to(tree) for tree in SYSTEM_TREES):
+                raise FacemaskError(f"{child}: leads to {real}, a system folder, not a folder of images")
             if label in found:
                 raise FacemaskError(f"{root}: two folders for class {label!r}: {found[label].name}, {child.name}")
             found[label] = child
@@ -104,7 +107,7 @@ def load_dataset(root: Path, size: int, detect, cache_path: Path | None = None) 
     for label, folder in folders.items():
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
             try:
-                data = path.read_bytes()
+                data = read_image_bytes(path)
                 sha = hashlib.sha256(data).hexdigest()
                 if sha not in cache.entries:
                     image = decode_image(data, str(path))
@@ -225,7 +228,11 @@ def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: in
     samples, crops, found, skipped = [], [], [], []
     split: dict[str, list[int]] = {name: [] for name in SPLITS}
     for image_path, ann in pairs:
-        data = image_path.read_bytes()
+        try:
+            data = read_image_bytes(image_path)
+        except FacemaskError as exc:
+            skipped.append((str(image_path), str(exc).split(": ", 1)[-1]))
+            continue
         sha = hashlib.sha256(data).hexdigest()
         keep = [i for i, n in enumerate(ann.names) if n in ("with_mask", "without_mask")]
         sides = np.maximum(ann.xyxy[:, 2] - ann.xyxy[:, 0], ann.xyxy[:, 3] - ann.xyxy[:, 1])

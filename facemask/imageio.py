@@ -93,31 +93,49 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int | None = None
     return _apply_orientation(image, orientation) if orientation else image
 
 
-def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
-    """Read an image file as 8-bit BGR, or raise FacemaskError with a one-line reason.
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))  # endless or live files, never user images
 
-    Only regular files are opened: a FIFO would block for ever, /dev/zero never ends.
+
+def read_bounded(path: str | Path, limit: int, what: str = "an image file") -> bytes:
+    """A regular file's bytes, at most `limit` of them, or FacemaskError with a one-line reason.
+
+    Every file the product reads as data comes through here: a FIFO would block for ever,
+    /dev/zero never ends, /proc files claim 0 bytes and hold gigabytes.
     """
     path = Path(path)
-    budget = pixel_budget() if max_pixels is None else max_pixels
     try:
         info = path.stat()
+        real = path.resolve()
     except FileNotFoundError:
         raise FacemaskError(f"{path}: no such file") from None
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise FacemaskError(f"{path}: is a folder, expected an image file")
-    if not stat.S_ISREG(info.st_mode):
-        raise FacemaskError(f"{path}: not a regular file (a pipe, socket or device), expected an image file")
-    if info.st_size > max_file_bytes(budget):
-        raise FacemaskError(f"{path}: {info.st_size / 2**20:.0f} MB is too big for an image within the pixel budget")
+        raise FacemaskError(f"{path}: is a folder, expected {what}")
+    if not stat.S_ISREG(info.st_mode) or any(real.is_relative_to(tree) for tree in SYSTEM_TREES):
+        raise FacemaskError(f"{path}: not a regular file (a pipe, socket, device or system file), expected {what}")
+    if info.st_size > limit:
+        raise FacemaskError(f"{path}: {info.st_size / 2**20:.0f} MB is too big for {what}")
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_file_bytes(budget) + 1)
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_image(data, str(path), budget)
+    if len(data) > limit:
+        raise FacemaskError(f"{path}: more than {limit / 2**20:.0f} MB, too big for {what}")
+    return data
+
+
+def read_image_bytes(path: str | Path, max_pixels: int | None = None) -> bytes:
+    """An image file's bytes, bounded by what any image within the pixel budget can need."""
+    budget = pixel_budget() if max_pixels is None else max_pixels
+    return read_bounded(path, max_file_bytes(budget), "an image file within the pixel budget")
+
+
+def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as 8-bit BGR, or raise FacemaskError with a one-line reason."""
+    budget = pixel_budget() if max_pixels is None else max_pixels
+    return decode_image(read_image_bytes(path, budget), str(path), budget)
 
 
 def max_file_bytes(max_pixels: int) -> int:

@@ -79,7 +79,10 @@ def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
     """
     if not path.is_file():
         raise FacemaskError(f"{path}: model file not found")
-    model = keras.models.load_model(path, compile=False)
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types, some with misleading texts ("File not found")
+        raise FacemaskError(f"{path}: not a Keras model saved by train.py ({type(exc).__name__})") from None
     if tuple(model.input_shape[1:3]) != (input_size, input_size):
         builders = {
             "mask_resnet50": lambda: build_resnet50(input_size, "none")[0],

@@ -46,7 +46,7 @@ def _special(path: Path) -> int | None:
 
 def temp_path_for(dest: Path) -> Path:
     """`out.partial-1a2b3c.mp4` beside `out.mp4`: same folder and suffix, plainly a partial file."""
-    stem = dest.stem if len(dest.name.encode()) < 200 else dest.stem[:60]  # stay under NAME_MAX (255 bytes)
+    stem = dest.stem if len(os.fsencode(dest.name)) < 200 else dest.stem[:60]  # stay under NAME_MAX (255 bytes)
     return dest.with_name(f"{stem}.partial-{secrets.token_hex(3)}{dest.suffix}")
 
 

@@ -45,6 +45,14 @@ from facemask.metrics import (
     roc_auc,
 )
 
+MAX_INPUT_SIZE = 512  # 512 px crops already cost 0.75 MB each; larger only exhausts memory
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    """One folder is, or lies inside, the other."""
+    a, b = a.resolve(), b.resolve()
+    return a == b or a in b.parents or b in a.parents
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -77,8 +85,13 @@ class TrainConfig:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
         if self.arch not in ("resnet50", "lite"):
             raise FacemaskError(f"--arch must be resnet50 or lite, got {self.arch!r}")
-        if self.input_size < 32:
-            raise FacemaskError(f"--input-size must be at least 32, got {self.input_size}")
+        if not 32 <= self.input_size <= MAX_INPUT_SIZE:
+            raise FacemaskError(f"--input-size must be between 32 and {MAX_INPUT_SIZE}, got {self.input_size}")
+        if not 0 <= self.seed < 2**32:
+            raise FacemaskError(f"--seed must be between 0 and 2**32 - 1, got {self.seed}")
+        for root in self.datasets:
+            if _overlaps(self.cache_dir, root):
+                raise FacemaskError(f"{self.cache_dir}: --cache-dir is inside the dataset {root}; pick another folder")
         if self.quantize not in ("auto", "int8", "dynamic", "float16"):
             raise FacemaskError(f"--quantize must be auto, int8, dynamic or float16, got {self.quantize!r}")
         for name, least in (("epochs", 1), ("batch_size", 1), ("head_epochs", 0), ("patience", 0)):

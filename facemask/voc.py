@@ -63,10 +63,12 @@ def _number(node: ET.Element, tag: str, where: str) -> float:
 
 def read_voc(path: str | Path) -> VocImage:
     """Parse one VOC XML file; unknown class names and inverted boxes are errors, not skips."""
+    from facemask.imageio import read_bounded
+
     path = Path(path)
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        root = ET.fromstring(read_bounded(path, 4 * 2**20, "a VOC annotation"))
+    except ET.ParseError as exc:
         raise FacemaskError(f"{path}: not a readable VOC annotation ({exc})") from None
     size = root.find("size")
     if size is None or not root.findtext("filename"):
@@ -240,11 +242,11 @@ def scene_split(pairs: list[tuple[Path, VocImage]], seed: int = 42) -> dict[str,
     import hashlib
 
     from facemask.dataset import Sample, duplicate_groups, perceptual_hash
-    from facemask.imageio import decode_image
+    from facemask.imageio import decode_image, read_image_bytes
 
     samples = []
     for image_path, _ in pairs:
-        data = image_path.read_bytes()
+        data = read_image_bytes(image_path)
         phash = perceptual_hash(decode_image(data, str(image_path)))
         samples.append(Sample(image_path, 0, hashlib.sha256(data).hexdigest(), phash))
     groups = duplicate_groups(samples)
