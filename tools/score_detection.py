@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from facemask.boxes import clip_boxes
-from facemask.cli_detect import add_face_detector_option
+from facemask.cli.options import add_face_detector
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.detector import MEAN_BGR, FaceDetector
 from facemask.errors import FacemaskError
@@ -49,7 +49,7 @@ CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxe
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images/ and annotations/")
-    add_face_detector_option(parser)
+    add_face_detector(parser)
     parser.add_argument(
         "--mode",
         choices=("fast", "accurate", "reference"),
