@@ -2,19 +2,20 @@
 
     python detect_video.py --source 0 [--output out.mp4] [--json frames.jsonl] [--no-display]
 
-The same options and code path as `facemask detect`; see `python detect_video.py --help`.
+`facemask detect` with `--source` for its SOURCE: the same options, checks and code path
+(facemask/cli/detect.py); see `python detect_video.py --help`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from facemask.cli import run_command
-from facemask.cli_detect import card_parser
+from facemask.cli.detect import card_parser
+from facemask.cli.run import parse_and_run
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(card_parser().parse_args(argv))
+    return parse_and_run(card_parser(), argv)
 
 
 if __name__ == "__main__":

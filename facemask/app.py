@@ -33,7 +33,7 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator
 from facemask.app_clip import ClipResult, process_clip
 from facemask.classifier import MaskClassifier, own_threshold
-from facemask.cli_app import MAX_MB_ENV, upload_limit_mb
+from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.errors import FacemaskError
 from facemask.face_detectors import Detector, load_face_detector

@@ -6,7 +6,8 @@ import importlib.util
 
 import pytest
 
-from facemask import cli, cli_app
+from facemask import cli
+from facemask.cli import app as cli_app
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ usage: python tools/compare_reference.py [VIDEO ...] [--backbone mobilenetv2] [-
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import re
@@ -17,6 +16,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from facemask.cli import options, values
+from facemask.cli.parser import Parser
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -69,14 +71,14 @@ def ours(video: Path, frames: int, model: str, detect_every: int, extra: list[st
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = Parser()
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--backbone", default="mobilenetv2", choices=("mobilenetv2", "resnet50"))
-    ap.add_argument("--frames", type=int, default=150)
-    ap.add_argument("--model", default="default")
-    ap.add_argument("--detect-every", type=int, default=2)
-    ap.add_argument("--detector-mode", default="fast", choices=("fast", "accurate"))
-    ap.add_argument("--face-detector", default="fused", choices=("res10", "yunet", "fused"))
+    ap.add_argument("--frames", type=values.positive_int, default=150)
+    options.add_model(ap)
+    options.add_detect_every(ap)
+    options.add_detector_mode(ap)
+    options.add_face_detector(ap)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     videos = a.videos or [SHARED / "data" / "videos" / v for v in VIDEOS]

@@ -31,7 +31,9 @@ import cv2
 import numpy as np
 
 from facemask.boxes import clip_boxes
-from facemask.cli_detect import add_face_detector_option
+from facemask.cli.options import add_face_detector
+from facemask.cli.parser import Parser
+from facemask.cli.values import positive_int, unit_interval
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.detector import MEAN_BGR, FaceDetector
 from facemask.errors import FacemaskError
@@ -47,9 +49,9 @@ CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxe
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with images/ and annotations/")
-    add_face_detector_option(parser)
+    add_face_detector(parser)
     parser.add_argument(
         "--mode",
         choices=("fast", "accurate", "reference"),
@@ -62,9 +64,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="test",
         help="test: the held-out half of voc.scene_split (default); all: every scene",
     )
-    parser.add_argument("--confidence", type=float, default=None, help="face confidence (default: the tuned 0.5)")
+    parser.add_argument(
+        "--confidence", type=unit_interval, default=None, help="face confidence (default: the tuned 0.5)"
+    )
     parser.add_argument("--iou", type=float, default=0.3, help="IoU for a detection to match a face")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N scenes of the split (natural order)")
+    parser.add_argument(
+        "--limit", type=positive_int, default=None, help="only the first N scenes of the split (natural order)"
+    )
     parser.add_argument("--model", default="default", help="mask classifier: default, resnet50, lite, a path, or none")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     parser.add_argument("--curve", type=Path, default=None, help="write the precision/recall curve (PNG) here")
@@ -275,10 +281,6 @@ def format_summary(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        if args.limit is not None and args.limit < 1:
-            raise FacemaskError(f"--limit must be at least 1, got {args.limit}")
-        if args.confidence is not None and not 0 < args.confidence < 1:
-            raise FacemaskError(f"--confidence must be in (0, 1), got {args.confidence}")
         report = {"command": " ".join(["python tools/score_detection.py", *(sys.argv[1:] if argv is None else argv)])}
         result, curve = score(args)
         report |= result

@@ -1,16 +1,43 @@
-"""Argument parsing for `train.py` / `facemask train`; the work happens in facemask.training."""
+"""`facemask train` (and `train.py`): arguments into a `TrainConfig`; the work happens in facemask.training.
+
+The options take their defaults from TrainConfig, whose module loads the training code, so they
+are added only when `train` itself is parsed (parser.Subcommand).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
+from facemask.cli import options, values
 from facemask.config import FACE_DETECTORS
-from facemask.training import TrainConfig
+from facemask.errors import FacemaskError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a classifier from a dataset folder", add_arguments=add_train_arguments
+    )
+    p.set_defaults(func=run, mute_native=True)
+
+
+def run(a: argparse.Namespace) -> int:
+    from facemask.training import train
+
+    metrics = train(config_from_args(a))
+    print(
+        f"test accuracy {metrics['accuracy']:.4f}; "
+        f"exported {metrics['exported']['chosen']} to {a.output / 'model.tflite'}"
+    )
+    warn_at_chance(metrics["accuracy"], a.output / "eval_data.npz")
+    return 0
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    from facemask.training import TrainConfig
+
     d = TrainConfig(datasets=(Path("."),))
     p.add_argument(
         "--dataset",
@@ -26,12 +53,14 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         default=d.weights,
         help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue",
     )
-    p.add_argument("--input-size", type=int, default=d.input_size)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--head-epochs", type=int, default=d.head_epochs, help="head-only epochs with pretrained weights")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.learning_rate)
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
+    p.add_argument("--input-size", type=values.whole_number(32), default=d.input_size)
+    p.add_argument("--epochs", type=values.positive_int, default=d.epochs)
+    p.add_argument(
+        "--head-epochs", type=values.count, default=d.head_epochs, help="head-only epochs with pretrained weights"
+    )
+    p.add_argument("--batch-size", type=values.positive_int, default=d.batch_size)
+    p.add_argument("--lr", type=values.unit_interval, default=d.learning_rate)
+    p.add_argument("--patience", type=values.count, default=d.patience, help="early-stopping patience in epochs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
@@ -40,7 +69,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip fitting: calibrate, report and export the best.keras already in --output",
     )
-    p.add_argument("--quantize", choices=("auto", "int8", "dynamic", "float16"), default=d.quantize)
+    options.add_quantize(p, d.quantize)
     p.add_argument("--no-ema", dest="ema", action="store_false", help="train without an EMA of the weights")
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
     p.add_argument(
@@ -48,14 +77,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--teacher", help="distil this model (a shipped name such as default, or a path) into the new one")
     p.add_argument(
-        "--teacher-weight", type=float, default=d.teacher_weight, help="share of the teacher's soft label (0-1)"
+        "--teacher-weight", type=values.fraction, default=d.teacher_weight, help="share of the teacher's soft label"
     )
 
 
 def check_paths(a: argparse.Namespace) -> None:
     """Before minutes of cropping: the run folder is a folder outside every dataset, the cache is writable."""
-    from facemask.errors import FacemaskError
-
     if a.output.exists() and not a.output.is_dir():
         raise FacemaskError(f"{a.output}: --output is a file; training writes a run folder")
     out = a.output.resolve()
@@ -72,7 +99,10 @@ def check_paths(a: argparse.Namespace) -> None:
         raise FacemaskError(f"{a.cache_dir}: --cache-dir is not a writable folder ({exc.strerror})") from None
 
 
-def config_from_args(a: argparse.Namespace) -> TrainConfig:
+def config_from_args(a: argparse.Namespace):
+    """The TrainConfig of these arguments, once the paths are known to be usable."""
+    from facemask.training import TrainConfig
+
     check_paths(a)
     return TrainConfig(
         datasets=tuple(a.dataset),
@@ -95,4 +125,28 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         crop_detector=a.crop_detector,
         teacher=a.teacher,
         teacher_weight=a.teacher_weight,
+    )
+
+
+def warn_at_chance(accuracy: float, eval_data: Path) -> None:
+    """After `train` or `export`: a warning line when the model is no better than a constant answer."""
+    warning = chance_level_warning(accuracy, eval_data) if eval_data.is_file() else None
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def chance_level_warning(accuracy: float, eval_data: Path, margin: float = 0.02) -> str | None:
+    """A model no better than always answering the test split's commonest class is not worth shipping."""
+    import numpy as np
+
+    with np.load(eval_data) as data:
+        y = np.asarray(data["test_y"])
+    if len(y) == 0:
+        return None
+    majority = max(float(np.mean(y == c)) for c in np.unique(y))
+    if accuracy > majority + margin:
+        return None
+    return (
+        f"test accuracy {accuracy:.1%} is at chance level (always answering the commonest class scores "
+        f"{majority:.1%}); this model has not learned the task"
     )

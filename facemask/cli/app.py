@@ -15,9 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from facemask.cli import values
 from facemask.errors import FacemaskError
 
-APP_SCRIPT = Path(__file__).resolve().with_name("app.py")
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 MAX_MB_ENV = "FACEMASK_APP_MAX_MB"
 DEFAULT_MAX_MB = 50
 STREAMLIT_MIN_UPLOAD_MB = 200  # Streamlit's own default; the page enforces the real limit
@@ -62,11 +63,9 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
-def _app(a: argparse.Namespace) -> int:
+def run(a: argparse.Namespace) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise FacemaskError("streamlit is not installed: pip install 'facemask[app]'")
-    if not 0 < a.port < 65536:
-        raise FacemaskError(f"--port must be in 1..65535, got {a.port}")
     command = streamlit_command(a.host, a.port)
     print(f"facemask app: http://{a.host}:{a.port} (Ctrl+C to stop)", file=sys.stderr)
     return _serve(command)
@@ -91,6 +90,6 @@ def _serve(command: list[str]) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("app", help="try the detector in a browser page (needs facemask[app])")
-    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--port", type=values.port, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
-    p.set_defaults(func=_app)
+    p.set_defaults(func=run)

@@ -1,0 +1,60 @@
+"""`facemask benchmark VIDEO`: time the real pipeline headless on a (looped) video file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from facemask.cli import options, values
+from facemask.errors import FacemaskError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("benchmark", help="time the real pipeline headless on a (looped) video file")
+    p.add_argument("video", type=Path)
+    p.add_argument(
+        "--frames", type=values.positive_int, default=300, help="frames to process; the video loops (default: 300)"
+    )
+    options.add_json(p, "write the result JSON here")
+    options.add_model(p)
+    options.add_detector_mode(p)
+    options.add_face_detector(p, "face detector (default: fused, as `detect` uses)")
+    options.add_detect_every(p)
+    options.add_no_track(p, "no tracking (and so no smoothing or events)")
+    p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
+    p.add_argument("--encode", action="store_true", help="also encode an annotated mp4 (to a temp file)")
+    p.set_defaults(func=run)
+
+
+def run(a: argparse.Namespace) -> int:
+    if not a.video.is_file():
+        what = "is a folder" if a.video.is_dir() else "no such file"
+        raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
+
+    from facemask.analyzer import FaceMaskAnalyzer
+    from facemask.benchmark import BenchmarkConfig, run_benchmark
+    from facemask.config import ClassifierConfig, DetectorConfig
+    from facemask.safeio import check_outputs, check_writable, write_text
+
+    if a.json:
+        check_outputs({"--json": a.json}, [a.video])
+        check_writable(a.json, "--json")
+    analyzer = FaceMaskAnalyzer.load(
+        DetectorConfig(mode=a.detector_mode, backend=a.face_detector), ClassifierConfig(model=a.model)
+    )
+    cfg = BenchmarkConfig(
+        video=a.video,
+        frames=a.frames,
+        tracking=not a.no_track,
+        events=not a.no_events,
+        encode=a.encode,
+        detect_every=a.detect_every,
+    )
+    result = run_benchmark(cfg, analyzer)
+    text = json.dumps(result, indent=1)
+    if a.json:
+        write_text(a.json, text)
+    print(text)
+    print(f"facemask_fps={result['fps']:.2f}")
+    return 0

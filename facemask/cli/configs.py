@@ -1,0 +1,66 @@
+"""`facemask detect` options into the configs the stages read, and the analyzer they load.
+
+Images and folders get the detector's `accurate` mode, video and cameras `fast`, unless
+`--detector-mode` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig
+from facemask.quiet import native_stderr_silenced
+
+VIDEO_KINDS = ("camera", "stream", "video")
+STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
+
+
+def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
+    mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
+    detector = DetectorConfig(
+        confidence=args.confidence, mode=mode, model_dir=args.face_model, backend=args.face_detector
+    )
+    classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
+    display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
+    output = OutputConfig(
+        display=display,
+        output=args.output,
+        json_path=args.json,
+        realtime=args.realtime,
+        summary_path=summary_path(args),
+    )
+    return detector, classifier, output
+
+
+def summary_path(args: argparse.Namespace) -> Path | None:
+    """`--summary`, or by default beside `--events` or `--json` (never beside stdout or a device)."""
+    beside = (p for p in (args.events, args.json) if p is not None and p != STDOUT and not _is_device(p))
+    return args.summary or next((p.with_name(p.stem + "_summary.json") for p in beside), None)
+
+
+def _is_device(path: Path) -> bool:
+    """`/dev/null` and the like: no summary file is put beside them."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+def build_alert_config(args: argparse.Namespace) -> AlertConfig:
+    return AlertConfig(
+        events_path=args.events, min_no_mask_s=args.violation_after, beep=args.beep, on_violation=args.on_violation
+    )
+
+
+def set_pixel_budget(megapixels: float | None) -> None:
+    """`--max-megapixels` (checked when parsed) reaches every image reader in this process (imageio.pixel_budget)."""
+    from facemask.imageio import MAX_PIXELS_ENV
+
+    if megapixels is not None:
+        os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
+
+
+def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier: ClassifierConfig):
+    from facemask.analyzer import FaceMaskAnalyzer
+
+    with native_stderr_silenced(not getattr(args, "verbose", False)):
+        return FaceMaskAnalyzer.load(detector, classifier)

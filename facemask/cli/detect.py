@@ -1,0 +1,91 @@
+"""`facemask detect SOURCE...` and `detect_video.py --source ...`: one set of options, one code path.
+
+Options become configs (configs.py), output paths are checked before any model loads
+(outputs.py), then a video, camera or stream runs through video.py and images and folders
+through images.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from facemask.cli import options
+from facemask.cli.configs import VIDEO_KINDS, build_configs, set_pixel_budget
+from facemask.cli.outputs import check_detect_outputs, single_image_output
+from facemask.cli.parser import Parser
+from facemask.errors import FacemaskError
+from facemask.quiet import quiet_native_logs
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("detect", help="detect faces and masks in images, folders, videos, cameras or streams")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="image, folder of images, video file, camera index (e.g. 0) or stream URL",
+    )
+    _add_arguments(p)
+
+
+def card_parser() -> argparse.ArgumentParser:
+    """The design card's entry point: `detect_video.py --source 0|FILE|URL [options]`, the same options as detect."""
+    p = Parser(prog="detect_video.py", description="Real-time face-mask detection.")
+    p.add_argument(
+        "--source",
+        dest="sources",
+        action="append",
+        required=True,
+        metavar="0|FILE|URL",
+        help="camera index, video file, stream URL (or an image/folder); repeat for several images",
+    )
+    options.add_verbose(p)
+    _add_arguments(p)
+    return p
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    options.add_detect_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "verbose", False):
+        quiet_native_logs()
+    from facemask.sources import source_kind
+
+    kinds = [source_kind(spec) for spec in args.sources]
+    video = [spec for spec, kind in zip(args.sources, kinds) if kind in VIDEO_KINDS]
+    if video and len(args.sources) > 1:
+        raise FacemaskError(f"{video[0]}: a video, camera or stream must be the only SOURCE")
+    check_option_combinations(args, kinds)
+    set_pixel_budget(args.max_megapixels)
+    check_detect_outputs(args, kinds)
+    if build_configs(args, kinds[0])[2].display:
+        from facemask.sinks import check_display
+
+        check_display()  # before minutes of model loading, not after
+    if video:
+        from facemask.cli.video import detect_video
+
+        return detect_video(args, video[0], kinds[0])
+    from facemask.cli.images import detect_images
+
+    return detect_images(args, kinds)
+
+
+def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> None:
+    """Options that would silently do nothing are errors instead."""
+    video = kinds[0] in VIDEO_KINDS
+    if args.display and args.no_display:
+        raise FacemaskError("--display and --no-display contradict each other")
+    if args.events is not None and not video:
+        raise FacemaskError("--events needs a video, camera or stream (violations are tracked over time)")
+    if args.events is not None and args.no_track:
+        raise FacemaskError("--events needs tracking: drop --no-track")
+    if args.summary is not None and (not video or args.no_track):
+        raise FacemaskError("--summary needs a tracked video, camera or stream")
+    if not video and single_image_output(args) and (len(kinds) > 1 or kinds[0] != "image"):
+        raise FacemaskError(f"{args.output}: --output takes a folder when there is more than one image")
+    if (args.open_timeout != options.OPEN_TIMEOUT_S or args.reconnect) and kinds[0] not in ("camera", "stream"):
+        raise FacemaskError("--open-timeout and --reconnect apply to cameras and streams only")

@@ -1,0 +1,79 @@
+"""Where `facemask detect` writes: every output path checked before any model loads, and the lines it prints."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from facemask.cli.configs import STDOUT, VIDEO_KINDS, summary_path
+from facemask.errors import FacemaskError
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """A human-readable line: stdout, or stderr when `--json -` has stdout."""
+    print(text, file=sys.stderr if args.json == STDOUT else sys.stdout)
+
+
+def stopped(signal_number: int) -> int:
+    """Say which signal ended the run; its conventional exit status."""
+    from facemask.stopsignals import exit_code, signal_name
+
+    print(f"stopped by {signal_name(signal_number)}", file=sys.stderr)
+    return exit_code(signal_number)
+
+
+def single_image_output(args: argparse.Namespace) -> bool:
+    """`--output NAME.jpg` (an image suffix, not an existing folder) names one annotated file."""
+    from facemask.imageio import IMAGE_SUFFIXES
+
+    output = args.output
+    return output is not None and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir()
+
+
+def video_output_path(output: Path, spec: str, kind: str) -> Path:
+    """`--output` for a video: the file named, or `<name>_annotated.mp4` in the folder named."""
+    if not output.is_dir():
+        return output
+    stems = {"video": Path(spec).stem, "camera": f"camera{spec}", "stream": "stream"}
+    return output / f"{stems[kind]}_annotated.mp4"
+
+
+def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
+    """Before any model loads: no output over an input or inside an input folder, none given twice,
+    and each one's folder writable, so a long run cannot end in a lost result."""
+    from facemask.imageio import VIDEO_SUFFIXES
+    from facemask.safeio import check_outputs, check_writable
+
+    inputs = [
+        Path(spec) for spec, kind in zip(args.sources, kinds) if kind not in ("camera", "stream") and "://" not in spec
+    ]
+    video = kinds[0] in VIDEO_KINDS
+    output = args.output
+    if output is not None and video:
+        output = video_output_path(output, args.sources[0], kinds[0])
+    json_path = None if args.json == STDOUT else args.json
+    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary_path(args)}
+    check_outputs(outputs, inputs)
+    if output is not None and video and output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise FacemaskError(
+            f"{output}: --output for a video needs a video file name ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder"
+        )
+    for option, path in outputs.items():
+        if path is not None and (option != "--output" or video):
+            check_writable(path, option)
+
+
+def check_image_destinations(items, out_dir: Path) -> None:
+    """Each annotated copy gets its own file, and none lands on an input image."""
+    from facemask.sinks import output_name
+
+    sources = {item.path.resolve(): item.path for item in items}
+    taken: dict[Path, Path] = {}
+    for item in items:
+        dest = (out_dir / output_name(item.relative)).resolve()
+        if dest in sources:
+            raise FacemaskError(f"{out_dir}: --output would overwrite the input {sources[dest]}; pick another folder")
+        if dest in taken:
+            raise FacemaskError(f"{taken[dest]} and {item.path} would both be written to {dest}")
+        taken[dest] = item.path

@@ -1,0 +1,67 @@
+"""Running a parsed command: log set-up, native chatter muted, and any failure printed as one `error:` line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from facemask.errors import FacemaskError, one_line
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record arrives, so muting native output keeps log lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Parse `argv` and run the command it names; the exit status (`--help` 0, a bad value 2), never SystemExit."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help and --version printed; a bad value reported in one line (parser.Parser)
+        return int(done.code or 0)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command (`args.func`), printing any failure as one `error:` line; its exit status.
+
+    Commands that set `mute_native` (train, export, evaluate) run with native stderr muted
+    (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log) unless `-v`; Python's own
+    warnings and errors still show.
+    """
+    from facemask.quiet import native_stderr_silenced
+
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints escaped, never crashes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
+    mute = not args.verbose and getattr(args, "mute_native", False)
+    try:
+        with native_stderr_silenced(mute, keep_python=True):
+            return args.func(args)
+    except FacemaskError as exc:
+        return _fail(one_line(str(exc)))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except OSError as exc:  # a disk or permission failure no check foresaw: still one line
+        if args.verbose:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(one_line(where + (exc.strerror or str(exc))))
+    except MemoryError:
+        return _fail("out of memory")
+    except Exception as exc:  # the promise is one line; -v shows the traceback
+        if args.verbose:
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)", 3)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,79 @@
+"""`facemask detect` on one video file, camera or stream: the video pipeline into its outputs, then a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+from facemask.cli.configs import build_alert_config, build_configs, load_analyzer
+from facemask.cli.outputs import say, stopped, video_output_path
+from facemask.errors import FacemaskError
+
+
+def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
+    from facemask.pipeline import run_video
+    from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
+    from facemask.sources import open_source
+    from facemask.stages import video_stages
+
+    detector, classifier, out = build_configs(args, kind)
+    analyzer = load_analyzer(args, detector, classifier)
+    stages = video_stages(not args.no_track, build_alert_config(args), detect_every=args.detect_every)
+    monitor = stages["monitor"]
+    source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
+    sinks = []
+    with ExitStack() as stack:
+        stack.callback(source.stop)
+        source.start()
+        # Sinks that only check their arguments come first and the one that opens a file last,
+        # so a failing constructor leaves nothing open behind it.
+        if out.output is not None:
+            sinks.append(VideoFileSink(video_output_path(out.output, spec, kind), source.fps))
+        if out.display:
+            sinks.append(WindowSink(title=f"facemask: {spec}"))
+        if out.json_path is not None:
+            sinks.append(JsonlSink(out.json_path))
+        progress = progress_sink(source)
+        if progress is not None:
+            sinks.append(progress)
+        try:
+            stats = run_video(source, analyzer, sinks, max_frames=args.max_frames, **stages)
+        except FacemaskError:
+            if monitor is not None:  # a stream that gave up still gets its summary
+                report_summary(args, monitor.summary(), out.summary_path)
+            raise
+    labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
+    say(args, f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
+    if monitor is not None:
+        report_summary(args, monitor.summary(), out.summary_path)
+    for sink in sinks:
+        if isinstance(sink, VideoFileSink):
+            say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
+    return 0 if stats.stop_signal is None else stopped(stats.stop_signal)
+
+
+def progress_sink(source):
+    """A progress bar for a video file when stderr is a terminal (cameras and streams have no end)."""
+    from facemask.progress import ProgressSink, show_progress
+    from facemask.sources import FileSource
+
+    if not isinstance(source, FileSource) or not show_progress():
+        return None
+    return ProgressSink(total=source.expected_frames or None, desc=source.path.name)
+
+
+def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
+    """Print the end-of-run summary and write it as JSON when a path is known."""
+    rate = summary.get("compliance_rate")
+    say(
+        args,
+        f"people {summary['people']}, violations {summary['violations']}, "
+        f"compliance {'-' if rate is None else f'{rate:.0%}'}",
+    )
+    if path is not None:
+        from facemask.safeio import write_text
+
+        write_text(path, json.dumps(summary, indent=1, default=str))
+        say(args, f"wrote summary to {path}")
