@@ -90,6 +90,8 @@ class TrainConfig:
         if not 0 <= self.seed < 2**32:
             raise FacemaskError(f"--seed must be between 0 and 2**32 - 1, got {self.seed}")
         for root in self.datasets:
+            if _overlaps(self.output, root):
+                raise FacemaskError(f"{self.output}: --output overlaps the dataset {root}; pick a folder outside it")
             if _overlaps(self.cache_dir, root):
                 raise FacemaskError(f"{self.cache_dir}: --cache-dir is inside the dataset {root}; pick another folder")
         if self.quantize not in ("auto", "int8", "dynamic", "float16"):

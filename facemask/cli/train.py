@@ -38,7 +38,7 @@ def run(a: argparse.Namespace) -> int:
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     from facemask.training import TrainConfig
 
-    d = TrainConfig(datasets=(Path("."),))
+    d = TrainConfig(datasets=())
     p.add_argument(
         "--dataset",
         type=Path,
@@ -82,14 +82,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_paths(a: argparse.Namespace) -> None:
-    """Before minutes of cropping: the run folder is a folder outside every dataset, the cache is writable."""
+    """Before minutes of cropping: the run folder is a folder, the cache is writable (both outside the data:
+    `TrainConfig` checks that first, so no probe file is ever written into a dataset)."""
     if a.output.exists() and not a.output.is_dir():
         raise FacemaskError(f"{a.output}: --output is a file; training writes a run folder")
-    out = a.output.resolve()
-    for root in a.dataset:
-        root = root.resolve()
-        if out == root or root in out.parents or out in root.parents:
-            raise FacemaskError(f"{a.output}: --output overlaps the dataset {root}; pick a folder outside it")
     try:
         a.cache_dir.mkdir(parents=True, exist_ok=True)
         probe = a.cache_dir / f".write-test-{os.getpid()}"
@@ -103,8 +99,7 @@ def config_from_args(a: argparse.Namespace):
     """The TrainConfig of these arguments, once the paths are known to be usable."""
     from facemask.training import TrainConfig
 
-    check_paths(a)
-    return TrainConfig(
+    config = TrainConfig(
         datasets=tuple(a.dataset),
         output=a.output,
         arch=a.arch,
@@ -126,6 +121,8 @@ def config_from_args(a: argparse.Namespace):
         teacher=a.teacher,
         teacher_weight=a.teacher_weight,
     )
+    check_paths(a)
+    return config
 
 
 def warn_at_chance(accuracy: float, eval_data: Path) -> None:
