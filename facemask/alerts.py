@@ -36,6 +36,7 @@ import numpy as np
 from facemask.boxes import expand_square
 from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
+from facemask.labels import compliance_rate, compliance_text
 from facemask.safeio import StreamingFile
 from facemask.types import Faces, Frame
 
@@ -66,12 +67,9 @@ def snapshot_dir_for(events_path: Path) -> Path:
 
 def counter_lines(counters: dict) -> list[str]:
     """The live counters as lines for `annotate.TextPanel`."""
-    rate = counters.get("compliance_rate")
     return [
         f"People: {counters['people']}  Masked: {counters['masked']}  No mask: {counters['unmasked']}",
-        f"Compliance: {rate:.0%}  Violations: {counters['violations']}"
-        if rate is not None
-        else f"Compliance: -  Violations: {counters['violations']}",
+        f"Compliance: {compliance_text(counters.get('compliance_rate'))}  Violations: {counters['violations']}",
     ]
 
 
@@ -240,7 +238,7 @@ class ViolationMonitor:
             "masked": masked,
             "unmasked": unmasked,
             "violations": self._totals["violations"],
-            "compliance_rate": round(masked / (masked + unmasked), 4) if masked + unmasked else None,
+            "compliance_rate": compliance_rate(masked, unmasked),
             "in_violation": in_violation,
         }
 
@@ -320,14 +318,14 @@ class ViolationMonitor:
             state.violated = True
             self._totals["violators"] += 1
         self._totals["violations"] += 1
-        p = float(faces.mask_prob[i])
+        confidence = float(faces.confidence[i])  # of `no_mask`: a violation follows that reading
         snapshot = self._snapshot(frame, faces.xyxy[i], int(faces.track_id[i]))
         return {
             "event": "violation",
             "track_id": int(faces.track_id[i]),
             "frame": frame.index,
             "time_s": round(frame.timestamp, 3),
-            "confidence": None if np.isnan(p) else round(1.0 - p, 4),
+            "confidence": None if np.isnan(confidence) else round(confidence, 4),
             "snapshot": str(snapshot) if snapshot else None,
         }
 

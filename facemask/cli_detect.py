@@ -399,11 +399,12 @@ def progress_sink(source):
 
 def _report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
-    rate = summary.get("compliance_rate")
+    from facemask.labels import compliance_text
+
     say(
         args,
         f"people {summary['people']}, violations {summary['violations']}, "
-        f"compliance {'-' if rate is None else f'{rate:.0%}'}",
+        f"compliance {compliance_text(summary.get('compliance_rate'))}",
     )
     if path is not None:
         from facemask.safeio import write_text

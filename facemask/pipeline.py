@@ -22,6 +22,7 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator, TextPanel
 from facemask.errors import FacemaskError
 from facemask.imageio import read_image
+from facemask.labels import compliance_text
 from facemask.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
 from facemask.sources import Source
@@ -47,10 +48,8 @@ def format_counters(counters: dict) -> list[str]:
     """Any monitor's counters on one line, e.g. `People 3  Violations 1  Compliance rate 67%`."""
     parts = []
     for key, value in counters.items():
-        if value is None:
-            value = "-"
-        elif isinstance(value, float) and ("rate" in key or "compliance" in key):
-            value = f"{value:.0%}"
+        if value is None or (isinstance(value, float) and ("rate" in key or "compliance" in key)):
+            value = compliance_text(value)  # a rate as compliance is worded: 67%, or - while unknown
         parts.append(f"{key.replace('_', ' ').capitalize()} {value}")
     return ["  ".join(parts)] if parts else []
 

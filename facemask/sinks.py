@@ -183,8 +183,22 @@ class JsonlSink(Sink):
         self._file.close()
 
 
+def result_entry(source: str, width: int, height: int, faces: Faces) -> dict:
+    """One image's entry in the results document: where it came from, its size and its faces."""
+    return {"source": source, "width": int(width), "height": int(height), "faces": faces.to_records()}
+
+
+def results_document(entries: list[dict], skipped: list[dict] | None = None) -> dict:
+    """The image-batch results document: `{"results": [entry...], "skipped": [{source, error}...]}`.
+
+    `skipped=None` leaves that list out (the web page lists failed uploads on the page instead).
+    `JsonResultsSink` streams this same document.
+    """
+    return {"results": entries} if skipped is None else {"results": entries, "skipped": skipped}
+
+
 class JsonResultsSink:
-    """The image-batch JSON document `{"results": [...]}`, streamed entry by entry.
+    """The image-batch `results_document`, streamed entry by entry.
 
     Entries are written as they come (nothing is held in memory) and `close()` ends the
     document, so the file is valid JSON even when the batch stops early.
@@ -202,12 +216,7 @@ class JsonResultsSink:
         self._skipped.append({"source": source, "error": error})
 
     def write(self, source: str, image: np.ndarray, faces: Faces) -> None:
-        entry = {
-            "source": source,
-            "width": int(image.shape[1]),
-            "height": int(image.shape[0]),
-            "faces": faces.to_records(),
-        }
+        entry = result_entry(source, image.shape[1], image.shape[0], faces)
         self._file.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
         self._count += 1
 

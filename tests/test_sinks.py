@@ -11,7 +11,16 @@ import pytest
 from video_fixtures import read_back
 
 from facemask.errors import FacemaskError
-from facemask.sinks import AnnotatedImageSink, JsonlSink, JsonResultsSink, VideoFileSink, WindowSink, output_name
+from facemask.sinks import (
+    AnnotatedImageSink,
+    JsonlSink,
+    JsonResultsSink,
+    VideoFileSink,
+    WindowSink,
+    output_name,
+    result_entry,
+    results_document,
+)
 from facemask.types import Faces, Frame
 
 
@@ -87,8 +96,11 @@ def test_json_results_document(tmp_path):
     image = np.zeros((50, 80, 3), np.uint8)
     with JsonResultsSink(path) as sink:
         sink.write("a.jpg", image, labelled_faces())
+        sink.skip("c.gif", "c.gif: not a readable image")
         sink.write("b.png", image, Faces.empty())
     doc = json.loads(path.read_text())
+    entries = [result_entry("a.jpg", 80, 50, labelled_faces()), result_entry("b.png", 80, 50, Faces.empty())]
+    assert doc == results_document(entries, [{"source": "c.gif", "error": "c.gif: not a readable image"}])
     assert [r["source"] for r in doc["results"]] == ["a.jpg", "b.png"]
     first = doc["results"][0]
     assert (first["width"], first["height"]) == (80, 50)

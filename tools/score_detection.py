@@ -33,7 +33,7 @@ import numpy as np
 from facemask.boxes import clip_boxes
 from facemask.cli_detect import add_face_detector_option
 from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.detector import MEAN_BGR, FaceDetector
+from facemask.detector import MEAN_BGR, FaceDetector, final_cut
 from facemask.errors import FacemaskError
 from facemask.face_detectors import load_face_detector
 from facemask.imageio import read_image
@@ -161,7 +161,8 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
             curve_faces[cut].append(det.detect(image))
         if not curve_detectors:
             curve_faces.setdefault(CURVE_FLOOR, []).append(faces)
-        faces = faces[faces.score >= config.confidence]  # a no-op unless the run went to the curve's floor
+        if detector.config.confidence != config.confidence:  # the run went to the curve's floor
+            faces = final_cut(faces, config)
         if classifier is not None and len(faces):
             start = time.perf_counter()
             faces = classifier.classify(image, faces)
