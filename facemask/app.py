@@ -39,7 +39,7 @@ from facemask.errors import FacemaskError
 from facemask.face_detectors import Detector, load_face_detector
 from facemask.imageio import decode_image
 from facemask.labels import compliance_text
-from facemask.sinks import result_entry, results_document
+from facemask.sinks_images import result_entry, results_document
 from facemask.types import Faces
 
 MODEL_ENV = "FACEMASK_APP_MODEL"

@@ -389,12 +389,13 @@ def _detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
 
 def progress_sink(source):
     """A progress bar for a video file when stderr is a terminal (cameras and streams have no end)."""
-    from facemask.progress import ProgressSink, show_progress
+    from facemask.progress import show_progress
+    from facemask.sinks_progress import ProgressBarSink
     from facemask.sources import FileSource
 
     if not isinstance(source, FileSource) or not show_progress():
         return None
-    return ProgressSink(total=source.expected_frames or None, desc=source.path.name)
+    return ProgressBarSink(total=source.expected_frames or None, desc=source.path.name)
 
 
 def _report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
@@ -434,7 +435,8 @@ def collect_images(specs: list[str], kinds: list[str]):
 def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.pipeline import run_images
     from facemask.progress import progress_bar
-    from facemask.sinks import AnnotatedImageSink, JsonResultsSink, WindowSink
+    from facemask.sinks import WindowSink
+    from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink
 
     items = collect_images(args.sources, kinds)
     detector, classifier, out = build_configs(args, kinds[0])
@@ -445,9 +447,10 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     if out_dir is not None:
         check_image_destinations(items, out_dir)
     analyzer = load_analyzer(args, detector, classifier)
-    image_sink = AnnotatedImageSink(out_dir) if out_dir is not None else None
+    image_sink = AnnotatedImageSink(out_dir, [item.relative for item in items]) if out_dir is not None else None
     window = WindowSink(title="facemask", wait_ms=0) if out.display else None
     json_sink = JsonResultsSink(out.json_path) if out.json_path is not None else None
+    sinks = [sink for sink in (json_sink, image_sink, window) if sink is not None]
     strict = len(items) == 1 and kinds == ["image"]
     totals: Counter = Counter()
     with progress_bar(items, desc="images", enabled=not strict) as bar:
@@ -461,9 +464,7 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
             totals.update(str(label) for label in faces.label)
             bar.write(_result_line(item, faces), file=sys.stderr if args.json == STDOUT else sys.stdout)
 
-        stats = run_images(
-            bar, analyzer, json_sink, image_sink, window, on_error=None if strict else on_error, on_result=on_result
-        )
+        stats = run_images(bar, analyzer, sinks, on_error=None if strict else on_error, on_result=on_result)
     if not strict:
         labels = ", ".join(f"{n} {label}" for label, n in sorted(totals.items()))
         left = len(items) - stats.ok - stats.failed
@@ -490,7 +491,7 @@ def _detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
 
 def check_image_destinations(items, out_dir: Path) -> None:
     """Each annotated copy gets its own file, and none lands on an input image."""
-    from facemask.sinks import output_name
+    from facemask.sinks_images import output_name
 
     sources = {item.path.resolve(): item.path for item in items}
     taken: dict[Path, Path] = {}

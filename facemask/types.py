@@ -9,11 +9,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded image from a source, with its position in the stream."""
+    """One decoded image from a source, with its position in the stream.
+
+    `name` is the image's name in an image batch (its path as given), None for video frames.
+    """
 
     image: np.ndarray
     index: int
     timestamp: float
+    name: str | None = None
 
 
 def shown_confidence(label, mask_prob):
