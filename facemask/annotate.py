@@ -29,14 +29,13 @@ class FaceAnnotator:
 
     def annotate(self, image: np.ndarray, faces: Faces) -> np.ndarray:
         out = image.copy()
+        confidence = faces.confidence
         for i in range(len(faces)):
             x1, y1, x2, y2 = (int(round(v)) for v in faces.xyxy[i])
             label = str(faces.label[i])
-            p = float(faces.mask_prob[i])
-            conf = p if label == "mask" else 1.0 - p
             color = COLORS.get(label, COLORS[""])
             cv2.rectangle(out, (x1, y1), (x2, y2), color, self.thickness)
-            text = label_text(label, conf, int(faces.track_id[i]))
+            text = label_text(label, float(confidence[i]), int(faces.track_id[i]))
             (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, self.font_scale, 1)
             ty = y1 - 4 if y1 - th - base - 4 >= 0 else y2 + th + 4
             cv2.rectangle(out, (x1, ty - th - base), (x1 + tw + 4, ty + base), color, cv2.FILLED)

@@ -38,6 +38,8 @@ from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.errors import FacemaskError
 from facemask.face_detectors import Detector, load_face_detector
 from facemask.imageio import decode_image
+from facemask.labels import compliance_text
+from facemask.sinks_images import result_entry, results_document
 from facemask.types import Faces
 
 MODEL_ENV = "FACEMASK_APP_MODEL"
@@ -71,7 +73,7 @@ class PhotoResult:
 
     def record(self) -> dict:
         """This photo's entry in the CLI's JSON format."""
-        return {"source": self.name, "width": self.width, "height": self.height, "faces": self.faces.to_records()}
+        return result_entry(self.name, self.width, self.height, self.faces)
 
 
 @st.cache_resource(show_spinner="Loading the face detector...", max_entries=4)
@@ -252,7 +254,7 @@ def photos_tab(settings: Settings) -> None:
             show_photo(result, i)
     records = [r.record() for r in results if isinstance(r, PhotoResult)]
     if records:
-        payload = json.dumps({"results": records}, indent=2).encode()
+        payload = json.dumps(results_document(records), indent=2).encode()
         st.download_button(
             "Results JSON",
             io.BytesIO(payload),
@@ -266,11 +268,10 @@ def photos_tab(settings: Settings) -> None:
 def show_clip(result: ClipResult) -> None:
     """Counts on top; the annotated clip beside its events, snapshots and downloads."""
     summary = result.summary
-    rate = summary.get("compliance_rate")
     cols = st.columns(4)
     cols[0].metric("People", summary.get("people", 0))
     cols[1].metric("Violations", summary.get("violations", 0))
-    cols[2].metric("Compliance", "-" if rate is None else f"{rate:.0%}")
+    cols[2].metric("Compliance", compliance_text(summary.get("compliance_rate")))
     cols[3].metric("Frames", result.frames, help=f"processed at {result.fps} frames/s")
     if result.cut:
         st.warning(f"Only the first {result.frames} frames were processed (see the sidebar limit).")

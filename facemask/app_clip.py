@@ -8,83 +8,32 @@ temporary folder that is gone when `process_clip` returns; the result holds the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
-
-import cv2
 
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
 from facemask.pipeline import run_video
-from facemask.sinks import Sink
+from facemask.sinks import WebmSink
+from facemask.sinks_progress import CallbackProgressSink, Report
 from facemask.sources import FileSource
 from facemask.stages import video_stages
-from facemask.types import Faces, Frame
 
-PREVIEW_MAX_SIDE = 640
 TEMP_PATH_KEYS = ("events_path", "snapshot_dir")  # summary entries that name the vanished temp folder
-Report = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class ClipResult:
     name: str
     video: bytes  # VP8 WebM
-    summary: dict  # ViolationMonitor.summary()
-    events: list[dict]  # as the monitor wrote them, snapshot paths removed
+    summary: dict  # AlertStage.summary()
+    events: list[dict]  # as the events output wrote them, snapshot paths removed
     snapshots: dict[int, bytes]  # track id -> JPEG of its first violation
     frames: int
     fps: float  # processing speed
     cut: bool  # stopped at the time limit before the clip ended
-
-
-class WebmSink(Sink):
-    """The annotated clip as VP8 WebM: a codec browsers play that pip's OpenCV can write (H.264 it cannot).
-
-    OpenCV runs libvpx at its slow default preset, so frames are scaled to a long side of at
-    most PREVIEW_MAX_SIDE px: the preview stays quick to make and light to stream.
-    """
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = path, fps
-        self._writer: cv2.VideoWriter | None = None
-        self._size = (0, 0)
-
-    def write(self, frame: Frame, faces: Faces) -> None:
-        image = frame.image
-        if self._writer is None:
-            self._open(image.shape[1], image.shape[0])
-        if (image.shape[1], image.shape[0]) != self._size:
-            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
-        self._writer.write(image)
-
-    def _open(self, width: int, height: int) -> None:
-        scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
-        self._size = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"VP80"), self.fps, self._size)
-        if not self._writer.isOpened():
-            raise FacemaskError("this OpenCV build cannot write VP8 WebM video")
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-
-class ProgressSink(Sink):
-    """Calls `report(fraction done, text)` after each frame; draws nothing."""
-
-    needs_image = False
-
-    def __init__(self, total: int, report: Report) -> None:
-        self.total, self.report = max(1, total), report
-
-    def write(self, frame: Frame, faces: Faces) -> None:
-        done = frame.index + 1
-        self.report(min(1.0, done / self.total), f"Frame {done} of {self.total}")
 
 
 def process_clip(
@@ -109,7 +58,7 @@ def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Rep
     max_frames = max(1, round(max_seconds * source.fps))
     expected = source.expected_frames
     events_path, video_path = folder / "events.jsonl", folder / "annotated.webm"
-    sinks = [WebmSink(video_path, source.fps), ProgressSink(min(expected, max_frames) or max_frames, report)]
+    sinks = [WebmSink(video_path, source.fps), CallbackProgressSink(min(expected, max_frames) or max_frames, report)]
     stages = video_stages(alerts=AlertConfig(events_path=events_path), snapshot_dir=folder / "snapshots")
     stats = run_video(source, analyzer, sinks, max_frames=max_frames, **stages)
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]

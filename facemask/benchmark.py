@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,34 +17,9 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.config import AlertConfig, TrackerConfig
 from facemask.pipeline import run_video
 from facemask.sinks import Sink, VideoFileSink
+from facemask.sinks_progress import DrawSink
 from facemask.sources import FileSource
 from facemask.stages import video_stages
-from facemask.types import Faces, Frame
-
-
-def rss_mb() -> float:
-    """Resident set size of this process, from /proc (Linux); 0 where unavailable."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class DrawSink(Sink):
-    """Asks the pipeline to draw every frame (as a window would) and samples memory as it goes."""
-
-    needs_image = True
-
-    def __init__(self, every: int = 100) -> None:
-        self.every, self.count, self.threads = every, 0, 0
-        self.rss: list[float] = []
-
-    def write(self, frame: Frame, faces: Faces) -> None:
-        if self.count % self.every == 0:
-            self.rss.append(round(rss_mb(), 1))
-            self.threads = max(self.threads, threading.active_count())
-        self.count += 1
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask import LABELS
 from facemask.config import ClassifierConfig
 from facemask.crops import CROP_MARGIN, face_crops
 from facemask.errors import FacemaskError
+from facemask.labels import labels_at, labels_problem
 from facemask.types import Faces
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,10 @@ def card_problems(card) -> list[str]:
             if "input_size" in card
             else "input_size is missing (malformed card)"
         )
-    if card.get("labels") != list(LABELS):
-        problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")
-    threshold = card.get("threshold", 0.5)
-    if not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
-        problems.append(f"threshold must be a finite number in [0, 1], got {threshold!r}")
+    if (problem := labels_problem(card.get("labels"))) is not None:
+        problems.append(problem)
+    if (problem := _threshold_problem(card.get("threshold", 0.5))) is not None:
+        problems.append(problem)
     pre = card.get("preprocessing", {})
     if not isinstance(pre, dict):
         problems.append(f"preprocessing must be a JSON object, got {pre!r}")
@@ -116,6 +115,13 @@ def card_problems(card) -> list[str]:
     if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
         problems.append(f"model_sha256 must be 64 hex digits, got {digest!r}")
     return problems
+
+
+def _threshold_problem(threshold) -> str | None:
+    """A card's cut must be a finite number in [0, 1] (NaN would label every face `mask`)."""
+    if _is_number(threshold) and 0.0 <= threshold <= 1.0:
+        return None
+    return f"threshold must be a finite number in [0, 1], got {threshold!r}"
 
 
 def card_path(model_path: Path) -> Path:
@@ -153,13 +159,13 @@ def load_mean_card(path: Path) -> MeanCard:
     if len(members) > MAX_MEMBERS:  # each member is a loaded model: a long list is a memory bomb
         raise FacemaskError(f"{path}: mean card has {len(members)} members; at most {MAX_MEMBERS}")
     problems = []
-    if card.get("labels") != list(LABELS):
-        problems.append(f"labels must be {list(LABELS)} in that order, got {card.get('labels')!r}")
+    if (problem := labels_problem(card.get("labels"))) is not None:
+        problems.append(problem)
     temperature, threshold = card.get("temperature"), card.get("threshold", 0.5)
     if not (_is_number(temperature) and 0.05 <= temperature <= 20):
         problems.append(f"temperature must be a number in [0.05, 20], got {temperature!r}")
-    if not (_is_number(threshold) and 0.0 <= threshold <= 1.0):
-        problems.append(f"threshold must be a finite number in [0, 1], got {threshold!r}")
+    if (problem := _threshold_problem(threshold)) is not None:
+        problems.append(problem)
     files = [m.get("file") for m in members]
     if not all(isinstance(f, str) and Path(f).name == f and Path(f).suffix in (".tflite", ".keras") for f in files):
         problems.append(f"members must be .tflite/.keras file names in the card's folder, got {files!r}")
@@ -369,7 +375,7 @@ class MaskClassifier:
 
     def labels_for(self, mask_prob: np.ndarray) -> np.ndarray:
         """`no_mask` when P(no_mask) reaches the threshold, else `mask`."""
-        return np.where(1.0 - mask_prob >= self.threshold, "no_mask", "mask").astype(object)
+        return labels_at(mask_prob, self.threshold)
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:

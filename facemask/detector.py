@@ -233,6 +233,15 @@ def drop_nested(xyxy: np.ndarray) -> np.ndarray:
     return ~(inside & larger).any(axis=1)
 
 
+def final_cut(faces: Faces, config: DetectorConfig) -> Faces:
+    """Every face detector's cut on its reported score: at least `config.confidence`, at least `config.min_size` px.
+
+    res10, YuNet and the fused detector all end with it, and tools/score_detection.py applies
+    it to a run at a low cut to read off any higher one.
+    """
+    return faces[(faces.score >= config.confidence) & (box_sizes(faces.xyxy) >= config.min_size)]
+
+
 class FaceDetector:
     """res10 SSD face detector: `detect(image) -> Faces` with pixel boxes in the input image."""
 
@@ -251,12 +260,10 @@ class FaceDetector:
         xyxy = clip_boxes(np.concatenate([b for b, _ in found]), w, h)
         score = np.concatenate([s for _, s in found])
         group = np.concatenate([np.full(len(s), p.group) for p, (_, s) in zip(passes, found)])
-        keep = box_sizes(xyxy) >= self.config.min_size
+        keep = box_sizes(xyxy) >= self.config.min_size  # boxes too small to be faces get no vote in the fusion
         xyxy, score = fuse(xyxy[keep], score[keep], group[keep], self.config.nms_iou)
-        keep = score >= self.config.confidence
-        xyxy, score = xyxy[keep], score[keep]
-        keep = drop_nested(xyxy)
-        return Faces(xyxy=xyxy[keep], score=score[keep])
+        faces = final_cut(Faces(xyxy=xyxy, score=score), self.config)
+        return faces[drop_nested(faces.xyxy)]
 
     def _forward(self, image: np.ndarray, p: Pass, floor: float) -> tuple[np.ndarray, np.ndarray]:
         """Pixel boxes in the frame and scores of one pass, without ghosts and cut faces."""

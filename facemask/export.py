@@ -14,6 +14,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.config import ClassifierConfig
 from facemask.errors import FacemaskError
+from facemask.labels import no_mask_at
 
 MAX_DROP_POINTS = 0.5
 
@@ -69,7 +70,7 @@ def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold:
 
     clf = MaskClassifier(ClassifierConfig(model=str(model_path), threshold=threshold))
     p_mask = np.concatenate([clf.predict_crops(test_x[i : i + 32]) for i in range(0, len(test_x), 32)])
-    pred = np.where(1 - p_mask >= threshold, LABELS.index("no_mask"), LABELS.index("mask"))
+    pred = np.where(no_mask_at(p_mask, threshold), LABELS.index("no_mask"), LABELS.index("mask"))
     times = []
     for crop in test_x[:40]:
         t0 = time.perf_counter()

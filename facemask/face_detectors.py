@@ -17,9 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from facemask.boxes import box_sizes
 from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector
+from facemask.detector import FaceDetector, final_cut
 from facemask.errors import FacemaskError
 from facemask.fusion import weighted_box_fusion
 from facemask.types import Faces
@@ -72,7 +71,7 @@ class YuNetFaceDetector:
     def detect(self, image: np.ndarray) -> Faces:
         faces = self.yunet.detect(image)
         faces = faces.with_(score=rescale(faces.score, self.cut))
-        return faces[(faces.score >= self.config.confidence) & (box_sizes(faces.xyxy) >= self.config.min_size)]
+        return final_cut(faces, self.config)
 
 
 class FusedFaceDetector:
@@ -91,7 +90,7 @@ class FusedFaceDetector:
     def detect(self, image: np.ndarray) -> Faces:
         faces = weighted_box_fusion([self.res10.detect(image), self.yunet.detect(image)], self.weights, self.iou)
         faces = faces.with_(score=rescale(faces.score, self.cut))
-        return faces[(faces.score >= self.config.confidence) & (box_sizes(faces.xyxy) >= self.config.min_size)]
+        return final_cut(faces, self.config)
 
 
 def load_face_detector(config: DetectorConfig | None = None) -> Detector:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
+from facemask.types import shown_confidence
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(LABELS)) -> np.ndarray:
@@ -182,7 +183,7 @@ def plot_grid(images: np.ndarray, y_true, y_pred, p_mask, path: Path, labels=LAB
     for ax, i in zip(axes.flat, order):
         wrong = y_true[i] != y_pred[i]
         ax.imshow(images[i])
-        conf = p_mask[i] if y_pred[i] == labels.index("mask") else 1 - p_mask[i]
+        conf = shown_confidence(labels[y_pred[i]], p_mask[i])
         title = f"{labels[y_pred[i]]} {conf:.0%}" + (f"\n(true {labels[y_true[i]]})" if wrong else "")
         ax.set_title(title, color="red" if wrong else "green", fontsize=8)
     fig.tight_layout()

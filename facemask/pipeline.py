@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
 from typing import Protocol
@@ -22,8 +22,9 @@ from facemask.analyzer import FaceMaskAnalyzer
 from facemask.annotate import FaceAnnotator, TextPanel
 from facemask.errors import FacemaskError
 from facemask.imageio import read_image
+from facemask.labels import compliance_text
 from facemask.runstats import RateMeter, RunStats, StageClock
-from facemask.sinks import AnnotatedImageSink, JsonResultsSink, Sink
+from facemask.sinks import Sink
 from facemask.sources import Source
 from facemask.stopsignals import Stopped, StopSignals
 from facemask.types import Faces, Frame
@@ -35,7 +36,7 @@ class Tracker(Protocol):
 
 
 class FrameMonitor(Protocol):
-    """Per-frame observer such as the violation monitor: sees tracked faces, reports counters."""
+    """Per-frame observer such as the alerts stage (alerts.AlertStage): sees tracked faces, reports counters."""
 
     def update(self, frame: Frame, faces: Faces) -> list[dict]: ...
     def counters(self) -> dict: ...
@@ -47,10 +48,8 @@ def format_counters(counters: dict) -> list[str]:
     """Any monitor's counters on one line, e.g. `People 3  Violations 1  Compliance rate 67%`."""
     parts = []
     for key, value in counters.items():
-        if value is None:
-            value = "-"
-        elif isinstance(value, float) and ("rate" in key or "compliance" in key):
-            value = f"{value:.0%}"
+        if value is None or (isinstance(value, float) and ("rate" in key or "compliance" in key)):
+            value = compliance_text(value)  # a rate as compliance is worded: 67%, or - while unknown
         parts.append(f"{key.replace('_', ' ').capitalize()} {value}")
     return ["  ".join(parts)] if parts else []
 
@@ -147,7 +146,7 @@ class _VideoRun:
         clock.lap("alerts")
         if self.draw:
             lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
-            frame = Frame(self.overlay.draw(frame.image, faces, lines), frame.index, frame.timestamp)
+            frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines))
         clock.lap("draw")
         for sink in self.sinks:
             sink.write(frame, faces)
@@ -214,24 +213,24 @@ class ImageStats:
 def run_images(
     items: Iterable[ImageItem],
     analyzer: FaceMaskAnalyzer,
-    json_sink: JsonResultsSink | None = None,
-    image_sink: AnnotatedImageSink | None = None,
-    window: Sink | None = None,
+    sinks: Sequence[Sink] = (),
     on_error: Callable[[ImageItem, FacemaskError], None] | None = None,
     on_result: Callable[[ImageItem, Faces], None] | None = None,
     overlay: Overlay | None = None,
 ) -> ImageStats:
-    """Analyze each image; a bad one goes to `on_error(item, exc)` (or is raised when there is none).
+    """Analyze each image and hand it to every sink, as a Frame named by its path.
 
-    A stop signal ends the batch after the image in hand; the JSON document is still closed.
+    A bad one goes to `on_error(item, exc)` (or is raised when there is none). The batch stops
+    after the image in hand on a stop signal or when a sink asks (the window's q or Esc);
+    every sink is closed either way, so the JSON document still ends.
     """
     stats, overlay = ImageStats(), overlay or Overlay()
+    draw = any(s.needs_image for s in sinks)
     with ExitStack() as stack:
         signals = stack.enter_context(StopSignals())
         signals.settle()  # images: always finish the one in hand, then stop
-        for sink in (json_sink, window):
-            if sink is not None:
-                stack.callback(sink.close)
+        for sink in sinks:
+            stack.callback(sink.close)
         for index, item in enumerate(items):
             if signals.received is not None:
                 stats.stop_signal = signals.received
@@ -249,14 +248,9 @@ def run_images(
             stats.faces += len(faces)
             if on_result is not None:
                 on_result(item, faces)
-            if json_sink is not None:
-                json_sink.write(str(item.path), image, faces)
-            if image_sink is not None or window is not None:
-                annotated = overlay.draw(image, faces, [])
-                if image_sink is not None:
-                    image_sink.write(item.relative, annotated)
-                if window is not None:
-                    window.write(Frame(annotated, index, 0.0), faces)
-                    if window.wants_stop:
-                        break
+            frame = Frame(overlay.draw(image, faces, []) if draw else image, index, 0.0, name=str(item.path))
+            for sink in sinks:
+                sink.write(frame, faces)
+            if any(s.wants_stop for s in sinks):
+                break
     return stats

@@ -1,7 +1,7 @@
 """Progress bars (tqdm) for long runs, shown only when stderr is a terminal.
 
 Logs, pipes and CI keep clean output: there the bar is a plain pass-through iterable whose
-`write` prints normally.
+`write` prints normally. A video run's bar is an output like any other: sinks_progress.ProgressBarSink.
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-
-from facemask.sinks import Sink
-from facemask.types import Faces, Frame
 
 
 def show_progress() -> bool:
@@ -45,20 +42,3 @@ def progress_bar(items: Iterable, desc: str, enabled: bool = True):
         yield bar
     finally:
         bar.close()
-
-
-class ProgressSink(Sink):
-    """A video run's progress: frames done of the file's announced count."""
-
-    needs_image = False
-
-    def __init__(self, total: int | None, desc: str) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=total, desc=desc, unit="frame", file=sys.stderr, dynamic_ncols=True)
-
-    def write(self, frame: Frame, faces: Faces) -> None:
-        self._bar.update(1)
-
-    def close(self) -> None:
-        self._bar.close()

@@ -1,8 +1,9 @@
-"""Where results go. Every sink has `write(...)` and `close()`, closes idempotently, and works in `with`.
+"""Where results go. Every sink has `write(frame, faces)` and `close()`, closes idempotently, and works in `with`.
 
-Video sinks take `write(frame, faces)` where `frame.image` is the annotated picture, drawn
-once by the pipeline and shared. Sinks with `needs_image = False` let the pipeline skip
-drawing altogether. Image-batch sinks take the source name instead of a Frame.
+`frame.image` is the annotated picture, drawn once by the pipeline and shared; sinks with
+`needs_image = False` let the pipeline skip drawing altogether. This module holds the base,
+the window, the video files and JSON Lines; the image-batch outputs are in sinks_images.py,
+the violation events in sinks_events.py, progress and memory sampling in sinks_progress.py.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from facemask.errors import FacemaskError
-from facemask.imageio import IMAGE_SUFFIXES
-from facemask.safeio import StreamingFile, commit, discard, prepare_dest, temp_path_for, write_bytes, write_error
+from facemask.safeio import StreamingFile, commit, discard, prepare_dest, temp_path_for, write_error
 from facemask.types import Faces, Frame
 from facemask.videowriter import open_video_writer
 
 log = logging.getLogger(__name__)
 
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # Esc
+PREVIEW_MAX_SIDE = 640  # the web page's WebM preview
 
 
 class Sink:
@@ -152,6 +152,39 @@ class VideoFileSink(Sink):
         log.info("wrote %d frames to %s", self.frames, self.path)
 
 
+class WebmSink(Sink):
+    """The annotated clip as VP8 WebM: a codec browsers play that pip's OpenCV can write (H.264 it cannot).
+
+    OpenCV runs libvpx at its slow default preset, so frames are scaled to a long side of at
+    most PREVIEW_MAX_SIDE px: the preview stays quick to make and light to stream.
+    """
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path, self.fps = path, fps
+        self._writer: cv2.VideoWriter | None = None
+        self._size = (0, 0)
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        image = frame.image
+        if self._writer is None:
+            self._open(image.shape[1], image.shape[0])
+        if (image.shape[1], image.shape[0]) != self._size:
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(image)
+
+    def _open(self, width: int, height: int) -> None:
+        scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
+        self._size = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"VP80"), self.fps, self._size)
+        if not self._writer.isOpened():
+            raise FacemaskError("this OpenCV build cannot write VP8 WebM video")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
 def _frames_readable(path: Path) -> int:
     """Frames a reader finds in a just-written video; 0 when it does not open (no index: cut short)."""
     cap = cv2.VideoCapture(str(path))
@@ -183,47 +216,6 @@ class JsonlSink(Sink):
         self._file.close()
 
 
-class JsonResultsSink:
-    """The image-batch JSON document `{"results": [...]}`, streamed entry by entry.
-
-    Entries are written as they come (nothing is held in memory) and `close()` ends the
-    document, so the file is valid JSON even when the batch stops early.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file = open_results(self.path)
-        self._file.write('{"results": [')
-        self._count = 0
-        self._skipped: list[dict] = []  # only the failures, so small
-
-    def skip(self, source: str, error: str) -> None:
-        """An image that could not be read, listed under `"skipped"` when the document closes."""
-        self._skipped.append({"source": source, "error": error})
-
-    def write(self, source: str, image: np.ndarray, faces: Faces) -> None:
-        entry = {
-            "source": source,
-            "width": int(image.shape[1]),
-            "height": int(image.shape[0]),
-            "faces": faces.to_records(),
-        }
-        self._file.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
-        self._count += 1
-
-    def close(self) -> None:
-        if not self._file.failed and self._file._fh is not None:
-            skipped = ",\n  ".join(json.dumps(entry) for entry in self._skipped)
-            self._file.write('\n], "skipped": [' + (f"\n  {skipped}\n" if skipped else "") + "]}\n")
-        self._file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 class _Stdout:
     """`--json -`: the same writes as a StreamingFile, on standard output (flushed, never closed)."""
 
@@ -244,30 +236,3 @@ class _Stdout:
 def open_results(path: Path):
     """Where a JSON sink writes: stdout for `-`, else a StreamingFile committed on close."""
     return _Stdout() if str(path) == "-" else StreamingFile(path)
-
-
-def output_name(relative: Path) -> Path:
-    """Keep the name; odd suffixes (`.jpg_1088Wx1632H`, `.JPG`) become a writable lowercase one."""
-    suffix = relative.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return relative.with_suffix(suffix)
-    return relative.with_name(relative.name + ".jpg")
-
-
-class AnnotatedImageSink:
-    """Annotated copies of images under an output folder, mirroring the input's sub-folders."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise FacemaskError(f"{self.out_dir}: exists and is not a folder (--output takes a folder for images)")
-        self.written = 0
-
-    def write(self, relative: Path, annotated: np.ndarray) -> Path:
-        dest = self.out_dir / output_name(relative)
-        ok, data = cv2.imencode(dest.suffix, annotated)
-        if not ok:
-            raise FacemaskError(f"{dest}: cannot encode image")
-        write_bytes(dest, data.tobytes())
-        self.written += 1
-        return dest

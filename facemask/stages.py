@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facemask.alerts import ViolationMonitor, counter_lines
+from facemask.alerts import AlertStage, counter_lines
 from facemask.config import AlertConfig, TrackerConfig
 from facemask.pipeline import Overlay
 from facemask.tracker import FaceTracker
@@ -20,13 +20,13 @@ def video_stages(
     snapshot_dir: Path | None = None,
     detect_every: int = TrackerConfig.detect_every,
 ) -> dict:
-    """Keyword arguments for `run_video`: tracker, monitor (None with `alerts=None`), cadence, overlay.
+    """Keyword arguments for `run_video`: tracker, monitor (an AlertStage; None with `alerts=None`), cadence, overlay.
 
     Without tracking there is no monitor either: alerts follow tracks.
     """
     return {
         "tracker": FaceTracker(TrackerConfig(detect_every=detect_every)) if tracking else None,
-        "monitor": ViolationMonitor(alerts, snapshot_dir) if (tracking and alerts is not None) else None,
+        "monitor": AlertStage(alerts, snapshot_dir) if (tracking and alerts is not None) else None,
         "detect_every": detect_every,
         "overlay": Overlay(counter_lines=counter_lines),
     }

@@ -9,11 +9,26 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded image from a source, with its position in the stream."""
+    """One decoded image from a source, with its position in the stream.
+
+    `name` is the image's name in an image batch (its path as given), None for video frames.
+    """
 
     image: np.ndarray
     index: int
     timestamp: float
+    name: str | None = None
+
+
+def shown_confidence(label, mask_prob):
+    """The probability of the shown label: P(mask) for `mask`, else P(no_mask) = 1 - P(mask).
+
+    The one rule behind every confidence a user sees (records, overlay, events). Arrays in: a
+    float64 array out; one label and one probability in: a float. NaN while unclassified.
+    """
+    p = np.asarray(mask_prob, np.float64)
+    conf = np.where(np.asarray(label, dtype=object) == "mask", p, 1.0 - p)
+    return conf if conf.ndim else float(conf)
 
 
 def _arr(values, dtype, shape_tail=()) -> np.ndarray:
@@ -80,11 +95,22 @@ class Faces:
         """A copy with some arrays replaced; stages never mutate their input."""
         return replace(self, **changes)
 
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability of each shown label (float64; NaN where unclassified)."""
+        return shown_confidence(self.label, self.mask_prob)
+
+    @property
+    def raw_confidence(self) -> np.ndarray:
+        """The probability of each per-frame reading, before the tracker smoothed it."""
+        return shown_confidence(self.raw_label, self.raw_mask_prob)
+
     def to_records(self) -> list[dict]:
         """JSON-ready dicts in the CLI's documented format."""
         records = []
+        confidence, raw_confidence = self.confidence, self.raw_confidence
         for i in range(len(self)):
-            conf = float(self.mask_prob[i]) if self.label[i] == "mask" else 1.0 - float(self.mask_prob[i])
+            conf = float(confidence[i])
             rec = {
                 "box": [int(round(v)) for v in self.xyxy[i]],
                 "label": str(self.label[i]),
@@ -92,8 +118,7 @@ class Faces:
                 "face_confidence": round(float(self.score[i]), 4),
             }
             if self.track_id[i] >= 0:
-                raw = float(self.raw_mask_prob[i])
-                raw_conf = raw if self.raw_label[i] == "mask" else 1.0 - raw
+                raw_conf = float(raw_confidence[i])
                 rec["track_id"] = int(self.track_id[i])
                 rec["raw_label"] = str(self.raw_label[i])
                 rec["raw_confidence"] = round(raw_conf, 4) if not np.isnan(raw_conf) else None

@@ -1,4 +1,4 @@
-"""ViolationMonitor: debounce, re-arm, snapshots, the events file, non-blocking actions, counters."""
+"""ViolationMonitor: debounce, re-arm, counters. AlertStage: the events file, snapshots, non-blocking actions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.alerts import FORGET_S, ViolationMonitor, counter_lines
+from facemask.alerts import FORGET_S, AlertStage, ViolationMonitor, counter_lines
 from facemask.config import AlertConfig
 from facemask.errors import FacemaskError
 from facemask.types import Faces, Frame
@@ -39,7 +39,9 @@ def tracked(*people: tuple[int, str]) -> Faces:
     )
 
 
-def feed(monitor: ViolationMonitor, script: list[tuple[int, list[tuple[int, str]]]], start: int = 0) -> list[dict]:
+def feed(
+    monitor: ViolationMonitor | AlertStage, script: list[tuple[int, list[tuple[int, str]]]], start: int = 0
+) -> list[dict]:
     """Run `script` — (frame count, people in each of those frames) — and collect every event."""
     events, index = [], start
     for count, people in script:
@@ -52,48 +54,48 @@ def feed(monitor: ViolationMonitor, script: list[tuple[int, list[tuple[int, str]
 @pytest.mark.parametrize(("frames", "expected"), [(5, 0), (10, 0), (11, 1), (50, 1)])
 def test_a_track_must_stay_unmasked_min_no_mask_s_to_raise_one_violation(frames, expected):
     """At 10 fps frame 10 is the first one a full second after the first no_mask frame."""
-    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
-        events = feed(monitor, [(frames, [(1, "no_mask")]), (20, [(1, "mask")])])
+    monitor = ViolationMonitor(AlertConfig(min_no_mask_s=1.0))
+    events = feed(monitor, [(frames, [(1, "no_mask")]), (20, [(1, "mask")])])
     assert [e["event"] for e in events if e["event"] == "violation"] == ["violation"] * expected
 
 
 def test_violation_event_fields():
-    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
-        events = feed(monitor, [(3, [(7, "mask")]), (30, [(7, "no_mask")])])
+    monitor = ViolationMonitor(AlertConfig(min_no_mask_s=1.0))
+    events = feed(monitor, [(3, [(7, "mask")]), (30, [(7, "no_mask")])])
     (event,) = events
     assert event["event"] == "violation" and event["track_id"] == 7
     assert event["frame"] == 13 and event["time_s"] == pytest.approx(1.3)
     assert event["confidence"] == pytest.approx(0.8)
-    assert event["snapshot"] is None  # no events file and no snapshot dir: nowhere to save
+    assert event["snapshot"] is None  # the monitor only decides; the events output saves the face
 
 
 def test_rearms_only_after_a_masked_period():
     config = AlertConfig(min_no_mask_s=1.0, rearm_mask_s=1.0)
-    with ViolationMonitor(config) as monitor:
-        events = feed(
-            monitor,
-            [
-                (20, [(1, "no_mask")]),  # violation
-                (5, [(1, "mask")]),  # 0.4 s masked: not re-armed
-                (20, [(1, "no_mask")]),  # still the same violation, no new event
-                (15, [(1, "mask")]),  # 1.4 s masked: resolved, re-armed
-                (20, [(1, "no_mask")]),  # a second violation
-            ],
-        )
+    monitor = ViolationMonitor(config)
+    events = feed(
+        monitor,
+        [
+            (20, [(1, "no_mask")]),  # violation
+            (5, [(1, "mask")]),  # 0.4 s masked: not re-armed
+            (20, [(1, "no_mask")]),  # still the same violation, no new event
+            (15, [(1, "mask")]),  # 1.4 s masked: resolved, re-armed
+            (20, [(1, "no_mask")]),  # a second violation
+        ],
+    )
     assert [e["event"] for e in events] == ["violation", "resolved", "violation"]
     assert [e["frame"] for e in events] == [10, 55, 70]
     assert monitor.summary()["violators"] == 1 and monitor.summary()["violations"] == 2
 
 
 def test_each_new_track_raises_its_own_violation():
-    with ViolationMonitor() as monitor:
-        events = feed(monitor, [(20, [(1, "no_mask"), (2, "mask")]), (20, [(3, "no_mask"), (2, "mask")])])
+    monitor = ViolationMonitor()
+    events = feed(monitor, [(20, [(1, "no_mask"), (2, "mask")]), (20, [(3, "no_mask"), (2, "mask")])])
     assert [(e["event"], e["track_id"]) for e in events] == [("violation", 1), ("violation", 3)]
 
 
 def test_word_violation_appears_only_in_violation_events():
-    with ViolationMonitor(AlertConfig(rearm_mask_s=0.5)) as monitor:
-        events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")]), (20, [(1, "no_mask")])])
+    monitor = ViolationMonitor(AlertConfig(rearm_mask_s=0.5))
+    events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")]), (20, [(1, "no_mask")])])
     assert {e["event"] for e in events} == {"violation", "resolved"}
     for event in events:
         if event["event"] != "violation":
@@ -102,17 +104,17 @@ def test_word_violation_appears_only_in_violation_events():
 
 def test_untracked_and_unclassified_faces_raise_nothing():
     untracked = tracked((1, "no_mask")).with_(track_id=np.array([-1]))
-    with ViolationMonitor() as monitor:
-        events = [e for i in range(30) for e in monitor.update(frame(i), untracked)]
-        events += feed(monitor, [(30, [(4, "")])], start=30)
+    monitor = ViolationMonitor()
+    events = [e for i in range(30) for e in monitor.update(frame(i), untracked)]
+    events += feed(monitor, [(30, [(4, "")])], start=30)
     assert events == []
 
 
 def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     events_path = tmp_path / "out" / "events.jsonl"
-    monitor = ViolationMonitor(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
+    monitor = AlertStage(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
     events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")])])
-    partial = monitor._events_file.temp  # flushed line by line under a partial name until close
+    partial = monitor.events.partial_path  # flushed line by line under a partial name until close
     written = [json.loads(line) for line in partial.read_text().splitlines()]  # before close
     monitor.close()
     assert written == events and len(events) == 2
@@ -123,8 +125,26 @@ def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     assert image is not None and image.shape[0] > 0
 
 
+def test_the_monitor_itself_writes_nothing(tmp_path):
+    events_path = tmp_path / "events.jsonl"
+    monitor = ViolationMonitor(AlertConfig(events_path=events_path))
+    (event,) = feed(monitor, [(20, [(1, "no_mask")])])
+    assert event["snapshot"] is None and list(tmp_path.iterdir()) == []
+    assert "events_path" not in monitor.summary()  # where events went is the stage's to say
+
+
+def test_a_snapshot_that_cannot_be_saved_is_logged_and_the_event_still_written(tmp_path, caplog):
+    (tmp_path / "shots").write_text("a file where the snapshot folder should be")
+    config = AlertConfig(events_path=tmp_path / "e.jsonl")
+    with caplog.at_level(logging.WARNING, logger="facemask.sinks_events"):
+        with AlertStage(config, snapshot_dir=tmp_path / "shots") as stage:
+            (event,) = feed(stage, [(20, [(1, "no_mask")])])
+    assert event["snapshot"] is None and "cannot save snapshot" in caplog.text
+    assert [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()] == [event]
+
+
 def test_snapshot_dir_argument_wins(tmp_path):
-    with ViolationMonitor(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
+    with AlertStage(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
         (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     assert Path(event["snapshot"]).parent == tmp_path / "shots" and Path(event["snapshot"]).is_file()
 
@@ -133,7 +153,7 @@ def test_unwritable_events_path_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(FacemaskError, match="cannot write events"):
-        ViolationMonitor(AlertConfig(events_path=blocker / "events.jsonl"))
+        AlertStage(AlertConfig(events_path=blocker / "events.jsonl"))
 
 
 def wait_command(tmp_path: Path, name: str) -> str:
@@ -146,7 +166,7 @@ def wait_command(tmp_path: Path, name: str) -> str:
 
 
 def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
-    monitor = ViolationMonitor(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
+    monitor = AlertStage(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
     (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     # update() has returned while the command is still waiting for `release`: it did not block.
     assert not (tmp_path / "event.json").exists()
@@ -157,7 +177,7 @@ def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
 
 def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
     config = AlertConfig(on_violation=wait_command(tmp_path, "event.json"), action_queue=1)
-    monitor = ViolationMonitor(config)
+    monitor = AlertStage(config)
     events = feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask"), (3, "no_mask")])])
     assert len(events) == 3 and not (tmp_path / "event.json").exists()
     assert 1 <= monitor.summary()["dropped_actions"] <= 2  # one running, at most one queued
@@ -166,7 +186,7 @@ def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
 
 
 def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
-    with ViolationMonitor(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
+    with AlertStage(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")]), (10, [(1, "mask")])])
     assert capsys.readouterr().err.count("\a") == 2
 
@@ -174,16 +194,16 @@ def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
 def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
     marker = tmp_path / "ran"
     config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
-    with caplog.at_level(logging.WARNING, logger="facemask.alerts"), ViolationMonitor(config) as monitor:
+    with caplog.at_level(logging.WARNING, logger="facemask.alert_actions"), AlertStage(config) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
     assert marker.read_text().count("x") == 2
     assert "exited with status 3" in caplog.text
 
 
 def test_people_masked_and_compliance_are_counted_per_track_id():
-    with ViolationMonitor(AlertConfig(min_no_mask_s=1.0)) as monitor:
-        feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])])
-        counters = monitor.counters()
+    monitor = ViolationMonitor(AlertConfig(min_no_mask_s=1.0))
+    feed(monitor, [(20, [(1, "mask"), (2, "mask"), (3, "no_mask")])])
+    counters = monitor.counters()
     rate = pytest.approx(2 / 3, abs=1e-4)
     assert counters == {
         "people": 3,
@@ -205,38 +225,38 @@ def test_people_masked_and_compliance_are_counted_per_track_id():
     ],
 )
 def test_a_person_is_masked_when_seen_longer_masked_than_unmasked(script, verdict):
-    with ViolationMonitor() as monitor:
-        feed(monitor, [(1, [])] + [(n, [(1, label)]) for n, label in script])
-        counters = monitor.counters()
+    monitor = ViolationMonitor()
+    feed(monitor, [(1, [])] + [(n, [(1, label)]) for n, label in script])
+    counters = monitor.counters()
     assert counters["people"] == 1
     assert counters[verdict] == 1 and counters["masked"] + counters["unmasked"] == 1
 
 
 def test_forgotten_people_keep_their_verdict_in_the_totals():
-    with ViolationMonitor() as monitor:
-        feed(monitor, [(20, [(1, "no_mask")])])
-        feed(monitor, [(20, [(2, "mask")])], start=20 + int(FORGET_S * FPS) + 10)
-        assert 1 not in monitor._tracks  # bounded memory on a long camera run
-        counters = monitor.counters()
+    monitor = ViolationMonitor()
+    feed(monitor, [(20, [(1, "no_mask")])])
+    feed(monitor, [(20, [(2, "mask")])], start=20 + int(FORGET_S * FPS) + 10)
+    assert 1 not in monitor._tracks  # bounded memory on a long camera run
+    counters = monitor.counters()
     assert (counters["people"], counters["masked"], counters["unmasked"]) == (2, 1, 1)
 
 
 def test_untracked_faces_are_not_people():
-    with ViolationMonitor() as monitor:
-        feed(monitor, [(30, [(-1, "no_mask")])])  # tentative tracks: the tracker has not confirmed them
-        counters = monitor.counters()
+    monitor = ViolationMonitor()
+    feed(monitor, [(30, [(-1, "no_mask")])])  # tentative tracks: the tracker has not confirmed them
+    counters = monitor.counters()
     assert counters["people"] == 0 and counters["violations"] == 0
 
 
 def test_counters_before_anyone_is_seen():
-    with ViolationMonitor() as monitor:
-        counters = monitor.counters()
+    monitor = ViolationMonitor()
+    counters = monitor.counters()
     assert counters["people"] == 0 and counters["compliance_rate"] is None
     assert counter_lines(counters)[1] == "Compliance: -  Violations: 0"
 
 
 def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
-    monitor = ViolationMonitor(AlertConfig(events_path=tmp_path / "ev.jsonl"))
+    monitor = AlertStage(AlertConfig(events_path=tmp_path / "ev.jsonl"))
     feed(monitor, [(20, [(1, "no_mask")])])
     monitor.close()
     monitor.close()
@@ -248,9 +268,9 @@ def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
 
 
 def test_time_going_back_starts_fresh_alert_state():
-    with ViolationMonitor() as monitor:
-        first = feed(monitor, [(20, [(1, "no_mask")])], start=100)
-        again = feed(monitor, [(20, [(1, "no_mask")])], start=0)  # a new source, times restart
+    monitor = ViolationMonitor()
+    first = feed(monitor, [(20, [(1, "no_mask")])], start=100)
+    again = feed(monitor, [(20, [(1, "no_mask")])], start=0)  # a new source, times restart
     assert len(first) == 1 and len(again) == 1
 
 

@@ -6,9 +6,10 @@ import pytest
 from video_fixtures import read_back, write_truncated_video, write_video
 
 from facemask.analyzer import FaceMaskAnalyzer
-from facemask.app_clip import PREVIEW_MAX_SIDE, process_clip
+from facemask.app_clip import process_clip
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.errors import FacemaskError
+from facemask.sinks import PREVIEW_MAX_SIDE
 
 
 @pytest.fixture(scope="module")

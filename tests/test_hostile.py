@@ -726,7 +726,7 @@ def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
 
 def test_on_violation_command_is_ended_with_the_run(tmp_path):
     """A command that outlives the run (and one it started in the background) is ended at close()."""
-    from facemask.alerts import ActionWorker
+    from facemask.alert_actions import ActionWorker
 
     marker = tmp_path / "still-running"
     worker = ActionWorker(beep=False, command=f"sleep 300 & sleep 300; touch {marker}", maxsize=2)

@@ -282,3 +282,20 @@ def test_run_images_reports_bad_ones_and_carries_on(tmp_path):
     assert results == [("good.png", 1)]
     with pytest.raises(FacemaskError, match="not a readable image"):
         run_images(items[:1], fake_analyzer())
+
+
+@pytest.mark.parametrize("needs_image", [True, False])
+def test_run_images_hands_named_frames_to_every_sink_and_closes_them(tmp_path, needs_image):
+    import cv2
+
+    items = []
+    for i in range(3):
+        path = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(path), np.full((40, 50, 3), 30 + i, np.uint8))
+        items.append(ImageItem(path, path.relative_to(tmp_path)))
+    sink = ListSink(needs_image=needs_image, stop_after=2)
+    stats = run_images(items, fake_analyzer(), [sink])
+    assert stats.ok == 2 and sink.closed == 1  # asked to stop after the second image
+    assert [(f.name, f.index) for f in sink.frames] == [(str(items[0].path), 0), (str(items[1].path), 1)]
+    drawn = not np.array_equal(sink.frames[0].image, np.full((40, 50, 3), 30, np.uint8))
+    assert drawn is needs_image  # the overlay draws only for a sink that shows the picture

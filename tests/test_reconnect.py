@@ -11,7 +11,9 @@ from video_fixtures import FakeCapture
 from facemask.classifier import MaskClassifier, centre_on_threshold
 from facemask.config import ClassifierConfig
 from facemask.errors import FacemaskError
+from facemask.labels import labels_at
 from facemask.sources import CameraSource
+from facemask.types import shown_confidence
 
 
 def drain(source: CameraSource) -> int:
@@ -83,9 +85,8 @@ def test_without_reconnect_a_dead_stream_fails_at_once():
 @pytest.mark.parametrize("threshold", [0.3, 0.39, 0.5, 0.7])
 def test_the_shown_label_is_always_the_likelier_after_centring(threshold):
     raw = np.linspace(0.01, 0.99, 99).astype(np.float32)
-    no_mask = 1.0 - raw >= threshold
     shown = centre_on_threshold(raw, threshold)
-    confidence = np.where(no_mask, 1.0 - shown, shown)
+    confidence = shown_confidence(labels_at(raw, threshold), shown)
     assert (confidence >= 0.5 - 1e-6).all()
     assert (np.diff(shown) > 0).all()  # same ordering of faces
     if threshold == 0.5:

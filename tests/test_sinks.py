@@ -11,7 +11,8 @@ import pytest
 from video_fixtures import read_back
 
 from facemask.errors import FacemaskError
-from facemask.sinks import AnnotatedImageSink, JsonlSink, JsonResultsSink, VideoFileSink, WindowSink, output_name
+from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
+from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink, output_name, result_entry, results_document
 from facemask.types import Faces, Frame
 
 
@@ -86,9 +87,12 @@ def test_json_results_document(tmp_path):
     path = tmp_path / "results.json"
     image = np.zeros((50, 80, 3), np.uint8)
     with JsonResultsSink(path) as sink:
-        sink.write("a.jpg", image, labelled_faces())
-        sink.write("b.png", image, Faces.empty())
+        sink.write(Frame(image, 0, 0.0, name="a.jpg"), labelled_faces())
+        sink.skip("c.gif", "c.gif: not a readable image")
+        sink.write(Frame(image, 2, 0.0, name="b.png"), Faces.empty())
     doc = json.loads(path.read_text())
+    entries = [result_entry("a.jpg", 80, 50, labelled_faces()), result_entry("b.png", 80, 50, Faces.empty())]
+    assert doc == results_document(entries, [{"source": "c.gif", "error": "c.gif: not a readable image"}])
     assert [r["source"] for r in doc["results"]] == ["a.jpg", "b.png"]
     first = doc["results"][0]
     assert (first["width"], first["height"]) == (80, 50)
@@ -121,10 +125,22 @@ def test_output_name(name, expected):
 
 
 def test_annotated_images_mirror_subfolders(tmp_path):
-    sink = AnnotatedImageSink(tmp_path / "out")
-    dest = sink.write(Path("sub/x.jpg_1088Wx1632H"), np.full((20, 30, 3), 200, np.uint8))
+    sink = AnnotatedImageSink(tmp_path / "out", [Path("a.png"), Path("sub/x.jpg_1088Wx1632H")])
+    image = np.full((20, 30, 3), 200, np.uint8)
+    dest = sink.write(Frame(image, 1, 0.0, name="photos/sub/x.jpg_1088Wx1632H"), Faces.empty())
     assert dest == tmp_path / "out" / "sub" / "x.jpg_1088Wx1632H.jpg"
-    assert cv2.imread(str(dest)).shape == (20, 30, 3)
+    assert cv2.imread(str(dest)).shape == (20, 30, 3) and sink.written == 1
+
+
+def test_annotated_images_without_relatives_keep_the_file_name(tmp_path):
+    with AnnotatedImageSink(tmp_path / "out") as sink:
+        dest = sink.write(Frame(np.zeros((8, 8, 3), np.uint8), 0, 0.0, name="in/B.JPG"), Faces.empty())
+    assert dest == tmp_path / "out" / "B.jpg" and dest.is_file()
+
+
+def test_image_batch_sinks_need_a_named_frame(tmp_path):
+    with JsonResultsSink(tmp_path / "r.json") as sink, pytest.raises(ValueError, match="no name"):
+        sink.write(frame(0), Faces.empty())
 
 
 def test_annotated_images_output_must_be_a_folder(tmp_path):

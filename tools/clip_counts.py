@@ -85,9 +85,9 @@ def score(counts: dict, truth: dict) -> dict:
 def overlay_fps(video: Path, schedule: str) -> dict:
     """FPS drawn on the overlay (last frame, and the median over the last half) against the run's fps."""
     from facemask.analyzer import FaceMaskAnalyzer
-    from facemask.benchmark import DrawSink
     from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig
     from facemask.pipeline import Overlay, run_video
+    from facemask.sinks_progress import DrawSink
     from facemask.sources import FileSource
     from facemask.stages import video_stages
 

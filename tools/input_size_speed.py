@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facemask import LABELS
 from facemask.classifier import MaskClassifier
 from facemask.config import ClassifierConfig
 from facemask.export import convert, write_card
@@ -25,7 +26,7 @@ def latency_ms(size: int, workdir: Path, repeats: int = 60) -> float:
     build_resnet50(size, "none")[0].save(keras_path)
     calib = np.random.default_rng(0).integers(0, 256, (16, size, size, 3), dtype=np.uint8)
     tflite = convert(keras_path, "int8", calib, workdir / f"r{size}.tflite")
-    write_card(tflite, {"input_size": size, "labels": ["mask", "no_mask"], "threshold": 0.5})
+    write_card(tflite, {"input_size": size, "labels": list(LABELS), "threshold": 0.5})
     clf = MaskClassifier(ClassifierConfig(model=str(tflite)))
     crop = calib[:1]
     times = []

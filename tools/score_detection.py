@@ -35,7 +35,7 @@ from facemask.cli.options import add_face_detector
 from facemask.cli.parser import Parser
 from facemask.cli.values import positive_int, unit_interval
 from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.detector import MEAN_BGR, FaceDetector
+from facemask.detector import MEAN_BGR, FaceDetector, final_cut
 from facemask.errors import FacemaskError
 from facemask.face_detectors import load_face_detector
 from facemask.imageio import read_image
@@ -167,7 +167,8 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
             curve_faces[cut].append(det.detect(image))
         if not curve_detectors:
             curve_faces.setdefault(CURVE_FLOOR, []).append(faces)
-        faces = faces[faces.score >= config.confidence]  # a no-op unless the run went to the curve's floor
+        if detector.config.confidence != config.confidence:  # the run went to the curve's floor
+            faces = final_cut(faces, config)
         if classifier is not None and len(faces):
             start = time.perf_counter()
             faces = classifier.classify(image, faces)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector
+from facemask.detector import FaceDetector, final_cut
 from facemask.fusion import weighted_box_fusion
 from facemask.imageio import read_image
 from facemask.voc import scene_split, score_curve, size_buckets, voc_dataset
@@ -91,7 +91,7 @@ def tune(raw: dict, gts: list, precision: float) -> dict:
         best = None
         inputs = VIDEO_INPUTS if mode == "fast" else tuple(YUNET_INPUTS)
         for key, cut, weight, iou in itertools.product(inputs, RES10_CUTS, WEIGHTS, IOUS):
-            res10 = [f[f.score >= cut] for f in raw["res10"][mode]]
+            res10 = [final_cut(f, DetectorConfig(mode=mode, confidence=cut)) for f in raw["res10"][mode]]
             fused = [weighted_box_fusion([r, y], (1.0, weight), iou) for r, y in zip(res10, raw["yunet"][key])]
             point = operating_point(score_curve(fused, gts), n_big, n_masked, precision)
             if point and (

@@ -34,7 +34,8 @@ def collect_images(specs: list[str], kinds: list[str]):
 def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.pipeline import run_images
     from facemask.progress import progress_bar
-    from facemask.sinks import AnnotatedImageSink, JsonResultsSink, WindowSink
+    from facemask.sinks import WindowSink
+    from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink
 
     items = collect_images(args.sources, kinds)
     detector, classifier, out = build_configs(args, kinds[0])
@@ -45,9 +46,10 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     if out_dir is not None:
         check_image_destinations(items, out_dir)
     analyzer = load_analyzer(args, detector, classifier)
-    image_sink = AnnotatedImageSink(out_dir) if out_dir is not None else None
+    image_sink = AnnotatedImageSink(out_dir, [item.relative for item in items]) if out_dir is not None else None
     window = WindowSink(title="facemask", wait_ms=0) if out.display else None
     json_sink = JsonResultsSink(out.json_path) if out.json_path is not None else None
+    sinks = [sink for sink in (json_sink, image_sink, window) if sink is not None]
     strict = len(items) == 1 and kinds == ["image"]
     totals: Counter = Counter()
     with progress_bar(items, desc="images", enabled=not strict) as bar:
@@ -61,9 +63,7 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
             totals.update(str(label) for label in faces.label)
             bar.write(_result_line(item, faces), file=sys.stderr if args.json == STDOUT else sys.stdout)
 
-        stats = run_images(
-            bar, analyzer, json_sink, image_sink, window, on_error=None if strict else on_error, on_result=on_result
-        )
+        stats = run_images(bar, analyzer, sinks, on_error=None if strict else on_error, on_result=on_result)
     if not strict:
         say(args, _batch_line(len(items), stats, totals))
     if window is not None and window.wants_stop:

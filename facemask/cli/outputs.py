@@ -66,7 +66,7 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
 
 def check_image_destinations(items, out_dir: Path) -> None:
     """Each annotated copy gets its own file, and none lands on an input image."""
-    from facemask.sinks import output_name
+    from facemask.sinks_images import output_name
 
     sources = {item.path.resolve(): item.path for item in items}
     taken: dict[Path, Path] = {}

@@ -56,21 +56,23 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
 
 def progress_sink(source):
     """A progress bar for a video file when stderr is a terminal (cameras and streams have no end)."""
-    from facemask.progress import ProgressSink, show_progress
+    from facemask.progress import show_progress
+    from facemask.sinks_progress import ProgressBarSink
     from facemask.sources import FileSource
 
     if not isinstance(source, FileSource) or not show_progress():
         return None
-    return ProgressSink(total=source.expected_frames or None, desc=source.path.name)
+    return ProgressBarSink(total=source.expected_frames or None, desc=source.path.name)
 
 
 def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
-    rate = summary.get("compliance_rate")
+    from facemask.labels import compliance_text
+
     say(
         args,
         f"people {summary['people']}, violations {summary['violations']}, "
-        f"compliance {'-' if rate is None else f'{rate:.0%}'}",
+        f"compliance {compliance_text(summary.get('compliance_rate'))}",
     )
     if path is not None:
         from facemask.safeio import write_text
