@@ -67,6 +67,20 @@ class _Track:
     raw_mask_prob: float = float("nan")
     raw_label: str = ""
 
+    @property
+    def shown_prob(self) -> float:
+        """The smoothed P(mask), never on the far side of 0.5 from the smoothed label.
+
+        The label waits for a sustained change (hysteresis) while the probability follows each reading,
+        so between the two the shown label would carry a confidence under 50 %. Until the label turns,
+        the confidence of the label shown is capped at "undecided": 0.5.
+        """
+        if self.label == "mask":
+            return max(self.mask_prob, 0.5)
+        if self.label == "no_mask":
+            return min(self.mask_prob, 0.5)
+        return self.mask_prob
+
     def predicted_box(self, timestamp: float, horizon: float) -> np.ndarray:
         dt = min(max(0.0, timestamp - self.last_seen), horizon)
         shift = self.velocity * dt
@@ -252,7 +266,7 @@ class FaceTracker:
         return Faces(
             xyxy=boxes,
             score=scores,
-            mask_prob=[t.mask_prob for t in tracks],
+            mask_prob=[t.shown_prob for t in tracks],
             label=np.array([t.label for t in tracks], dtype=object),
             track_id=[t.track_id for t in tracks],
             raw_mask_prob=[t.raw_mask_prob for t in tracks],

@@ -320,6 +320,29 @@ def test_no_smoothing_follows_the_raw_label():
     assert run_labels(readings, TrackerConfig(smoothing_alpha=1.0, hysteresis=0.0)) == readings
 
 
+@pytest.mark.parametrize("steady", ["mask", "no_mask"])
+def test_a_lagging_label_never_shows_a_confidence_under_half(steady):
+    """Issue 19 item 1: "Mask 42 %" while the label waited for a sustained change to no_mask."""
+    tracker = make_tracker()
+    sure = {"mask": 0.9999, "no_mask": 0.0001}
+    readings = [steady] * 10 + [flip(steady)] * 8
+    outs = [tracker.update(one(lab, sure[lab]), i / 10) for i, lab in enumerate(readings)]
+    lagging = [o for o in outs if o.label[0] != o.raw_label[0]]
+    assert lagging, "the label must lag the readings for this test to mean anything"
+    for out in outs:
+        assert out.confidence[0] >= 0.5, (out.label[0], out.mask_prob[0])
+    assert any(o.confidence[0] == 0.5 for o in lagging)  # undecided until the label turns
+
+
+def test_shown_confidence_agrees_with_the_label_on_any_readings():
+    rng = np.random.default_rng(3)
+    tracker = make_tracker()
+    for i in range(300):
+        p = float(rng.choice([rng.uniform(0, 0.1), rng.uniform(0.9, 1), rng.uniform(0.3, 0.7)]))
+        out = tracker.update(one("mask" if p >= 0.5 else "no_mask", p), i / 10)
+        assert out.confidence[0] >= 0.5
+
+
 def test_first_label_and_probability_come_from_the_first_reading():
     out = make_tracker().update(one("no_mask", 0.2), 0.0)
     assert out.label[0] == "no_mask"
