@@ -28,18 +28,13 @@ from facemask.config import ClassifierConfig
 from facemask.crops import CROP_MARGIN, face_crops
 from facemask.errors import FacemaskError
 from facemask.labels import labels_at, labels_problem
+from facemask.shipped import SHIPPED, shipped_names
 from facemask.types import Faces
 
 log = logging.getLogger(__name__)
 
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
 MODELS_DIR = Path(str(resources.files("facemask") / "models"))
-SHIPPED = {
-    "default": "mask_default.json",  # the calibrated mean of the three below (docs/models.md)
-    "resnet50": "mask_resnet50.tflite",
-    "lite": "mask_lite.tflite",
-    "lite128": "mask_lite128.tflite",  # the earlier lite (128 px, folder set only): weaker alone, a useful vote
-}
 MAX_CARD_BYTES = 2**20
 MAX_MEMBERS = 8
 
@@ -130,9 +125,12 @@ def card_path(model_path: Path) -> Path:
 
 def resolve_model(name_or_path: str) -> Path:
     """A shipped name (see SHIPPED) or a path: a `.tflite`/`.keras` model, or a mean card `.json`."""
-    path = MODELS_DIR / SHIPPED[name_or_path] if name_or_path in SHIPPED else Path(name_or_path)
+    path = MODELS_DIR / SHIPPED[name_or_path][0] if name_or_path in SHIPPED else Path(name_or_path)
     if not path.is_file():
-        raise FacemaskError(f"{path}: model file not found")
+        raise FacemaskError(
+            f"{path}: model file not found; --model takes a shipped name ({shipped_names()}) "
+            "or the path of a .tflite/.keras model or mean card .json"
+        )
     if path.suffix not in (".tflite", ".keras", ".json"):
         raise FacemaskError(f"{path}: unsupported model format (expected .tflite, .keras or a mean card .json)")
     return path

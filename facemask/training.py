@@ -270,7 +270,8 @@ def _fit(model, cfg: TrainConfig, train_ds, val_ds, epochs: int, lr: float, stag
         keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: clock.save()),
     ]
     verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    # The dataset shuffles itself each epoch; `shuffle=False` only stops Keras warning that it would not.
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
 
 
 def _calibrate(model, val_x: np.ndarray, val_y: np.ndarray) -> float:

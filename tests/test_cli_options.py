@@ -77,3 +77,31 @@ def test_the_table_names_the_subcommand_each_module_registers():
     assert list(subcommands) == list(cli.COMMANDS)
     for name, module in cli.COMMANDS.items():
         assert subcommands[name].get_default("func").__module__ == module
+
+
+def test_model_help_names_every_shipped_model():
+    """Issue 19 item 10: `--model` help omitted lite128."""
+    from facemask.shipped import SHIPPED
+
+    proc = run_facemask("detect", "--help")
+    flat = " ".join(proc.stdout.split())
+    assert all(f"{name}:" in flat for name in SHIPPED), flat
+
+
+def test_an_unknown_model_name_lists_the_valid_ones(tmp_path):
+    """`--model resnet` said only "model file not found"."""
+    import cv2
+    import numpy as np
+
+    image = tmp_path / "face.png"
+    cv2.imwrite(str(image), np.full((64, 64, 3), 128, np.uint8))
+    proc = run_facemask("detect", str(image), "--model", "resnet", "--no-display")
+    line = _one_error_line(proc.stderr)
+    assert "default, resnet50, lite" in line and ".tflite" in line
+
+
+def test_train_help_shows_defaults_and_limits():
+    proc = run_facemask("train", "--help")
+    flat = " ".join(proc.stdout.split())
+    for text in ("(default: 14)", "(default: imagenet)", "32 to 512", "(default: resnet50)", "(default: 32)"):
+        assert text in flat, text

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from facemask.classifier import MODELS_DIR, SHIPPED, MaskClassifier
+from facemask.classifier import MODELS_DIR, MaskClassifier
 from facemask.config import ClassifierConfig
+from facemask.shipped import SHIPPED
 
 
 @pytest.mark.parametrize("name", ["resnet50", "lite", "lite128"])
 def test_shipped_model_matches_its_card(name):
-    path = MODELS_DIR / SHIPPED[name]
+    path = MODELS_DIR / SHIPPED[name][0]
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["model_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert card["weights_init"] == "none" and card["labels"] == ["mask", "no_mask"]
@@ -29,14 +30,14 @@ def test_shipped_model_matches_its_card(name):
 
 @pytest.mark.parametrize("name", ["lite", "lite128"])
 def test_light_model_is_under_5_mb(name):
-    assert (MODELS_DIR / SHIPPED[name]).stat().st_size < 5 * 1024 * 1024
+    assert (MODELS_DIR / SHIPPED[name][0]).stat().st_size < 5 * 1024 * 1024
 
 
 def test_default_is_the_fitted_mean_of_the_shipped_models():
     clf = MaskClassifier(ClassifierConfig(model="default"))
-    assert [m.path.name for m in clf.models] == [SHIPPED[n] for n in ("resnet50", "lite", "lite128")]
+    assert [m.path.name for m in clf.models] == [SHIPPED[n][0] for n in ("resnet50", "lite", "lite128")]
     assert clf.threshold == 0.5 and 0.2 < clf.temperature < 5
-    card = json.loads((MODELS_DIR / SHIPPED["default"]).read_text())
+    card = json.loads((MODELS_DIR / SHIPPED["default"][0]).read_text())
     assert set(card["temperature_fitted_on_val"]) == set(card["test_metrics"])  # fitted on val, scored on test
     assert all(m["calibration_ece"] <= 0.03 for m in card["test_metrics"].values())
     sizes = [m.card.input_size for m in clf.models]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from facemask.cli import values
 from facemask.config import FACE_DETECTORS, AlertConfig, DetectorConfig, TrackerConfig
+from facemask.shipped import shipped_help
 
 QUANTIZATIONS = ("auto", "int8", "dynamic", "float16")
 OPEN_TIMEOUT_S = 10.0  # `detect --open-timeout` unless given; any other value needs a camera or stream
@@ -33,9 +34,9 @@ def add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default="default",
-        metavar="default|resnet50|lite|PATH",
-        help="mask classifier: a shipped name, or a .tflite/.keras model or mean card .json with its card beside it "
-        "(default: default, the fitted mean of resnet50, lite and lite128)",
+        metavar="NAME|PATH",
+        help=f"mask classifier: a shipped name ({shipped_help()}), or a .tflite/.keras model or mean card .json "
+        "with its card beside it (default: default)",
     )
 
 

@@ -18,7 +18,10 @@ from facemask.errors import FacemaskError
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a classifier from a dataset folder", add_arguments=add_train_arguments
+        "train",
+        help="train a classifier from a dataset folder",
+        add_arguments=add_train_arguments,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.set_defaults(func=run, mute_native=True)
 
@@ -47,21 +50,23 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="folder with with_mask/ and without_mask/, or a VOC scene set (annotations/, images/); repeat to combine",
     )
     p.add_argument("--output", type=Path, default=d.output, help="run folder (model, plots, metrics)")
-    p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch)
+    p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch, help="network to train")
     p.add_argument(
         "--weights",
         default=d.weights,
         help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue",
     )
-    p.add_argument("--input-size", type=values.whole_number(32), default=d.input_size)
-    p.add_argument("--epochs", type=values.positive_int, default=d.epochs)
+    p.add_argument(
+        "--input-size", type=values.whole_number(32), default=d.input_size, help="crop side in px, 32 to 512"
+    )
+    p.add_argument("--epochs", type=values.positive_int, default=d.epochs, help="most epochs to fit, 1 or more")
     p.add_argument(
         "--head-epochs", type=values.count, default=d.head_epochs, help="head-only epochs with pretrained weights"
     )
-    p.add_argument("--batch-size", type=values.positive_int, default=d.batch_size)
-    p.add_argument("--lr", type=values.unit_interval, default=d.learning_rate)
+    p.add_argument("--batch-size", type=values.positive_int, default=d.batch_size, help="crops per step, 1 or more")
+    p.add_argument("--lr", type=values.unit_interval, default=d.learning_rate, help="peak learning rate, in (0, 1)")
     p.add_argument("--patience", type=values.count, default=d.patience, help="early-stopping patience in epochs")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=values.whole_number(0), default=d.seed, help="split and shuffle seed, 0 or more")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
     p.add_argument(
