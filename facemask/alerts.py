@@ -41,6 +41,8 @@ DEFINITIONS = {
     "TrackerConfig.confirm_s seconds; its id survives detector gaps, so each person counts once",
     "masked": "a person seen longer with the smoothed label mask than no_mask (unmasked: the reverse)",
     "compliance_rate": "masked people / people with a known label",
+    "masked_time_rate": "seconds people were seen masked / seconds they were seen with a known label",
+    "now_people": "people in the last frame (now_masked: those of them masked)",
     "violation": "raised once when a person has read no_mask for min_no_mask_s seconds; "
     "no second one until a resolved event",
     "resolved": "follows a violation once that person has read mask for rearm_mask_s seconds; re-arms the alert",
@@ -49,11 +51,28 @@ DEFINITIONS = {
 
 
 def counter_lines(counters: dict) -> list[str]:
-    """The live counters as lines for `annotate.TextPanel`."""
+    """The live counters as the panel words them; the end-of-run line (`summary_line`) uses the same words.
+
+    Now: who is masked in this frame. Then the run so far: people, violations (and how many were
+    put right), and the share of person-time masked, which a person unmasked for a while lowers
+    even when they end masked (per-person compliance, in the summary, would still say 100 %).
+    """
     return [
-        f"People: {counters['people']}  Masked: {counters['masked']}  No mask: {counters['unmasked']}",
-        f"Compliance: {compliance_text(counters.get('compliance_rate'))}  Violations: {counters['violations']}",
+        f"Now: {counters['now_masked']} of {counters['now_people']} masked",
+        *_run_lines(counters),
     ]
+
+
+def _run_lines(counters: dict) -> list[str]:
+    return [
+        f"People {counters['people']}, violations {counters['violations']} ({counters['resolved']} resolved)",
+        f"Masked {compliance_text(counters.get('masked_time_rate'))} of person-time",
+    ]
+
+
+def summary_line(summary: dict) -> str:
+    """The end-of-run line a user reads: the panel's words for the run so far, on one line."""
+    return ", ".join(line[0].lower() + line[1:] for line in _run_lines(summary))
 
 
 @dataclass
@@ -67,6 +86,7 @@ class _TrackState:
     violated: bool = False
     mask_s: float = 0.0
     no_mask_s: float = 0.0
+    label: str = ""  # the smoothed label last read
 
     @property
     def verdict(self) -> str | None:
@@ -95,7 +115,9 @@ class ViolationMonitor:
             "frames": 0,
             "masked": 0,
             "unmasked": 0,
-        }  # masked/unmasked: people whose state was forgotten
+            "mask_s": 0.0,
+            "no_mask_s": 0.0,
+        }  # masked/unmasked and their seconds: people whose state was forgotten
         self._first_time: float | None = None
         self._last_time: float | None = None
 
@@ -124,6 +146,9 @@ class ViolationMonitor:
         masked = self._totals["masked"] + verdicts.count("masked")
         unmasked = self._totals["unmasked"] + verdicts.count("unmasked")
         in_violation = sum(1 for k in self._current if k in self._tracks and not self._tracks[k].armed)
+        now = [self._tracks[k].label for k in self._current if k in self._tracks]
+        mask_s = self._totals["mask_s"] + sum(s.mask_s for s in self._tracks.values())
+        no_mask_s = self._totals["no_mask_s"] + sum(s.no_mask_s for s in self._tracks.values())
         return {
             "people": self._totals["people"],
             "masked": masked,
@@ -131,6 +156,10 @@ class ViolationMonitor:
             "violations": self._totals["violations"],
             "compliance_rate": compliance_rate(masked, unmasked),
             "in_violation": in_violation,
+            "now_people": len(now),
+            "now_masked": now.count("mask"),
+            "resolved": self._totals["resolved"],
+            "masked_time_rate": compliance_rate(mask_s, no_mask_s),
         }
 
     def summary(self, outputs: dict | None = None) -> dict:
@@ -139,7 +168,6 @@ class ViolationMonitor:
         return {
             **self.counters(),
             "violators": self._totals["violators"],
-            "resolved": self._totals["resolved"],
             "frames": self._totals["frames"],
             "duration_s": round(duration, 3),
             **(outputs or {}),
@@ -157,6 +185,7 @@ class ViolationMonitor:
             state = self._tracks[track_id] = _TrackState(last_seen=t)
             self._totals["people"] += 1
         state.last_seen = t
+        state.label = label
         if label == "mask":
             state.mask_s += dt
         elif label == "no_mask":
@@ -188,7 +217,10 @@ class ViolationMonitor:
     def _forget(self, t: float) -> None:
         """Drop the state of people unseen for FORGET_S, keeping their verdict in the totals (bounded memory)."""
         for key in [k for k, s in self._tracks.items() if t - s.last_seen > FORGET_S]:
-            verdict = self._tracks.pop(key).verdict
+            state = self._tracks.pop(key)
+            self._totals["mask_s"] += state.mask_s
+            self._totals["no_mask_s"] += state.no_mask_s
+            verdict = state.verdict
             if verdict is not None:
                 self._totals[verdict] += 1
 

@@ -28,8 +28,8 @@ def labels_at(mask_prob, threshold: float) -> np.ndarray:
     return np.where(no_mask_at(mask_prob, threshold), "no_mask", "mask").astype(object)
 
 
-def compliance_rate(masked: int, unmasked: int) -> float | None:
-    """Masked people / people with a known label (4 decimals); None before anyone has one."""
+def compliance_rate(masked: float, unmasked: float) -> float | None:
+    """Masked / masked + unmasked (people, or seconds of them), 4 decimals; None before anyone has a label."""
     return round(masked / (masked + unmasked), 4) if masked + unmasked else None
 
 

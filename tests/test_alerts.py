@@ -212,8 +212,33 @@ def test_people_masked_and_compliance_are_counted_per_track_id():
         "violations": 1,
         "compliance_rate": rate,
         "in_violation": 1,
+        "now_people": 3,
+        "now_masked": 2,
+        "resolved": 0,
+        "masked_time_rate": rate,
     }
-    assert counter_lines(counters) == ["People: 3  Masked: 2  No mask: 1", "Compliance: 67%  Violations: 1"]
+    assert counter_lines(counters) == [
+        "Now: 2 of 3 masked",
+        "People 3, violations 1 (0 resolved)",
+        "Masked 67% of person-time",
+    ]
+
+
+def test_the_panel_says_what_the_summary_says_when_someone_puts_a_mask_on():
+    """Issue 19 item 4: "Compliance: 100 %" while she was visibly unmasked for a long time."""
+    from facemask.alerts import summary_line
+
+    monitor = ViolationMonitor(AlertConfig(min_no_mask_s=1.0, rearm_mask_s=1.0))
+    feed(monitor, [(30, [(1, "no_mask")])])
+    assert counter_lines(monitor.counters())[0] == "Now: 0 of 1 masked"
+    feed(monitor, [(50, [(1, "mask")])], start=30)
+    counters = monitor.counters()
+    assert counters["compliance_rate"] == 1.0  # per person she ends masked...
+    assert counters["masked_time_rate"] == pytest.approx(50 / 79, abs=0.02)  # ...but was unmasked 3 s of 8
+    lines = counter_lines(counters)
+    assert lines[0] == "Now: 1 of 1 masked"
+    assert summary_line(monitor.summary()) == ", ".join(line[0].lower() + line[1:] for line in lines[1:])
+    assert "violations 1 (1 resolved)" in summary_line(monitor.summary())
 
 
 @pytest.mark.parametrize(
@@ -252,7 +277,11 @@ def test_counters_before_anyone_is_seen():
     monitor = ViolationMonitor()
     counters = monitor.counters()
     assert counters["people"] == 0 and counters["compliance_rate"] is None
-    assert counter_lines(counters)[1] == "Compliance: -  Violations: 0"
+    assert counter_lines(counters) == [
+        "Now: 0 of 0 masked",
+        "People 0, violations 0 (0 resolved)",
+        "Masked - of person-time",
+    ]
 
 
 def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):

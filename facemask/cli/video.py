@@ -67,13 +67,9 @@ def progress_sink(source):
 
 def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
-    from facemask.labels import compliance_text
+    from facemask.alerts import summary_line
 
-    say(
-        args,
-        f"people {summary['people']}, violations {summary['violations']}, "
-        f"compliance {compliance_text(summary.get('compliance_rate'))}",
-    )
+    say(args, summary_line(summary))
     if path is not None:
         from facemask.safeio import write_text
 

@@ -1,0 +1,66 @@
+"""What is drawn fits: box labels and the panel stay inside the picture at any size, labels never cover each other."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from facemask.alerts import ViolationMonitor, counter_lines
+from facemask.annotate import FONT, FaceAnnotator, TextPanel
+from facemask.types import Faces
+
+WIDTHS = [320, 338, 400, 640, 1280, 3840]
+
+
+def _crowd(width: int, height: int, n: int, side: int) -> Faces:
+    """`n` faces side by side along the top and right edges, as in a crowded photo."""
+    xs = np.linspace(0, width - side, n)
+    boxes = [[x, 2, x + side, 2 + side] for x in xs] + [[width - side // 2, height // 2, width + 5, height // 2 + side]]
+    labels = ["no_mask" if i % 2 else "mask" for i in range(len(boxes))]
+    return Faces(
+        xyxy=np.array(boxes, np.float32),
+        score=np.full(len(boxes), 0.9),
+        mask_prob=np.array([0.97 if lab == "mask" else 0.03 for lab in labels]),
+        label=np.array(labels, dtype=object),
+        track_id=np.arange(101, 101 + len(boxes)),
+    )
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_box_labels_stay_inside_and_do_not_cover_each_other(width):
+    """Issue 19 item 3: labels cut at the right edge ("No M") and covering their neighbours on 400-px photos."""
+    height = width * 3 // 4
+    faces = _crowd(width, height, n=6, side=max(24, width // 10))
+    placed = FaceAnnotator().labels(faces, (height, width, 3))
+    assert len(placed) == len(faces)
+    for _, text, (x1, y1, x2, y2) in placed:
+        assert 0 <= x1 and x2 <= width and 0 <= y1 and y2 <= height, (text, (x1, y1, x2, y2))
+    rects = [rect for _, _, rect in placed]
+    assert not any(_overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_counter_panel_fits_at_any_width(width):
+    """Issue 19 item 3: on the 338-px clip the counter line was cut off (`No mask: (`)."""
+    counters = ViolationMonitor().counters() | {"people": 128, "violations": 113, "resolved": 100}
+    lines = ["FPS 24.9", *counter_lines(counters)]
+    scale, wrapped = TextPanel().layout(width, lines)
+    assert " ".join(wrapped).split() == " ".join(lines).split()  # nothing dropped, only wrapped
+    for piece in wrapped:
+        assert cv2.getTextSize(piece, FONT, scale, 1)[0][0] <= width - 20, piece
+    assert scale >= 0.4  # still readable
+    step = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
+    assert step * (len(wrapped) + 1) < width * 16 // 9  # the panel fits a portrait frame's height
+
+
+def test_annotate_draws_a_copy():
+    image = np.zeros((240, 320, 3), np.uint8)
+    out = FaceAnnotator().annotate(image, _crowd(320, 240, n=3, side=40))
+    assert not image.any() and out.any()
+    panel = TextPanel().annotate(image, ["People 1"])
+    assert not image.any() and panel.any()
