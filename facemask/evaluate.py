@@ -10,11 +10,11 @@ import numpy as np
 from facemask import LABELS
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.crops import training_crop
-from facemask.dataset import class_folders
 from facemask.errors import FacemaskError
 from facemask.imageio import read_image
-from facemask.metrics import classification_report, plot_confusion, plot_grid
 from facemask.safeio import atomic_path, write_text
+from facemask.training.dataset import class_folders
+from facemask.training.metrics import classification_report, plot_confusion, plot_grid
 
 
 def evaluate_folder(

@@ -101,7 +101,7 @@ def tiny_card() -> dict:
 @pytest.fixture(scope="session")
 def tiny_keras_model(tmp_path_factory) -> Path:
     """A `.keras` file with its card: bright -> mask, dark -> no_mask."""
-    from facemask.export import write_card
+    from facemask.training.export import write_card
 
     path = build_brightness_model(tmp_path_factory.mktemp("tiny_keras") / "tiny.keras")
     write_card(path, tiny_card())
@@ -110,8 +110,8 @@ def tiny_keras_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_keras_model, tmp_path_factory) -> Path:
-    """The same model as float16 TFLite through `facemask.export.convert`, with its card."""
-    from facemask.export import convert, write_card
+    """The same model as float16 TFLite through `facemask.training.export.convert`, with its card."""
+    from facemask.training.export import convert, write_card
 
     dest = tmp_path_factory.mktemp("tiny_tflite") / "tiny.tflite"
     convert(tiny_keras_model, "float16", np.zeros((0, TINY_SIZE, TINY_SIZE, 3), np.uint8), dest)

@@ -27,7 +27,7 @@ from video_fixtures import write_video
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.imageio import read_image
-from facemask.voc import EXPECTED_LABEL, match, read_voc
+from facemask.training.voc import EXPECTED_LABEL, match, read_voc
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,7 +9,7 @@ tf = pytest.importorskip("tensorflow")
 
 
 def test_per_image_keeps_shape_and_range_and_varies():
-    from facemask.augment import per_image
+    from facemask.training.augment import per_image
 
     tf.random.set_seed(0)
     image = np.zeros((64, 64, 3), np.uint8)
@@ -23,7 +23,7 @@ def test_per_image_keeps_shape_and_range_and_varies():
 
 
 def test_geometric_layers_keep_batch_shape():
-    from facemask.augment import geometric_and_colour
+    from facemask.training.augment import geometric_and_colour
 
     batch = tf.random.uniform((4, 48, 48, 3), 0, 255)
     out = geometric_and_colour(0)(batch, training=True)

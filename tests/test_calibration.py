@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facemask.metrics import calibration_report, fit_temperature
+from facemask.training.metrics import calibration_report, fit_temperature
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.dataset import class_folders, duplicate_groups, load_dataset, split_groups
 from facemask.errors import FacemaskError
+from facemask.training.dataset import class_folders, duplicate_groups, load_dataset, split_groups
 from facemask.types import Faces
 
 

@@ -22,8 +22,8 @@ from facemask.face_detectors import (
 )
 from facemask.fusion import weighted_box_fusion
 from facemask.imageio import read_image
+from facemask.training.voc import match, read_voc
 from facemask.types import Faces
-from facemask.voc import match, read_voc
 from facemask.yunet import YuNetDetector, YuNetSettings, input_scale
 
 

@@ -24,9 +24,9 @@ from facemask import LABELS
 from facemask.classifier import MaskClassifier, read_card, resolve_model
 from facemask.config import ClassifierConfig
 from facemask.errors import FacemaskError
-from facemask.metrics import fit_temperature
 from facemask.safeio import write_text
-from facemask.training import TrainConfig
+from facemask.training.config import TrainConfig
+from facemask.training.metrics import fit_temperature
 
 
 def card(members: list[Path], temperature: float, **extra) -> dict:

@@ -17,8 +17,8 @@ import numpy as np
 from facemask import LABELS
 from facemask.classifier import MaskClassifier
 from facemask.config import ClassifierConfig
-from facemask.export import convert, write_card
-from facemask.model import build_resnet50
+from facemask.training.export import convert, write_card
+from facemask.training.model import build_resnet50
 
 
 def latency_ms(size: int, workdir: Path, repeats: int = 60) -> float:

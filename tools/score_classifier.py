@@ -23,8 +23,9 @@ from facemask import LABELS
 from facemask.classifier import MaskClassifier
 from facemask.config import ClassifierConfig
 from facemask.errors import FacemaskError
-from facemask.metrics import calibration_report, classification_report
-from facemask.training import TrainConfig, load_sources
+from facemask.training.config import TrainConfig
+from facemask.training.data import load_sources
+from facemask.training.metrics import calibration_report, classification_report
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -8,7 +8,7 @@ Recall by face size and class, precision for faces >= 32 px, label accuracy on t
 found-and-right (faces >= 32 px found with the right label), with detector and classifier time per
 image. The fused and YuNet detectors were tuned on the `train` and `val` scenes of
 `voc.scene_split`, so `--split test` (the default) scores the held-out half; `all` is for res10,
-which nothing here tuned. The matching rules live in facemask/voc.py. `--mode reference` scores
+which nothing here tuned. The matching rules live in facemask/training/voc.py. `--mode reference` scores
 the design most face-mask projects copy (one squashed 300x300 res10 pass, thresholded). Times
 drift on shared machines, so every image is also run through one plain 300x300 res10 pass, and
 the ratio to it is the figure to compare across runs. The curve (`--curve`) of fused and YuNet
@@ -39,8 +39,8 @@ from facemask.detector import MEAN_BGR, FaceDetector, final_cut
 from facemask.errors import FacemaskError
 from facemask.face_detectors import load_face_detector
 from facemask.imageio import read_image
+from facemask.training.voc import SIZE_BUCKETS, DetectionTally, scene_split, score_curve, voc_dataset
 from facemask.types import Faces
-from facemask.voc import SIZE_BUCKETS, DetectionTally, scene_split, score_curve, voc_dataset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score

@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from facemask.export import write_card
+from facemask.training.export import write_card
 
 REPO = Path(__file__).resolve().parents[1]
 

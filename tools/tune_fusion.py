@@ -28,7 +28,7 @@ from facemask.config import DetectorConfig
 from facemask.detector import FaceDetector, final_cut
 from facemask.fusion import weighted_box_fusion
 from facemask.imageio import read_image
-from facemask.voc import scene_split, score_curve, size_buckets, voc_dataset
+from facemask.training.voc import scene_split, score_curve, size_buckets, voc_dataset
 from facemask.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 REPO = Path(__file__).resolve().parents[1]

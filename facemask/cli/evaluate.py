@@ -26,8 +26,8 @@ def run(a: argparse.Namespace) -> int:
     from facemask.cli.configs import set_pixel_budget
     from facemask.config import ClassifierConfig, DetectorConfig
     from facemask.evaluate import evaluate_folder, write_outputs
-    from facemask.metrics import format_table
     from facemask.safeio import check_outputs, check_writable
+    from facemask.training.metrics import format_table
 
     set_pixel_budget(a.max_megapixels)
     check_outputs({"--json": a.json, "--plots": a.plots}, [a.dataset])

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from facemask.export import export_and_check
+    from facemask.training.export import export_and_check
 
     missing = [name for name in RUN_FILES if not (a.run / name).is_file()]
     if not a.run.is_dir():

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from facemask.training import train
+    from facemask.training.train import train
 
     metrics = train(config_from_args(a))
     print(
@@ -39,7 +39,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from facemask.training import TrainConfig
+    from facemask.training.config import TrainConfig
 
     d = TrainConfig(datasets=())
     p.add_argument(
@@ -102,7 +102,7 @@ def check_paths(a: argparse.Namespace) -> None:
 
 def config_from_args(a: argparse.Namespace):
     """The TrainConfig of these arguments, once the paths are known to be usable."""
-    from facemask.training import TrainConfig
+    from facemask.training.config import TrainConfig
 
     config = TrainConfig(
         datasets=tuple(a.dataset),

@@ -219,7 +219,7 @@ def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: in
     annotated box, with the same margin. Incorrectly worn masks have no right two-class label and are
     left out, as are faces under `min_side` px, which hold no usable pixels.
     """
-    from facemask.voc import match, scene_split, voc_dataset  # voc reads this module's hashing
+    from facemask.training.voc import match, scene_split, voc_dataset  # voc reads this module's hashing
 
     pairs = voc_dataset(root)
     scenes = scene_split(pairs, seed)

@@ -1,0 +1,1 @@
+"""Training: data, splits, augmentation, the networks, fitting, calibration, reports and export."""

@@ -1,0 +1,153 @@
+"""Training data: every source loaded, cropped as inference crops and split; pooled; the teacher's targets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facemask import LABELS
+from facemask.config import DetectorConfig
+from facemask.crops import CROP_MARGIN
+from facemask.detector import FAST_AREA
+from facemask.errors import FacemaskError
+from facemask.training.config import TrainConfig
+from facemask.training.dataset import (
+    SPLITS,
+    LoadedDataset,
+    duplicate_groups,
+    is_scene_set,
+    load_dataset,
+    load_scenes,
+    split_document,
+    split_groups,
+)
+
+
+@dataclass
+class Source:
+    """One dataset source, loaded, cropped and split; its test split is reported on its own."""
+
+    name: str
+    root: Path
+    data: LoadedDataset
+    split: dict[str, list[int]]
+    split_doc: dict
+
+
+def load_sources(cfg: TrainConfig) -> list[Source]:
+    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
+    from facemask.face_detectors import load_face_detector
+
+    detector_cfg = DetectorConfig(mode="fast", confidence=0.5, backend=cfg.crop_detector)
+    detect = load_face_detector(detector_cfg).detect
+    # Crops depend on the detector's settings too, so they are part of the cache's name.
+    crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
+    sources = []
+    for root in cfg.datasets:
+        cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}_{root.resolve().name}.npz"
+        if is_scene_set(root):
+            scenes = load_scenes(root, cfg.input_size, detect, cache, cfg.seed)
+            doc = {"seed": cfg.seed, "by": "scene", "splits": scenes.scenes}
+            doc["sha256"] = hashlib.sha256(json.dumps(doc["splits"], sort_keys=True).encode()).hexdigest()
+            sources.append(Source(f"scenes:{root.name}", root, scenes.data, scenes.split, doc))
+        else:
+            data = load_dataset(root, cfg.input_size, detect, cache)
+            groups = duplicate_groups(data.samples)
+            split = split_groups(data.samples, groups, seed=cfg.seed)
+            doc = split_document(data.samples, split, root, cfg.seed)
+            sizes = np.unique(groups, return_counts=True)[1]
+            doc["duplicates"] = {"groups": int((sizes > 1).sum()), "images": int(sizes[sizes > 1].sum())}
+            sources.append(Source(f"folder:{root.name}", root, data, split, doc))
+    return sources
+
+
+def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Training targets: the one-hot label, blended with the teacher's calibrated probabilities.
+
+    The teacher (for example the shipped mean) sees each crop resized to each member's input size;
+    its P(mask) is centred on its own cut, so 0.5 means undecided on every teacher.
+    """
+    onehot = np.eye(len(LABELS), dtype=np.float32)[labels]
+    if not cfg.teacher or cfg.teacher_weight == 0.0:
+        return onehot
+    import cv2
+
+    from facemask.classifier import MaskClassifier, centre_on_threshold
+    from facemask.config import ClassifierConfig
+
+    clf = MaskClassifier(ClassifierConfig(model=cfg.teacher))
+    sizes = [m.card.input_size for m in clf.models]
+    p_mask = []
+    for start in range(0, len(crops), 64):
+        batch = crops[start : start + 64]
+        resized = [np.stack([cv2.resize(c, (s, s), interpolation=cv2.INTER_LINEAR) for c in batch]) for s in sizes]
+        p_mask.append(centre_on_threshold(clf.predict_crops(*resized), clf.threshold))
+    p = np.concatenate(p_mask).astype(np.float32)
+    soft = np.zeros_like(onehot)
+    soft[:, LABELS.index("mask")] = p
+    soft[:, LABELS.index("no_mask")] = 1.0 - p
+    agree = float((soft.argmax(axis=1) == labels).mean())
+    print(f"teacher {cfg.teacher}: agrees with the labels on {agree:.2%} of {len(labels)} training crops")
+    return cfg.teacher_weight * soft + (1.0 - cfg.teacher_weight) * onehot
+
+
+@dataclass
+class Pooled:
+    """Every source's crops in one array: one train and one val set, and a test split per source."""
+
+    crops: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    tests: list[np.ndarray]
+
+    @classmethod
+    def of(cls, sources: list[Source]) -> Pooled:
+        crops = np.concatenate([s.data.crops for s in sources])
+        labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
+        offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
+        index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in SPLITS}
+        pooled = cls(crops, labels, np.concatenate(index["train"]), np.concatenate(index["val"]), index["test"])
+        if min(len(pooled.train), len(pooled.val)) == 0 or len(set(labels[pooled.train].tolist())) < len(LABELS):
+            raise FacemaskError("too few images to train: every class needs images in the train and val splits")
+        return pooled
+
+
+def describe_sources(sources: list[Source], out: Path) -> list[tuple[str, str]]:
+    """Print and write what was read, skipped and split; returns the skipped (path, reason) pairs."""
+    skipped = [item for s in sources for item in s.data.skipped]
+    (out / "skipped.txt").write_text("".join(f"{p}\t{why}\n" for p, why in skipped))
+    for path, why in skipped:
+        print(f"skipped: {path} ({why})")
+    for s in sources:
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in s.split.items())
+        dups = s.split_doc.get("duplicates")
+        dup_note = (
+            f"; {dups['images']} images in {dups['groups']} duplicate groups, each on one side"
+            if dups and dups["groups"]
+            else ""
+        )
+        print(
+            f"{s.name}: {len(s.data.samples)} crops ({sizes}{dup_note}), "
+            f"faces found by the detector in {s.data.face_found.mean():.0%}"
+        )
+    (out / "split.json").write_text(json.dumps({s.name: s.split_doc for s in sources}, indent=1))
+    return skipped
+
+
+def save_eval_data(out: Path, sources: list[Source], data: Pooled) -> None:
+    """What `export` needs to check a quantized file: calibration crops and every test split."""
+    extra = {f"extra_x_{i}": data.crops[t] for i, t in enumerate(data.tests[1:])}
+    extra |= {f"extra_y_{i}": data.labels[t] for i, t in enumerate(data.tests[1:])}
+    np.savez_compressed(
+        out / "eval_data.npz",
+        calib=data.crops[data.train][:: max(1, len(data.train) // 200)],
+        test_x=data.crops[data.tests[0]],
+        test_y=data.labels[data.tests[0]],
+        extra_names=np.array([s.name for s in sources[1:]]),
+        **extra,
+    )
