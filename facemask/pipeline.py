@@ -79,13 +79,8 @@ def _analyze(
     frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None, detect_now: bool, last: Faces, clock: StageClock
 ) -> Faces:
     """Detect and classify (or, between detections, let the tracker predict), then track."""
-    image = frame.image
     if detect_now:
-        faces = analyzer.detector.detect(image)
-        clock.lap("detect")
-        if len(faces):
-            faces = analyzer.classifier.classify(image, faces)
-        clock.lap("classify")
+        faces = analyzer.analyze(frame.image, clock.lap)
         if tracker is not None:
             faces = tracker.update(faces, frame.timestamp)
     elif tracker is not None:
