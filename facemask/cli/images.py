@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from facemask.cli.configs import STDOUT, build_configs, load_analyzer
+from facemask.cli.configs import STDOUT, build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import check_image_destinations, say, single_image_output, stopped
 from facemask.errors import FacemaskError, one_line
 
@@ -38,14 +38,14 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink
 
     items = collect_images(args.sources, kinds)
-    detector, classifier, out = build_configs(args, kinds[0])
+    out = build_configs(args, kinds[0])[2]
     out_dir = out.output
     if out_dir is not None and single_image_output(args):  # one image, `--output annotated.jpg`
         items = [replace(items[0], relative=Path(out_dir.name))]
         out_dir = out_dir.parent
     if out_dir is not None:
         check_image_destinations(items, out_dir)
-    analyzer = load_analyzer(args, detector, classifier)
+    pipeline = load_pipeline(args, pipeline_config(args, kinds[0]))
     image_sink = AnnotatedImageSink(out_dir, [item.relative for item in items]) if out_dir is not None else None
     window = WindowSink(title="facemask", wait_ms=0) if out.display else None
     json_sink = JsonResultsSink(out.json_path) if out.json_path is not None else None
@@ -63,7 +63,7 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
             totals.update(str(label) for label in faces.label)
             bar.write(_result_line(item, faces), file=sys.stderr if args.json == STDOUT else sys.stdout)
 
-        stats = run_images(bar, analyzer, sinks, on_error=None if strict else on_error, on_result=on_result)
+        stats = run_images(bar, pipeline.analyzer, sinks, on_error=None if strict else on_error, on_result=on_result)
     if not strict:
         say(args, _batch_line(len(items), stats, totals))
     if window is not None and window.wants_stop:
