@@ -13,17 +13,14 @@ dies, a sink fails or Ctrl-C arrives: a reader thread left running aborts the in
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from time import perf_counter
 from typing import Protocol
 
 from facemask.analyzer import FaceMaskAnalyzer
 from facemask.config import check_detect_every
-from facemask.errors import FacemaskError
-from facemask.imageio import read_image
 from facemask.overlay import Overlay
 from facemask.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks import Sink
@@ -157,65 +154,3 @@ class _Run:
             sink.write(frame, faces)
         clock.lap("write")
         self.stats.record(clock.times, faces)
-
-
-@dataclass(frozen=True)
-class ImageItem:
-    """One image of a batch: where to read it and its name under the output folder."""
-
-    path: Path
-    relative: Path
-
-
-@dataclass
-class ImageStats:
-    ok: int = 0
-    failed: int = 0
-    faces: int = 0
-    stop_signal: int | None = None  # the batch stopped early on Ctrl-C, SIGTERM or SIGHUP
-
-
-def run_images(
-    items: Iterable[ImageItem],
-    analyzer: FaceMaskAnalyzer,
-    sinks: Sequence[Sink] = (),
-    on_error: Callable[[ImageItem, FacemaskError], None] | None = None,
-    on_result: Callable[[ImageItem, Faces], None] | None = None,
-    overlay: Overlay | None = None,
-) -> ImageStats:
-    """Analyze each image and hand it to every sink, as a Frame named by its path.
-
-    A bad one goes to `on_error(item, exc)` (or is raised when there is none). The batch stops
-    after the image in hand on a stop signal or when a sink asks (the window's q or Esc);
-    every sink is closed either way, so the JSON document still ends.
-    """
-    stats, overlay = ImageStats(), overlay or Overlay()
-    draw = any(s.needs_image for s in sinks)
-    with ExitStack() as stack:
-        signals = stack.enter_context(StopSignals())
-        signals.settle()  # images: always finish the one in hand, then stop
-        for sink in sinks:
-            stack.callback(sink.close)
-        for index, item in enumerate(items):
-            if signals.received is not None:
-                stats.stop_signal = signals.received
-                break
-            try:
-                image = read_image(item.path)
-                faces = analyzer.analyze(image)
-            except FacemaskError as exc:
-                if on_error is None:
-                    raise
-                stats.failed += 1
-                on_error(item, exc)
-                continue
-            stats.ok += 1
-            stats.faces += len(faces)
-            if on_result is not None:
-                on_result(item, faces)
-            frame = Frame(overlay.draw(image, faces, []) if draw else image, index, 0.0, name=str(item.path))
-            for sink in sinks:
-                sink.write(frame, faces)
-            if any(s.wants_stop for s in sinks):
-                break
-    return stats

@@ -9,12 +9,16 @@ import pytest
 from video_fixtures import read_back, write_video
 
 from facemask.analyzer import FaceMaskAnalyzer
+from facemask.annotate import FaceAnnotator
+from facemask.builder import build_pipeline
+from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.errors import FacemaskError
 from facemask.overlay import Overlay, format_counters
-from facemask.pipeline import ImageItem, Pipeline, run_images
+from facemask.pipeline import Pipeline
 from facemask.runstats import STAGES, RunStats
 from facemask.sinks import JsonlSink, Sink, VideoFileSink
 from facemask.sources import FileSource
+from facemask.sources_images import ImageItem, ImageSource
 from facemask.types import Faces, Frame
 
 
@@ -247,8 +251,6 @@ def test_run_stats_percentiles_and_fps():
 
 
 def test_real_detector_and_tiny_model_on_a_written_video(tmp_path, tiny_model):
-    from facemask.config import ClassifierConfig, DetectorConfig
-
     path, jsonl = tmp_path / "v.mp4", tmp_path / "v.jsonl"
     has_face = write_video(path, frames=12)
     analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode="fast"), ClassifierConfig(model=str(tiny_model)))
@@ -264,29 +266,33 @@ def test_real_detector_and_tiny_model_on_a_written_video(tmp_path, tiny_model):
             assert abs(face["box"][0] - (60 + 2 * r["frame"])) <= 12 and 90 <= face["box"][2] - face["box"][0] <= 150
 
 
-def test_run_images_reports_bad_ones_and_carries_on(tmp_path):
+def image_pipeline() -> Pipeline:
+    """The stages `facemask detect` runs on images, around the fake models."""
+    config = PipelineConfig.for_images(DetectorConfig(mode="accurate"), ClassifierConfig())
+    return build_pipeline(config, detector=FakeDetector(), classifier=FakeClassifier())  # type: ignore[arg-type]
+
+
+def test_images_report_bad_ones_and_carry_on(tmp_path):
     good = tmp_path / "good.png"
     import cv2
 
     cv2.imwrite(str(good), np.full((40, 50, 3), 30, np.uint8))
     (tmp_path / "bad.jpg").write_bytes(b"junk")
     items = [ImageItem(tmp_path / "bad.jpg", tmp_path / "bad.jpg"), ImageItem(good, good)]
-    errors, results = [], []
-    stats = run_images(
-        items,
-        fake_analyzer(),
-        on_error=lambda item, exc: errors.append((item.path.name, str(exc))),
-        on_result=lambda item, faces: results.append((item.path.name, len(faces))),
-    )
-    assert (stats.ok, stats.failed, stats.faces) == (1, 1, 1)
+    errors, sink = [], ListSink(needs_image=False)
+    source = ImageSource(items, on_error=lambda item, exc: errors.append((item.path.name, str(exc))))
+    stats = image_pipeline().run(source, [sink])
+    assert (stats.frames, source.failed, stats.faces) == (1, 1, 1)
     assert errors[0][0] == "bad.jpg" and "not a readable image" in errors[0][1]
-    assert results == [("good.png", 1)]
+    assert [(f.name, f.index, len(faces)) for f, faces in zip(sink.frames, sink.faces)] == [(str(good), 1, 1)]
+    alone = ListSink()
     with pytest.raises(FacemaskError, match="not a readable image"):
-        run_images(items[:1], fake_analyzer())
+        image_pipeline().run(ImageSource(items[:1]), [alone])  # no on_error: an image alone is raised
+    assert alone.closed == 1
 
 
 @pytest.mark.parametrize("needs_image", [True, False])
-def test_run_images_hands_named_frames_to_every_sink_and_closes_them(tmp_path, needs_image):
+def test_images_are_named_frames_for_every_sink_which_are_all_closed(tmp_path, needs_image):
     import cv2
 
     items = []
@@ -295,8 +301,9 @@ def test_run_images_hands_named_frames_to_every_sink_and_closes_them(tmp_path, n
         cv2.imwrite(str(path), np.full((40, 50, 3), 30 + i, np.uint8))
         items.append(ImageItem(path, path.relative_to(tmp_path)))
     sink = ListSink(needs_image=needs_image, stop_after=2)
-    stats = run_images(items, fake_analyzer(), [sink])
-    assert stats.ok == 2 and sink.closed == 1  # asked to stop after the second image
+    stats = image_pipeline().run(ImageSource(items), [sink])
+    assert stats.frames == 2 and stats.stop_reason == "user" and sink.closed == 1  # stopped after the second
     assert [(f.name, f.index) for f in sink.frames] == [(str(items[0].path), 0), (str(items[1].path), 1)]
-    drawn = not np.array_equal(sink.frames[0].image, np.full((40, 50, 3), 30, np.uint8))
-    assert drawn is needs_image  # the overlay draws only for a sink that shows the picture
+    plain = np.full((40, 50, 3), 30, np.uint8)
+    drawn = FaceAnnotator().annotate(plain, sink.faces[0])  # boxes and labels, no FPS or counters panel
+    assert np.array_equal(sink.frames[0].image, drawn if needs_image else plain)
