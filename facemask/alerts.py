@@ -243,8 +243,8 @@ class ViolationMonitor:
 class AlertStage:
     """The alerts stage as a run has it: the monitor decides, the events output writes, the actions act.
 
-    This is what `pipeline.run_video` takes as its monitor (`update`, `counters`, `summary`,
-    `close`). The events file and snapshots (`config.events_path`, `snapshot_dir`) go through
+    This is the monitor builder.build_pipeline gives a `pipeline.Pipeline` (`update`, `counters`,
+    `summary`, `close`). The events file and snapshots (`config.events_path`, `snapshot_dir`) go through
     sinks_events.EventsSink; the beep and `--on-violation` run on the ActionWorker's thread.
     """
 

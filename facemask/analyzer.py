@@ -1,7 +1,12 @@
-"""Detector plus classifier for one image: the unit every entry point (CLI, app, evaluate) shares."""
+"""Detector plus classifier for one image: the one place a frame is detected, then classified.
+
+Every entry point reaches it through the pipeline (builder.build_pipeline); it is also the
+public one-image API the README shows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,11 +16,19 @@ from facemask.config import ClassifierConfig, DetectorConfig
 from facemask.face_detectors import Detector, load_face_detector
 from facemask.types import Faces
 
+Lap = Callable[[str], None]  # runstats.StageClock.lap: charges the time since the last lap to a stage
+
+
+def _no_lap(stage: str) -> None:
+    """Nobody is timing this call."""
+
 
 @dataclass
 class FaceMaskAnalyzer:
+    """`classifier=None` detects only (faces stay unclassified), for scoring a detector alone."""
+
     detector: Detector
-    classifier: MaskClassifier
+    classifier: MaskClassifier | None
 
     @classmethod
     def load(
@@ -23,7 +36,14 @@ class FaceMaskAnalyzer:
     ) -> FaceMaskAnalyzer:
         return cls(load_face_detector(detector), MaskClassifier(classifier))
 
-    def analyze(self, image: np.ndarray) -> Faces:
-        """Every face in the image with its mask label, in one classifier batch."""
+    def analyze(self, image: np.ndarray, lap: Lap = _no_lap) -> Faces:
+        """Every face in the image with its mask label, in one classifier batch.
+
+        `lap("detect")` and `lap("classify")` mark the end of each step, so a run can time them apart.
+        """
         faces = self.detector.detect(image)
-        return self.classifier.classify(image, faces) if len(faces) else faces
+        lap("detect")
+        if self.classifier is not None and len(faces):
+            faces = self.classifier.classify(image, faces)
+        lap("classify")
+        return faces

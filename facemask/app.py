@@ -10,6 +10,8 @@ Why it is built this way:
   thread-safe, so each model call (one detection, one classifier batch) runs under one cached
   lock. It is taken per call, not per clip, so a photo in a second tab waits for one frame,
   not for a whole clip.
+- Photos and clips run through the CLI's pipeline (builder.build_pipeline) around the cached
+  models: app_photo.py and app_clip.py, which hold no Streamlit code.
 - Photos are checked against the pixel budget from their header before decoding
   (`imageio.decode_image`), so a small PNG declaring 30000x30000 is refused, not decoded.
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
@@ -25,28 +27,24 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
 import streamlit as st
 
 from facemask.analyzer import FaceMaskAnalyzer
-from facemask.annotate import FaceAnnotator
 from facemask.app_clip import ClipResult, process_clip
+from facemask.app_photo import PhotoResult, checked_bytes, face_rows, process_photos
+from facemask.builder import build_pipeline
 from facemask.classifier import MaskClassifier, own_threshold
 from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
-from facemask.config import ClassifierConfig, DetectorConfig
+from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.errors import FacemaskError
 from facemask.face_detectors import Detector, load_face_detector
-from facemask.imageio import decode_image
 from facemask.labels import compliance_text
-from facemask.sinks_images import result_entry, results_document
-from facemask.types import Faces
+from facemask.sinks_images import results_document
 
 MODEL_ENV = "FACEMASK_APP_MODEL"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 CLIP_TYPES = ["mp4", "avi", "mov", "mkv", "m4v", "webm"]
 MAX_SNAPSHOTS = 8
-MB = 1024 * 1024  # as Streamlit counts its upload limit
 
 
 @dataclass(frozen=True)
@@ -58,22 +56,6 @@ class Settings:
     mask_threshold: float
     max_mb: int
     max_clip_s: float
-
-
-@dataclass(frozen=True)
-class PhotoResult:
-    """One analysed photo; the annotated picture is encoded once, not on every rerun."""
-
-    name: str
-    width: int
-    height: int
-    faces: Faces
-    png: bytes
-    jpeg: bytes
-
-    def record(self) -> dict:
-        """This photo's entry in the CLI's JSON format."""
-        return result_entry(self.name, self.width, self.height, self.faces)
 
 
 @st.cache_resource(show_spinner="Loading the face detector...", max_entries=4)
@@ -164,54 +146,15 @@ def remembered(slot: str, key: Hashable, compute: Callable[[], object]) -> objec
     return value
 
 
-def checked_bytes(upload, max_mb: int) -> bytes:
-    """The upload's bytes, or FacemaskError when it is over the page's size limit."""
-    if upload.size > max_mb * MB:
-        raise FacemaskError(f"{upload.name}: {upload.size / MB:.1f} MB is over the {max_mb} MB upload limit")
-    return upload.getvalue()
-
-
-def analyze_photo(name: str, data: bytes, settings: Settings) -> PhotoResult:
-    image = decode_image(data, name)
-    faces = analyzer_for(settings, "accurate").analyze(image)
-    annotated = FaceAnnotator().annotate(image, faces)
-    h, w = image.shape[:2]
-    return PhotoResult(name, w, h, faces, encode(annotated, ".png"), encode(annotated, ".jpg"))
-
-
 def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]:
     """One result per upload, in order: a PhotoResult, or the message saying why it failed."""
-    out: list[PhotoResult | str] = []
-    for upload in uploads:
-        try:
-            out.append(analyze_photo(upload.name, checked_bytes(upload, settings.max_mb), settings))
-        except FacemaskError as exc:
-            out.append(str(exc))
-    return out
-
-
-def encode(image: np.ndarray, ext: str) -> bytes:
-    ok, buf = cv2.imencode(ext, image)
-    if not ok:
-        raise FacemaskError(f"cannot encode the annotated image as {ext}")
-    return buf.tobytes()
-
-
-def face_rows(faces: Faces) -> list[dict]:
-    """The per-face table: one row a face, confidence as a percentage, box as x1,y1,x2,y2."""
-    rows = []
-    for i, rec in enumerate(faces.to_records(), start=1):
-        conf = rec["confidence"]
-        rows.append(
-            {
-                "face": i,
-                "label": rec["label"],
-                "confidence": "" if conf is None else f"{conf:.1%}",
-                "face score": f"{rec['face_confidence']:.2f}",
-                "box x1, y1, x2, y2": ", ".join(str(v) for v in rec["box"]),
-            }
-        )
-    return rows
+    models = analyzer_for(settings, "accurate")
+    config = PipelineConfig.for_images(
+        DetectorConfig(confidence=settings.face_confidence, mode="accurate"),
+        ClassifierConfig(model=settings.model, threshold=settings.mask_threshold),
+    )
+    pipeline = build_pipeline(config, detector=models.detector, classifier=models.classifier)
+    return process_photos(uploads, pipeline, settings.max_mb)
 
 
 def show_photo(result: PhotoResult, index: int) -> None:

@@ -1,4 +1,4 @@
-"""Clips for the web page: the CLI's video pipeline, run on an upload, into a WebM a browser plays.
+"""Clips for the web page: the CLI's pipeline (builder.build_pipeline), run on an upload, into a WebM a browser plays.
 
 Kept apart from facemask/app.py so it holds no Streamlit code and can be tested directly.
 Everything the run writes (the upload, the video, the events, the snapshots) lives in a
@@ -13,13 +13,12 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from facemask.analyzer import FaceMaskAnalyzer
-from facemask.config import AlertConfig
+from facemask.builder import build_pipeline
+from facemask.config import AlertConfig, PipelineConfig
 from facemask.errors import FacemaskError
-from facemask.pipeline import run_video
 from facemask.sinks import WebmSink
 from facemask.sinks_progress import CallbackProgressSink, Report
 from facemask.sources import FileSource
-from facemask.stages import video_stages
 
 TEMP_PATH_KEYS = ("events_path", "snapshot_dir")  # summary entries that name the vanished temp folder
 
@@ -39,7 +38,7 @@ class ClipResult:
 def process_clip(
     name: str, data: bytes, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report = lambda fraction, text: None
 ) -> ClipResult:
-    """Track, alert and annotate the first `max_seconds` of an uploaded clip.
+    """Track, alert and annotate the first `max_seconds` of an uploaded clip, with the page's loaded models.
 
     A file that is not a readable video raises FacemaskError naming the upload, not the temp path.
     """
@@ -54,13 +53,17 @@ def process_clip(
 
 def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report) -> ClipResult:
     folder = path.parent
-    source = FileSource(path).start()
-    max_frames = max(1, round(max_seconds * source.fps))
-    expected = source.expected_frames
     events_path, video_path = folder / "events.jsonl", folder / "annotated.webm"
-    sinks = [WebmSink(video_path, source.fps), CallbackProgressSink(min(expected, max_frames) or max_frames, report)]
-    stages = video_stages(alerts=AlertConfig(events_path=events_path), snapshot_dir=folder / "snapshots")
-    stats = run_video(source, analyzer, sinks, max_frames=max_frames, **stages)
+    config = PipelineConfig(alerts=AlertConfig(events_path=events_path), snapshot_dir=folder / "snapshots")
+    with FileSource(path) as source:  # started first: an unreadable upload fails before the events file opens
+        pipeline = build_pipeline(config, detector=analyzer.detector, classifier=analyzer.classifier)
+        max_frames = max(1, round(max_seconds * source.fps))
+        expected = source.expected_frames
+        sinks = [
+            WebmSink(video_path, source.fps),
+            CallbackProgressSink(min(expected, max_frames) or max_frames, report),
+        ]
+        stats = pipeline.run(source, sinks, max_frames=max_frames)
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
     return ClipResult(
         name=path.name,

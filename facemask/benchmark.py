@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 
-from facemask.analyzer import FaceMaskAnalyzer
-from facemask.config import AlertConfig, TrackerConfig
-from facemask.pipeline import run_video
+from facemask.builder import build_pipeline
+from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig, TrackerConfig
 from facemask.sinks import Sink, VideoFileSink
 from facemask.sinks_progress import DrawSink
 from facemask.sources import FileSource
-from facemask.stages import video_stages
 
 
 @dataclass(frozen=True)
@@ -30,18 +28,30 @@ class BenchmarkConfig:
     events: bool = True
     encode: bool = False
     detect_every: int = TrackerConfig.detect_every
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+
+    def pipeline(self) -> PipelineConfig:
+        """The stages `facemask detect` would run on this video with the same options."""
+        return PipelineConfig(
+            self.detector,
+            self.classifier,
+            tracker=TrackerConfig() if self.tracking else None,
+            alerts=AlertConfig() if self.events else None,
+            detect_every=self.detect_every,
+        )
 
 
-def run_benchmark(cfg: BenchmarkConfig, analyzer: FaceMaskAnalyzer) -> dict:
+def run_benchmark(cfg: BenchmarkConfig) -> dict:
     """Frames per second, per-stage p50/p95 ms, faces per frame, threads and memory, as a JSON-ready dict."""
-    stages = video_stages(cfg.tracking, AlertConfig() if cfg.events else None, detect_every=cfg.detect_every)
+    pipeline = build_pipeline(cfg.pipeline())  # a bad setting fails here, before the reader thread starts
+    analyzer = pipeline.analyzer
     draw = DrawSink()
-    source = FileSource(cfg.video, loop=True).start()
-    with tempfile.TemporaryDirectory() as tmp:
+    with FileSource(cfg.video, loop=True) as source, tempfile.TemporaryDirectory() as tmp:
         sinks: list[Sink] = [draw]
         if cfg.encode:
             sinks.append(VideoFileSink(Path(tmp) / "bench.mp4", source.fps))
-        stats = run_video(source, analyzer, sinks, max_frames=cfg.frames, **stages)
+        stats = pipeline.run(source, sinks, max_frames=cfg.frames)
     rss = draw.rss
     return {
         "video": cfg.video.name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from facemask.errors import FacemaskError
@@ -41,6 +41,12 @@ class ClassifierConfig:
     model: str = "default"
     threshold: float | None = None
     threads: int = 2
+
+
+def check_detect_every(frames: int) -> None:
+    """The detection cadence: every frame (1), every 2nd (2)...; 0 or less would never detect."""
+    if frames < 1:
+        raise FacemaskError(f"detect-every must be >= 1 frame, got {frames}")
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,7 @@ class TrackerConfig:
             raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
         if not 0.0 <= self.hysteresis < 0.5:
             raise FacemaskError(f"hysteresis must be in [0, 0.5), got {self.hysteresis}")
-        if self.detect_every < 1:
-            raise FacemaskError(f"detect-every must be >= 1 frame, got {self.detect_every}")
+        check_detect_every(self.detect_every)
 
 
 @dataclass(frozen=True)
@@ -120,3 +125,31 @@ class OutputConfig:
     json_path: Path | None = None
     realtime: bool = False
     summary_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What `builder.build_pipeline` assembles: the models, tracking, alerts, cadence and panel.
+
+    `tracker=None` runs untracked, and so with no monitor either (alerts follow tracks);
+    `alerts=None` tracks with no monitor. `detect_every` is the cadence: between detections
+    the tracker predicts (untracked, the last faces stand). Checked here, so a bad value
+    fails before any model loads or any source starts. Where the results go (the sinks) is
+    handed to `Pipeline.run`: they need the started source's frame rate and length.
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    classifier: ClassifierConfig | None = field(default_factory=ClassifierConfig)
+    tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
+    alerts: AlertConfig | None = None
+    snapshot_dir: Path | None = None
+    detect_every: int = TrackerConfig.detect_every
+    status_panel: bool = True
+
+    def __post_init__(self) -> None:
+        check_detect_every(self.detect_every)
+
+    @classmethod
+    def for_images(cls, detector: DetectorConfig, classifier: ClassifierConfig | None) -> PipelineConfig:
+        """Still images: each one detected, nothing tracked, no FPS or counters drawn."""
+        return cls(detector, classifier, tracker=None, detect_every=1, status_panel=False)

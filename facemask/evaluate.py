@@ -22,6 +22,8 @@ def evaluate_folder(
 ) -> tuple[dict, list[tuple[str, str]]]:
     """Per image: the largest detected face (or the whole image) classified as inference would.
 
+    `analyzer` is the pipeline's (builder.build_pipeline): the same detector and classifier
+    `facemask detect` loads. Its classifier takes the crops in batches across images.
     Returns the report (the `facemask evaluate --json` document) and the skipped files.
     `progress` shows a bar on stderr when it is a terminal.
     """

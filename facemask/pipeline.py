@@ -1,28 +1,27 @@
-"""The detection loop: source -> detect -> classify -> track -> alerts -> draw -> sinks, on the main thread.
+"""The one loop: source -> detect and classify -> track -> alerts -> draw -> sinks, on the main thread.
 
-Decoding runs on the source's reader thread; everything stateful (tracker, monitor, sinks)
-runs here, so none of it needs locks. The tracker and the violation monitor plug in through
-the small protocols below. A `finally` (an ExitStack) closes every sink and the monitor and
-stops the source, whether the run ends, the source dies, a sink fails or Ctrl-C arrives.
+Every input kind is a `Source` that yields Frames (a video file, camera or stream in
+sources.py; images and folders in sources_images.py), so all of them run through
+`Pipeline.run`; builder.build_pipeline assembles the stages. Decoding runs on the source's
+reader thread (video) or in its `read()` (images); everything stateful (tracker, monitor,
+sinks) runs here, so none of it needs locks. The tracker and the violation monitor plug in
+through the small protocols below. The whole run sits in an ExitStack (a try/finally) that
+closes every sink and the monitor and stops the source, whether the run ends, the source
+dies, a sink fails or Ctrl-C arrives: a reader thread left running aborts the interpreter at exit.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from time import perf_counter
 from typing import Protocol
 
-import numpy as np
-
 from facemask.analyzer import FaceMaskAnalyzer
-from facemask.annotate import FaceAnnotator, TextPanel
-from facemask.errors import FacemaskError
-from facemask.imageio import read_image
-from facemask.labels import compliance_text
+from facemask.config import check_detect_every
+from facemask.overlay import Overlay
 from facemask.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks import Sink
 from facemask.sources import Source
@@ -44,48 +43,59 @@ class FrameMonitor(Protocol):
     def close(self) -> None: ...
 
 
-def format_counters(counters: dict) -> list[str]:
-    """Any monitor's counters on one line, e.g. `People 3  Violations 1  Compliance rate 67%`."""
-    parts = []
-    for key, value in counters.items():
-        if value is None or (isinstance(value, float) and ("rate" in key or "compliance" in key)):
-            value = compliance_text(value)  # a rate as compliance is worded: 67%, or - while unknown
-        parts.append(f"{key.replace('_', ' ').capitalize()} {value}")
-    return ["  ".join(parts)] if parts else []
-
-
 @dataclass(frozen=True)
-class Overlay:
-    """Boxes and labels, then a status panel: the annotated picture every image sink shares.
+class Pipeline:
+    """The assembled stages; `run(source, sinks)` pushes every frame of any source through them.
 
-    `counter_lines` turns the monitor's counters into panel lines; a monitor module can pass
-    its own wording (e.g. `alerts.counter_lines`).
+    Built by builder.build_pipeline. A tracker and a monitor carry state from frame to frame
+    and the monitor is closed when a run ends, so a tracked pipeline serves one run.
     """
 
-    annotator: FaceAnnotator = field(default_factory=FaceAnnotator)
-    panel: TextPanel = field(default_factory=TextPanel)
-    counter_lines: Callable[[dict], list[str]] = format_counters
+    analyzer: FaceMaskAnalyzer
+    tracker: Tracker | None = None
+    monitor: FrameMonitor | None = None
+    detect_every: int = 1
+    overlay: Overlay = field(default_factory=Overlay)
 
-    def lines(self, fps: float | None, counters: dict | None) -> list[str]:
-        """`FPS 12.3`, then the counters."""
-        return ([f"FPS {fps:.1f}"] if fps else []) + (self.counter_lines(counters) if counters else [])
+    def __post_init__(self) -> None:
+        check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
 
-    def draw(self, image: np.ndarray, faces: Faces, lines: list[str]) -> np.ndarray:
-        out = self.annotator.annotate(image, faces)  # a fresh copy: the panel may draw on it
-        return self.panel.annotate(out, lines, copy=False) if lines else out
+    def run(self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None) -> RunStats:
+        """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
+
+        Owns the source, the sinks and the monitor from here on: all are closed before returning
+        or raising. A source error (truncated file, dead camera, an image alone that cannot be
+        read) is raised after the closing, so what was written so far stays valid. Ctrl-C, SIGTERM
+        or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
+        `stats.stop_signal`).
+        """
+        with ExitStack() as stack:
+            signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
+            stack.callback(source.stop)
+            for sink in sinks:
+                stack.callback(sink.close)
+            if self.monitor is not None:
+                stack.callback(self.monitor.close)
+            run = _Run(self, sinks)
+            start = perf_counter()
+            try:
+                run.loop(source, max_frames, signals)
+            except (KeyboardInterrupt, Stopped):
+                run.stats.stop_reason = "interrupted"
+                run.stats.stop_signal = signals.received or signal.SIGINT
+            finally:
+                signals.settle()  # from here a signal is only noted: closing must not be cut short
+                run.stats.wall_s = perf_counter() - start
+                run.stats.dropped = source.dropped
+        return run.stats
 
 
 def _analyze(
     frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None, detect_now: bool, last: Faces, clock: StageClock
 ) -> Faces:
     """Detect and classify (or, between detections, let the tracker predict), then track."""
-    image = frame.image
     if detect_now:
-        faces = analyzer.detector.detect(image)
-        clock.lap("detect")
-        if len(faces):
-            faces = analyzer.classifier.classify(image, faces)
-        clock.lap("classify")
+        faces = analyzer.analyze(frame.image, clock.lap)
         if tracker is not None:
             faces = tracker.update(faces, frame.timestamp)
     elif tracker is not None:
@@ -96,20 +106,11 @@ def _analyze(
     return faces
 
 
-class _VideoRun:
-    """The per-frame work of `run_video`, with the state it carries from frame to frame."""
+class _Run:
+    """The per-frame work of one `Pipeline.run`, with the state it carries from frame to frame."""
 
-    def __init__(
-        self,
-        analyzer: FaceMaskAnalyzer,
-        sinks: Sequence[Sink],
-        tracker: Tracker | None,
-        monitor: FrameMonitor | None,
-        detect_every: int,
-        overlay: Overlay,
-    ) -> None:
-        self.analyzer, self.sinks, self.tracker, self.monitor = analyzer, sinks, tracker, monitor
-        self.detect_every, self.overlay = detect_every, overlay
+    def __init__(self, pipeline: Pipeline, sinks: Sequence[Sink]) -> None:
+        self.pipeline, self.sinks = pipeline, sinks
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
         self.faces = Faces.empty()
@@ -133,124 +134,23 @@ class _VideoRun:
                 break
         else:
             stats.stop_reason = "max_frames"
-        if self.monitor is not None:
-            stats.summary = self.monitor.summary()
+        if self.pipeline.monitor is not None:
+            stats.summary = self.pipeline.monitor.summary()
 
     def step(self, frame: Frame, clock: StageClock) -> None:
-        detect_now = self.stats.frames % self.detect_every == 0
-        faces = self.faces = _analyze(frame, self.analyzer, self.tracker, detect_now, self.faces, clock)
+        p = self.pipeline
+        detect_now = self.stats.frames % p.detect_every == 0
+        faces = self.faces = _analyze(frame, p.analyzer, p.tracker, detect_now, self.faces, clock)
         self.stats.detected_frames += detect_now
-        monitor = self.monitor
+        monitor = p.monitor
         if monitor is not None:
             self.stats.events += len(monitor.update(frame, faces))
         clock.lap("alerts")
         if self.draw:
-            lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
-            frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines))
+            lines = p.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
+            frame = replace(frame, image=p.overlay.draw(frame.image, faces, lines))
         clock.lap("draw")
         for sink in self.sinks:
             sink.write(frame, faces)
         clock.lap("write")
         self.stats.record(clock.times, faces)
-
-
-def run_video(
-    source: Source,
-    analyzer: FaceMaskAnalyzer,
-    sinks: Sequence[Sink],
-    tracker: Tracker | None = None,
-    monitor: FrameMonitor | None = None,
-    max_frames: int | None = None,
-    detect_every: int = 1,
-    overlay: Overlay | None = None,
-) -> RunStats:
-    """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
-
-    Owns the source, the sinks and the monitor from here on: all are closed before returning
-    or raising. A source error (truncated file, dead camera) is raised after the closing,
-    so what was written so far stays valid. Ctrl-C, SIGTERM or SIGHUP end the run normally
-    after the current frame (`interrupted`, with the signal in `stats.stop_signal`).
-    """
-    if detect_every < 1:
-        raise FacemaskError(f"detect_every must be >= 1, got {detect_every}")
-    run = _VideoRun(analyzer, sinks, tracker, monitor, detect_every, overlay or Overlay())
-    with ExitStack() as stack:
-        signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
-        stack.callback(source.stop)
-        for sink in sinks:
-            stack.callback(sink.close)
-        if monitor is not None:
-            stack.callback(monitor.close)
-        start = perf_counter()
-        try:
-            run.loop(source, max_frames, signals)
-        except (KeyboardInterrupt, Stopped):
-            run.stats.stop_reason = "interrupted"
-            run.stats.stop_signal = signals.received or signal.SIGINT
-        finally:
-            signals.settle()  # from here a signal is only noted: closing must not be cut short
-            run.stats.wall_s = perf_counter() - start
-            run.stats.dropped = source.dropped
-    return run.stats
-
-
-@dataclass(frozen=True)
-class ImageItem:
-    """One image of a batch: where to read it and its name under the output folder."""
-
-    path: Path
-    relative: Path
-
-
-@dataclass
-class ImageStats:
-    ok: int = 0
-    failed: int = 0
-    faces: int = 0
-    stop_signal: int | None = None  # the batch stopped early on Ctrl-C, SIGTERM or SIGHUP
-
-
-def run_images(
-    items: Iterable[ImageItem],
-    analyzer: FaceMaskAnalyzer,
-    sinks: Sequence[Sink] = (),
-    on_error: Callable[[ImageItem, FacemaskError], None] | None = None,
-    on_result: Callable[[ImageItem, Faces], None] | None = None,
-    overlay: Overlay | None = None,
-) -> ImageStats:
-    """Analyze each image and hand it to every sink, as a Frame named by its path.
-
-    A bad one goes to `on_error(item, exc)` (or is raised when there is none). The batch stops
-    after the image in hand on a stop signal or when a sink asks (the window's q or Esc);
-    every sink is closed either way, so the JSON document still ends.
-    """
-    stats, overlay = ImageStats(), overlay or Overlay()
-    draw = any(s.needs_image for s in sinks)
-    with ExitStack() as stack:
-        signals = stack.enter_context(StopSignals())
-        signals.settle()  # images: always finish the one in hand, then stop
-        for sink in sinks:
-            stack.callback(sink.close)
-        for index, item in enumerate(items):
-            if signals.received is not None:
-                stats.stop_signal = signals.received
-                break
-            try:
-                image = read_image(item.path)
-                faces = analyzer.analyze(image)
-            except FacemaskError as exc:
-                if on_error is None:
-                    raise
-                stats.failed += 1
-                on_error(item, exc)
-                continue
-            stats.ok += 1
-            stats.faces += len(faces)
-            if on_result is not None:
-                on_result(item, faces)
-            frame = Frame(overlay.draw(image, faces, []) if draw else image, index, 0.0, name=str(item.path))
-            for sink in sinks:
-                sink.write(frame, faces)
-            if any(s.wants_stop for s in sinks):
-                break
-    return stats

@@ -1,4 +1,4 @@
-"""Outputs that report on a run rather than its results: progress and memory.
+"""Outputs that report on a run rather than its results: progress, a printed line per frame, and memory.
 
 Each is a `Sink`, so the pipeline hands it every frame like any other output; none needs
 the annotated picture except `DrawSink`, whose job is to make the pipeline draw.
@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from facemask.sinks import Sink
 from facemask.types import Faces, Frame
@@ -46,6 +47,21 @@ class CallbackProgressSink(Sink):
     def write(self, frame: Frame, faces: Faces) -> None:
         done = frame.index + 1
         self.report(min(1.0, done / self.total), f"Frame {done} of {self.total}")
+
+
+class LinesSink(Sink):
+    """One printed line per frame, `describe(frame, faces)`, through `print_line(text, file=...)`.
+
+    An image batch passes its progress bar's `write`, so the lines land above the bar.
+    """
+
+    needs_image = False
+
+    def __init__(self, print_line: Callable[..., None], describe: Callable[[Frame, Faces], str], file: TextIO) -> None:
+        self.print_line, self.describe, self.file = print_line, describe, file
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        self.print_line(self.describe(frame, faces), file=self.file)
 
 
 def rss_mb() -> float:

@@ -9,11 +9,16 @@ import pytest
 from video_fixtures import read_back, write_video
 
 from facemask.analyzer import FaceMaskAnalyzer
+from facemask.annotate import FaceAnnotator
+from facemask.builder import build_pipeline
+from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.errors import FacemaskError
-from facemask.pipeline import ImageItem, Overlay, format_counters, run_images, run_video
+from facemask.overlay import Overlay, format_counters
+from facemask.pipeline import Pipeline
 from facemask.runstats import STAGES, RunStats
 from facemask.sinks import JsonlSink, Sink, VideoFileSink
 from facemask.sources import FileSource
+from facemask.sources_images import ImageItem, ImageSource
 from facemask.types import Faces, Frame
 
 
@@ -118,7 +123,7 @@ class FakeMonitor:
 
 def test_every_frame_in_order_with_timings_for_every_stage():
     sink = ListSink()
-    stats = run_video(FakeSource(6), fake_analyzer(), [sink])
+    stats = Pipeline(fake_analyzer()).run(FakeSource(6), [sink])
     assert [f.index for f in sink.frames] == list(range(6))
     assert [float(f.xyxy[0, 0]) for f in sink.faces] == [0, 1, 2, 3, 4, 5]
     assert list(sink.faces[0].label) == ["mask"]
@@ -131,7 +136,7 @@ def test_every_frame_in_order_with_timings_for_every_stage():
 
 def test_tracker_and_monitor_plug_in():
     sink, tracker, monitor = ListSink(), FakeTracker(), FakeMonitor()
-    stats = run_video(FakeSource(4), fake_analyzer(), [sink], tracker=tracker, monitor=monitor)
+    stats = Pipeline(fake_analyzer(), tracker, monitor).run(FakeSource(4), [sink])
     assert tracker.updates == pytest.approx([0.0, 0.1, 0.2, 0.3])
     assert monitor.seen == [(i, [1]) for i in range(4)]  # the monitor sees tracked faces
     assert [list(f.track_id) for f in sink.faces] == [[1]] * 4
@@ -142,7 +147,7 @@ def test_tracker_and_monitor_plug_in():
 
 def test_detect_every_lets_the_tracker_predict_in_between():
     analyzer, tracker, sink = fake_analyzer(), FakeTracker(), ListSink()
-    stats = run_video(FakeSource(7), analyzer, [sink], tracker=tracker, detect_every=3)
+    stats = Pipeline(analyzer, tracker, detect_every=3).run(FakeSource(7), [sink])
     assert analyzer.detector.calls == 3  # frames 0, 3, 6
     assert tracker.updates == pytest.approx([0.0, 0.3, 0.6])
     assert tracker.predictions == pytest.approx([0.1, 0.2, 0.4, 0.5])
@@ -152,7 +157,7 @@ def test_detect_every_lets_the_tracker_predict_in_between():
 
 def test_without_tracker_skipped_frames_reuse_the_last_faces():
     sink = ListSink()
-    run_video(FakeSource(4), fake_analyzer(), [sink], detect_every=2)
+    Pipeline(fake_analyzer(), detect_every=2).run(FakeSource(4), [sink])
     assert [float(f.xyxy[0, 0]) for f in sink.faces] == [0, 0, 2, 2]
 
 
@@ -163,7 +168,7 @@ def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_pat
         FakeMonitor(),
     )
     with pytest.raises(FacemaskError, match="ends at frame 5"):
-        run_video(source, fake_analyzer(), [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)], monitor=monitor)
+        Pipeline(fake_analyzer(), monitor=monitor).run(source, [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)])
     assert source.stopped and monitor.closed
     assert read_back(video) == (5, (160, 120), pytest.approx(10.0))
     assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == [0, 1, 2, 3, 4]
@@ -172,7 +177,7 @@ def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_pat
 def test_ctrl_c_ends_the_run_normally_with_everything_closed(tmp_path):
     video = tmp_path / "out.mp4"
     source = FakeSource(20, fail_at=3, error=KeyboardInterrupt())
-    stats = run_video(source, fake_analyzer(), [VideoFileSink(video, fps=10.0)])
+    stats = Pipeline(fake_analyzer()).run(source, [VideoFileSink(video, fps=10.0)])
     assert stats.stop_reason == "interrupted" and stats.frames == 3
     assert source.stopped
     assert read_back(video)[0] == 3
@@ -181,7 +186,7 @@ def test_ctrl_c_ends_the_run_normally_with_everything_closed(tmp_path):
 def test_a_failing_sink_still_lets_the_others_close():
     good, bad, source = ListSink(), ListSink(fail_at=2), FakeSource(5)
     with pytest.raises(OSError, match="disk full"):
-        run_video(source, fake_analyzer(), [good, bad])
+        Pipeline(fake_analyzer()).run(source, [good, bad])
     assert good.closed == 1 and bad.closed == 1 and source.stopped
 
 
@@ -189,7 +194,7 @@ def test_a_failing_sink_still_lets_the_others_close():
     "max_frames, stop_after, frames, reason", [(3, None, 3, "max_frames"), (None, 2, 2, "user"), (None, None, 5, "end")]
 )
 def test_stop_conditions(max_frames, stop_after, frames, reason):
-    stats = run_video(FakeSource(5), fake_analyzer(), [ListSink(stop_after=stop_after)], max_frames=max_frames)
+    stats = Pipeline(fake_analyzer()).run(FakeSource(5), [ListSink(stop_after=stop_after)], max_frames=max_frames)
     assert (stats.frames, stats.stop_reason) == (frames, reason)
 
 
@@ -202,10 +207,10 @@ class CountingOverlay(Overlay):
 
 def test_drawing_happens_once_and_only_when_a_sink_shows_pixels():
     overlay = CountingOverlay()
-    run_video(FakeSource(3), fake_analyzer(), [ListSink(needs_image=False)], overlay=overlay)
+    Pipeline(fake_analyzer(), overlay=overlay).run(FakeSource(3), [ListSink(needs_image=False)])
     assert getattr(overlay, "calls", 0) == 0
     first, second = ListSink(), ListSink()
-    run_video(FakeSource(3), fake_analyzer(), [first, second], monitor=FakeMonitor(), overlay=overlay)
+    Pipeline(fake_analyzer(), monitor=FakeMonitor(), overlay=overlay).run(FakeSource(3), [first, second])
     assert overlay.calls == 3
     assert first.frames[1].image is second.frames[1].image  # one annotated picture, shared
     assert not np.array_equal(first.frames[1].image, np.full((120, 160, 3), 1, np.uint8))
@@ -246,12 +251,10 @@ def test_run_stats_percentiles_and_fps():
 
 
 def test_real_detector_and_tiny_model_on_a_written_video(tmp_path, tiny_model):
-    from facemask.config import ClassifierConfig, DetectorConfig
-
     path, jsonl = tmp_path / "v.mp4", tmp_path / "v.jsonl"
     has_face = write_video(path, frames=12)
     analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode="fast"), ClassifierConfig(model=str(tiny_model)))
-    stats = run_video(FileSource(path).start(), analyzer, [JsonlSink(jsonl)])
+    stats = Pipeline(analyzer).run(FileSource(path).start(), [JsonlSink(jsonl)])
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [r["frame"] for r in rows] == list(range(12)) and stats.frames == 12
     if has_face:  # the pasted face sits at x = 60 + 2 * frame, 120 px wide
@@ -263,29 +266,33 @@ def test_real_detector_and_tiny_model_on_a_written_video(tmp_path, tiny_model):
             assert abs(face["box"][0] - (60 + 2 * r["frame"])) <= 12 and 90 <= face["box"][2] - face["box"][0] <= 150
 
 
-def test_run_images_reports_bad_ones_and_carries_on(tmp_path):
+def image_pipeline() -> Pipeline:
+    """The stages `facemask detect` runs on images, around the fake models."""
+    config = PipelineConfig.for_images(DetectorConfig(mode="accurate"), ClassifierConfig())
+    return build_pipeline(config, detector=FakeDetector(), classifier=FakeClassifier())  # type: ignore[arg-type]
+
+
+def test_images_report_bad_ones_and_carry_on(tmp_path):
     good = tmp_path / "good.png"
     import cv2
 
     cv2.imwrite(str(good), np.full((40, 50, 3), 30, np.uint8))
     (tmp_path / "bad.jpg").write_bytes(b"junk")
     items = [ImageItem(tmp_path / "bad.jpg", tmp_path / "bad.jpg"), ImageItem(good, good)]
-    errors, results = [], []
-    stats = run_images(
-        items,
-        fake_analyzer(),
-        on_error=lambda item, exc: errors.append((item.path.name, str(exc))),
-        on_result=lambda item, faces: results.append((item.path.name, len(faces))),
-    )
-    assert (stats.ok, stats.failed, stats.faces) == (1, 1, 1)
+    errors, sink = [], ListSink(needs_image=False)
+    source = ImageSource(items, on_error=lambda item, exc: errors.append((item.path.name, str(exc))))
+    stats = image_pipeline().run(source, [sink])
+    assert (stats.frames, source.failed, stats.faces) == (1, 1, 1)
     assert errors[0][0] == "bad.jpg" and "not a readable image" in errors[0][1]
-    assert results == [("good.png", 1)]
+    assert [(f.name, f.index, len(faces)) for f, faces in zip(sink.frames, sink.faces)] == [(str(good), 1, 1)]
+    alone = ListSink()
     with pytest.raises(FacemaskError, match="not a readable image"):
-        run_images(items[:1], fake_analyzer())
+        image_pipeline().run(ImageSource(items[:1]), [alone])  # no on_error: an image alone is raised
+    assert alone.closed == 1
 
 
 @pytest.mark.parametrize("needs_image", [True, False])
-def test_run_images_hands_named_frames_to_every_sink_and_closes_them(tmp_path, needs_image):
+def test_images_are_named_frames_for_every_sink_which_are_all_closed(tmp_path, needs_image):
     import cv2
 
     items = []
@@ -294,8 +301,9 @@ def test_run_images_hands_named_frames_to_every_sink_and_closes_them(tmp_path, n
         cv2.imwrite(str(path), np.full((40, 50, 3), 30 + i, np.uint8))
         items.append(ImageItem(path, path.relative_to(tmp_path)))
     sink = ListSink(needs_image=needs_image, stop_after=2)
-    stats = run_images(items, fake_analyzer(), [sink])
-    assert stats.ok == 2 and sink.closed == 1  # asked to stop after the second image
+    stats = image_pipeline().run(ImageSource(items), [sink])
+    assert stats.frames == 2 and stats.stop_reason == "user" and sink.closed == 1  # stopped after the second
     assert [(f.name, f.index) for f in sink.frames] == [(str(items[0].path), 0), (str(items[1].path), 1)]
-    drawn = not np.array_equal(sink.frames[0].image, np.full((40, 50, 3), 30, np.uint8))
-    assert drawn is needs_image  # the overlay draws only for a sink that shows the picture
+    plain = np.full((40, 50, 3), 30, np.uint8)
+    drawn = FaceAnnotator().annotate(plain, sink.faces[0])  # boxes and labels, no FPS or counters panel
+    assert np.array_equal(sink.frames[0].image, drawn if needs_image else plain)

@@ -7,7 +7,8 @@ import time
 import pytest
 from test_pipeline import FakeSource, ListSink, fake_analyzer
 
-from facemask.pipeline import Overlay, run_video
+from facemask.overlay import Overlay
+from facemask.pipeline import Pipeline
 from facemask.runstats import RateMeter
 
 
@@ -66,5 +67,5 @@ class UnevenSink(ListSink):
 
 def test_overlay_fps_agrees_with_the_reported_fps():
     overlay = RecordingOverlay()
-    stats = run_video(FakeSource(40), fake_analyzer(), [UnevenSink()], overlay=overlay)
+    stats = Pipeline(fake_analyzer(), overlay=overlay).run(FakeSource(40), [UnevenSink()])
     assert overlay.shown[-1] == pytest.approx(stats.fps, rel=0.10)

@@ -84,12 +84,13 @@ def score(counts: dict, truth: dict) -> dict:
 
 def overlay_fps(video: Path, schedule: str) -> dict:
     """FPS drawn on the overlay (last frame, and the median over the last half) against the run's fps."""
-    from facemask.analyzer import FaceMaskAnalyzer
-    from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig
-    from facemask.pipeline import Overlay, run_video
+    from dataclasses import replace
+
+    from facemask.builder import build_pipeline
+    from facemask.config import AlertConfig, DetectorConfig, PipelineConfig
+    from facemask.overlay import Overlay
     from facemask.sinks_progress import DrawSink
     from facemask.sources import FileSource
-    from facemask.stages import video_stages
 
     class RecordingOverlay(Overlay):
         def lines(self, fps, counters):
@@ -97,13 +98,13 @@ def overlay_fps(video: Path, schedule: str) -> dict:
             return super().lines(fps, counters)
 
     every = int(SCHEDULES[schedule][1]) if schedule.startswith("every") and SCHEDULES[schedule] else 2
-    stages = video_stages(True, AlertConfig(), detect_every=every)
-    overlay = RecordingOverlay(counter_lines=stages["overlay"].counter_lines)
+    config = PipelineConfig(DetectorConfig(mode="fast"), alerts=AlertConfig(), detect_every=every)
+    pipeline = build_pipeline(config)
+    overlay = RecordingOverlay(counter_lines=pipeline.overlay.counter_lines)
     object.__setattr__(overlay, "shown", [])
-    stages["overlay"] = overlay
-    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode="fast"), ClassifierConfig())
-    source = FileSource(video, realtime=schedule == "realtime").start()
-    stats = run_video(source, analyzer, [DrawSink()], **stages)
+    pipeline = replace(pipeline, overlay=overlay)
+    with FileSource(video, realtime=schedule == "realtime") as source:
+        stats = pipeline.run(source, [DrawSink()])
     tail = sorted(overlay.shown[len(overlay.shown) // 2 :])
     return {
         "reported_fps": round(stats.fps, 2),

@@ -31,14 +31,16 @@ import cv2
 import numpy as np
 
 from facemask.boxes import clip_boxes
+from facemask.builder import build_pipeline
 from facemask.cli.options import add_face_detector
 from facemask.cli.parser import Parser
 from facemask.cli.values import positive_int, unit_interval
-from facemask.config import ClassifierConfig, DetectorConfig
+from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.detector import MEAN_BGR, FaceDetector, final_cut
 from facemask.errors import FacemaskError
 from facemask.face_detectors import load_face_detector
 from facemask.imageio import read_image
+from facemask.runstats import StageClock
 from facemask.training.voc import SIZE_BUCKETS, DetectionTally, scene_split, score_curve, voc_dataset
 from facemask.types import Faces
 
@@ -64,13 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="test",
         help="test: the held-out half of voc.scene_split (default); all: every scene",
     )
-    parser.add_argument(
-        "--confidence", type=unit_interval, default=None, help="face confidence (default: the tuned 0.5)"
-    )
+    parser.add_argument("--confidence", type=unit_interval, help="face confidence (default: the tuned 0.5)")
     parser.add_argument("--iou", type=float, default=0.3, help="IoU for a detection to match a face")
-    parser.add_argument(
-        "--limit", type=positive_int, default=None, help="only the first N scenes of the split (natural order)"
-    )
+    parser.add_argument("--limit", type=positive_int, help="only the first N scenes of the split (natural order)")
     parser.add_argument("--model", default="default", help="mask classifier: default, resnet50, lite, a path, or none")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     parser.add_argument("--curve", type=Path, default=None, help="write the precision/recall curve (PNG) here")
@@ -98,11 +96,8 @@ class ReferenceDetector(FaceDetector):
 
 def _ms(values: list[float]) -> dict:
     v = np.asarray(values) if values else np.zeros(1)
-    return {
-        "mean": round(float(v.mean()), 1),
-        "median": round(float(np.median(v)), 1),
-        "p90": round(float(np.percentile(v, 90)), 1),
-    }
+    figures = {"mean": v.mean(), "median": np.median(v), "p90": np.percentile(v, 90)}
+    return {k: round(float(x), 1) for k, x in figures.items()}
 
 
 def _timing(detector_ms: list[float], ref_ms: list[float], classify_ms: list[float]) -> dict:
@@ -142,14 +137,24 @@ def build_detectors(args: argparse.Namespace):
     return config, load_face_detector(config), {c: load_face_detector(replace(config, confidence=c)) for c in cuts}
 
 
-def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
-    """Run the detector (and the classifier) over the scenes; the report and the curve's counts."""
-    config, detector, curve_detectors = build_detectors(args)
-    classifier = None
-    if args.model != "none":
-        from facemask.classifier import MaskClassifier
+class FloorCut:
+    """A detector run down to the curve's floor: keeps what it found for the curve, hands on the operating cut."""
 
-        classifier = MaskClassifier(ClassifierConfig(model=args.model))
+    def __init__(self, detector, config: DetectorConfig) -> None:
+        self.detector, self.config, self.found = detector, config, Faces.empty()
+
+    def detect(self, image: np.ndarray) -> Faces:
+        self.found = self.detector.detect(image)
+        at_floor = self.detector.config.confidence != self.config.confidence
+        return final_cut(self.found, self.config) if at_floor else self.found
+
+
+def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
+    """Run the pipeline's detector and classifier over the scenes; the report and the curve's counts."""
+    config, detector, curve_detectors = build_detectors(args)
+    classifier = ClassifierConfig(model=args.model) if args.model != "none" else None
+    floor = FloorCut(detector, config)
+    pipeline = build_pipeline(PipelineConfig.for_images(config, classifier), detector=floor)
     pairs = scenes(args)
     if not pairs:
         raise FacemaskError("no scenes to score")
@@ -158,21 +163,16 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
     detector.detect(read_image(pairs[0][0]))  # warm-up: the first forward allocates
     detector_ms, ref_ms, classify_ms, curve_faces = [], [], [], {c: [] for c in curve_detectors}
     for path, annotation in pairs:
-        image = read_image(path)
-        start = time.perf_counter()
-        faces = detector.detect(image)
-        detector_ms.append((time.perf_counter() - start) * 1000)
+        image, clock = read_image(path), StageClock()
+        faces = pipeline.analyzer.analyze(image, clock.lap)
+        detector_ms.append(clock.times["detect"])
+        if classifier is not None and len(faces):
+            classify_ms.append(clock.times["classify"])
         ref_ms.append(reference_ms(ref_net, image))
         for cut, det in curve_detectors.items():
             curve_faces[cut].append(det.detect(image))
         if not curve_detectors:
-            curve_faces.setdefault(CURVE_FLOOR, []).append(faces)
-        if detector.config.confidence != config.confidence:  # the run went to the curve's floor
-            faces = final_cut(faces, config)
-        if classifier is not None and len(faces):
-            start = time.perf_counter()
-            faces = classifier.classify(image, faces)
-            classify_ms.append((time.perf_counter() - start) * 1000)
+            curve_faces.setdefault(CURVE_FLOOR, []).append(floor.found)
         tally.add(annotation, faces)
     report = {
         "detector": {k: v for k, v in vars(config).items() if k != "model_dir"} | {"mode": args.mode},
@@ -242,12 +242,10 @@ def format_summary(report: dict) -> str:
     t, cfg = report["timing"], report["detector"]
     columns = (*SIZE_BUCKETS, ">=32", "all")
     lines = [
-        (
-            f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
-            f"{report['images']} images:"
-            f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
-            f" ({t['reference_300x300_ms_mean']} ms)"
-        ),
+        f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
+        f"{report['images']} images:"
+        f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
+        f" ({t['reference_300x300_ms_mean']} ms)",
         f"{'recall':<10}" + "".join(f"{c:>8}" for c in columns),
     ]
     for row, values in report["recall"].items():

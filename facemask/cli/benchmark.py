@@ -32,7 +32,6 @@ def run(a: argparse.Namespace) -> int:
         what = "is a folder" if a.video.is_dir() else "no such file"
         raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
 
-    from facemask.analyzer import FaceMaskAnalyzer
     from facemask.benchmark import BenchmarkConfig, run_benchmark
     from facemask.config import ClassifierConfig, DetectorConfig
     from facemask.safeio import check_outputs, check_writable, write_text
@@ -40,9 +39,6 @@ def run(a: argparse.Namespace) -> int:
     if a.json:
         check_outputs({"--json": a.json}, [a.video])
         check_writable(a.json, "--json")
-    analyzer = FaceMaskAnalyzer.load(
-        DetectorConfig(mode=a.detector_mode, backend=a.face_detector), ClassifierConfig(model=a.model)
-    )
     cfg = BenchmarkConfig(
         video=a.video,
         frames=a.frames,
@@ -50,8 +46,10 @@ def run(a: argparse.Namespace) -> int:
         events=not a.no_events,
         encode=a.encode,
         detect_every=a.detect_every,
+        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
+        classifier=ClassifierConfig(model=a.model),
     )
-    result = run_benchmark(cfg, analyzer)
+    result = run_benchmark(cfg)
     text = json.dumps(result, indent=1)
     if a.json:
         write_text(a.json, text)

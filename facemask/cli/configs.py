@@ -1,4 +1,4 @@
-"""`facemask detect` options into the configs the stages read, and the analyzer they load.
+"""`facemask detect` options into the configs the stages read, and the pipeline built from them.
 
 Images and folders get the detector's `accurate` mode, video and cameras `fast`, unless
 `--detector-mode` says otherwise.
@@ -10,7 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
-from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig
+from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, PipelineConfig, TrackerConfig
 from facemask.quiet import native_stderr_silenced
 
 VIDEO_KINDS = ("camera", "stream", "video")
@@ -59,8 +59,20 @@ def set_pixel_budget(megapixels: float | None) -> None:
         os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
 
 
-def load_analyzer(args: argparse.Namespace, detector: DetectorConfig, classifier: ClassifierConfig):
-    from facemask.analyzer import FaceMaskAnalyzer
+def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:
+    """The stages `detect` runs: images each detected and untracked; video tracked unless `--no-track`."""
+    detector, classifier, _ = build_configs(args, kind)
+    if kind not in VIDEO_KINDS:
+        return PipelineConfig.for_images(detector, classifier)
+    tracker = None if args.no_track else TrackerConfig()
+    return PipelineConfig(
+        detector, classifier, tracker=tracker, alerts=build_alert_config(args), detect_every=args.detect_every
+    )
+
+
+def load_pipeline(args: argparse.Namespace, config: PipelineConfig):
+    """builder.build_pipeline, with the native libraries' load chatter muted unless `--verbose`."""
+    from facemask.builder import build_pipeline
 
     with native_stderr_silenced(not getattr(args, "verbose", False)):
-        return FaceMaskAnalyzer.load(detector, classifier)
+        return build_pipeline(config)

@@ -22,9 +22,9 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from facemask.analyzer import FaceMaskAnalyzer
+    from facemask.builder import build_pipeline
     from facemask.cli.configs import set_pixel_budget
-    from facemask.config import ClassifierConfig, DetectorConfig
+    from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
     from facemask.evaluate import evaluate_folder, write_outputs
     from facemask.safeio import check_outputs, check_writable
     from facemask.training.metrics import format_table
@@ -35,8 +35,8 @@ def run(a: argparse.Namespace) -> int:
         check_writable(a.json, "--json")
     if a.plots is not None and a.plots.exists() and not a.plots.is_dir():
         raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
-    analyzer = FaceMaskAnalyzer.load(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
-    report, skipped = evaluate_folder(a.dataset, analyzer, progress=True)
+    config = PipelineConfig.for_images(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    report, skipped = evaluate_folder(a.dataset, build_pipeline(config).analyzer, progress=True)
     for path, why in skipped:
         print(f"skipped: {path} ({why})", file=sys.stderr)
     print(format_table(write_outputs(report, a.json, a.plots)))

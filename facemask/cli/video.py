@@ -1,4 +1,4 @@
-"""`facemask detect` on one video file, camera or stream: the video pipeline into its outputs, then a summary."""
+"""`facemask detect` on one video file, camera or stream: the pipeline into its outputs, then a summary."""
 
 from __future__ import annotations
 
@@ -7,21 +7,18 @@ import json
 from contextlib import ExitStack
 from pathlib import Path
 
-from facemask.cli.configs import build_alert_config, build_configs, load_analyzer
+from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import say, stopped, video_output_path
 from facemask.errors import FacemaskError
 
 
 def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
-    from facemask.pipeline import run_video
     from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
     from facemask.sources import open_source
-    from facemask.stages import video_stages
 
-    detector, classifier, out = build_configs(args, kind)
-    analyzer = load_analyzer(args, detector, classifier)
-    stages = video_stages(not args.no_track, build_alert_config(args), detect_every=args.detect_every)
-    monitor = stages["monitor"]
+    out = build_configs(args, kind)[2]
+    pipeline = load_pipeline(args, pipeline_config(args, kind))
+    monitor = pipeline.monitor
     source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
     sinks = []
     with ExitStack() as stack:
@@ -39,7 +36,7 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
         if progress is not None:
             sinks.append(progress)
         try:
-            stats = run_video(source, analyzer, sinks, max_frames=args.max_frames, **stages)
+            stats = pipeline.run(source, sinks, max_frames=args.max_frames)
         except FacemaskError:
             if monitor is not None:  # a stream that gave up still gets its summary
                 report_summary(args, monitor.summary(), out.summary_path)
