@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.alerts import FORGET_S, AlertStage, ViolationMonitor, counter_lines
-from facemask.config import AlertConfig
-from facemask.errors import FacemaskError
-from facemask.types import Faces, Frame
+from facemask.alerts.monitor import FORGET_S, AlertStage, ViolationMonitor, counter_lines
+from facemask.core.config import AlertConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces, Frame
 
 FPS = 10
 
@@ -136,7 +136,7 @@ def test_the_monitor_itself_writes_nothing(tmp_path):
 def test_a_snapshot_that_cannot_be_saved_is_logged_and_the_event_still_written(tmp_path, caplog):
     (tmp_path / "shots").write_text("a file where the snapshot folder should be")
     config = AlertConfig(events_path=tmp_path / "e.jsonl")
-    with caplog.at_level(logging.WARNING, logger="facemask.sinks_events"):
+    with caplog.at_level(logging.WARNING, logger="facemask.sinks.events"):
         with AlertStage(config, snapshot_dir=tmp_path / "shots") as stage:
             (event,) = feed(stage, [(20, [(1, "no_mask")])])
     assert event["snapshot"] is None and "cannot save snapshot" in caplog.text
@@ -194,7 +194,7 @@ def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
 def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
     marker = tmp_path / "ran"
     config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
-    with caplog.at_level(logging.WARNING, logger="facemask.alert_actions"), AlertStage(config) as monitor:
+    with caplog.at_level(logging.WARNING, logger="facemask.alerts.actions"), AlertStage(config) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
     assert marker.read_text().count("x") == 2
     assert "exited with status 3" in caplog.text
@@ -226,7 +226,7 @@ def test_people_masked_and_compliance_are_counted_per_track_id():
 
 def test_the_panel_says_what_the_summary_says_when_someone_puts_a_mask_on():
     """Issue 19 item 4: "Compliance: 100 %" while she was visibly unmasked for a long time."""
-    from facemask.alerts import summary_line
+    from facemask.alerts.monitor import summary_line
 
     monitor = ViolationMonitor(AlertConfig(min_no_mask_s=1.0, rearm_mask_s=1.0))
     feed(monitor, [(30, [(1, "no_mask")])])

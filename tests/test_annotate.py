@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.alerts import ViolationMonitor, counter_lines
-from facemask.annotate import FONT, FaceAnnotator, TextPanel
-from facemask.types import Faces
+from facemask.alerts.monitor import ViolationMonitor, counter_lines
+from facemask.core.types import Faces
+from facemask.pipeline.annotate import FONT, FaceAnnotator, TextPanel
 
 WIDTHS = [320, 338, 400, 640, 1280, 3840]
 

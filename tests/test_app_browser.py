@@ -24,9 +24,9 @@ import pytest
 from conftest import REPO, SHARED_DATA, run_facemask, shared_path
 from video_fixtures import write_video
 
-from facemask.analyzer import FaceMaskAnalyzer
-from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.imageio import read_image
+from facemask.core.config import ClassifierConfig, DetectorConfig
+from facemask.io.imageio import read_image
+from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.training.voc import EXPECTED_LABEL, match, read_voc
 
 CHROMIUM = Path("/usr/bin/chromium")

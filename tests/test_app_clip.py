@@ -1,15 +1,15 @@
-"""Clip processing behind the web page, without a browser: facemask.app_clip with the tiny model."""
+"""Clip processing behind the web page, without a browser: facemask.app.clip with the tiny model."""
 
 from __future__ import annotations
 
 import pytest
 from video_fixtures import read_back, write_truncated_video, write_video
 
-from facemask.analyzer import FaceMaskAnalyzer
-from facemask.app_clip import process_clip
-from facemask.config import ClassifierConfig, DetectorConfig
-from facemask.errors import FacemaskError
-from facemask.sinks import PREVIEW_MAX_SIDE
+from facemask.app.clip import process_clip
+from facemask.core.config import ClassifierConfig, DetectorConfig
+from facemask.core.errors import FacemaskError
+from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.sinks.base import PREVIEW_MAX_SIDE
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Photos behind the web page, without a browser: facemask.app_photo through the image pipeline, fake models."""
+"""Photos behind the web page, without a browser: facemask.app.photo through the image pipeline, fake models."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 from test_pipeline import FakeClassifier, FakeDetector
 
-from facemask.annotate import FaceAnnotator
-from facemask.app_photo import MB, PhotoResult, face_rows, process_photos
-from facemask.builder import build_pipeline
-from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.app.photo import MB, PhotoResult, face_rows, process_photos
+from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.pipeline.annotate import FaceAnnotator
+from facemask.pipeline.builder import build_pipeline
 
 
 class Upload:

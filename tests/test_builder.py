@@ -8,14 +8,14 @@ import pytest
 from test_pipeline import FakeClassifier, FakeDetector, FakeSource, ListSink, fake_analyzer
 from video_fixtures import write_video
 
-from facemask.alerts import AlertStage
-from facemask.benchmark import BenchmarkConfig, run_benchmark
-from facemask.builder import build_pipeline
-from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig
-from facemask.errors import FacemaskError
-from facemask.pipeline import Pipeline
-from facemask.sources import FileSource
-from facemask.tracker import FaceTracker
+from facemask.alerts.monitor import AlertStage
+from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.core.errors import FacemaskError
+from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
+from facemask.io.sources import FileSource
+from facemask.pipeline.builder import build_pipeline
+from facemask.pipeline.run import Pipeline
+from facemask.tracking.tracker import FaceTracker
 
 
 def build(config: PipelineConfig) -> Pipeline:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from conftest import card_of
 
-from facemask.classifier import MaskClassifier
-from facemask.config import ClassifierConfig
-from facemask.errors import FacemaskError
-from facemask.types import Faces
+from facemask.classification.classifier import MaskClassifier
+from facemask.core.config import ClassifierConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
 
 
 @pytest.fixture(params=["tflite", "keras"])
@@ -155,7 +155,7 @@ def _logit(p):
 def test_mean_card_averages_each_members_centred_logit_over_its_temperature(
     tiny_model, tiny_keras_model, tmp_path, temperature
 ):
-    from facemask.classifier import centre_on_threshold
+    from facemask.classification.classifier import centre_on_threshold
 
     path, a, b = _mean_card(tiny_model, tiny_keras_model, tmp_path, temperature)
     crops = np.stack([np.full((32, 32, 3), v, np.uint8) for v in (40, 120, 135, 220)])

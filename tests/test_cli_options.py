@@ -81,7 +81,7 @@ def test_the_table_names_the_subcommand_each_module_registers():
 
 def test_model_help_names_every_shipped_model():
     """Issue 19 item 10: `--model` help omitted lite128."""
-    from facemask.shipped import SHIPPED
+    from facemask.classification.shipped import SHIPPED
 
     proc = run_facemask("detect", "--help")
     flat = " ".join(proc.stdout.split())

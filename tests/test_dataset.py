@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
 from facemask.training.dataset import class_folders, duplicate_groups, load_dataset, split_groups
-from facemask.types import Faces
 
 
 def _photo(seed: int, size: int = 64) -> np.ndarray:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from facemask.boxes import box_sizes, clip_boxes, expand_square, iou_matrix
-from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector, drop_nested, fuse, plan_passes
-from facemask.errors import FacemaskError
+from facemask.core.boxes import box_sizes, clip_boxes, expand_square, iou_matrix
+from facemask.core.config import DetectorConfig
+from facemask.core.errors import FacemaskError
+from facemask.detection.res10 import FaceDetector, drop_nested, fuse, plan_passes
 
 
 @pytest.mark.parametrize(

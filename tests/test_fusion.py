@@ -10,21 +10,21 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector, final_cut
-from facemask.errors import FacemaskError
-from facemask.face_detectors import (
+from facemask.core.config import DetectorConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
+from facemask.detection.fusion import weighted_box_fusion
+from facemask.detection.loader import (
     FusedFaceDetector,
     YuNetFaceDetector,
     fusion_settings,
     load_face_detector,
     rescale,
 )
-from facemask.fusion import weighted_box_fusion
-from facemask.imageio import read_image
+from facemask.detection.res10 import FaceDetector, final_cut
+from facemask.detection.yunet import YuNetDetector, YuNetSettings, input_scale
+from facemask.io.imageio import read_image
 from facemask.training.voc import match, read_voc
-from facemask.types import Faces
-from facemask.yunet import YuNetDetector, YuNetSettings, input_scale
 
 
 def faces(boxes, scores) -> Faces:

@@ -654,7 +654,7 @@ def test_slow_clip_keeps_its_own_frame_rate(tmp_path, tiny_model):
 
 def test_odd_frame_size_is_kept_in_avi(tmp_path, tiny_model):
     """641x481 in, 641x481 out (.avi, Motion JPEG); H.264 needs even sides, so .mp4 pads to 642x482."""
-    from facemask.videowriter import MjpegWriter
+    from facemask.io.videowriter import MjpegWriter
 
     clip = tmp_path / "odd.avi"
     writer = MjpegWriter(clip, 10.0, (641, 481))  # OpenCV's own writer could not even make this input
@@ -682,7 +682,7 @@ def test_bomb_peak_memory_in_the_page(tmp_path, tiny_model):
     bomb = png_bomb(tmp_path / "bomb.png")
     script = f"""
 import resource, sys
-from facemask.app import Settings, analyze_photos
+from facemask.app.page import Settings, analyze_photos
 class Upload:
     name, file_id = "bomb.png", "1"
     def __init__(self, data): self.data, self.size = data, len(data)
@@ -726,7 +726,7 @@ def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
 
 def test_on_violation_command_is_ended_with_the_run(tmp_path):
     """A command that outlives the run (and one it started in the background) is ended at close()."""
-    from facemask.alert_actions import ActionWorker
+    from facemask.alerts.actions import ActionWorker
 
     marker = tmp_path / "still-running"
     worker = ActionWorker(beep=False, command=f"sleep 300 & sleep 300; touch {marker}", maxsize=2)
@@ -794,7 +794,7 @@ def _group_members(pgid: int) -> list[int]:
 def test_the_page_locks_per_model_call_not_per_clip():
     """Two threads share one model: the lock is held during each call only, so another caller gets in between."""
     pytest.importorskip("streamlit")
-    from facemask.app import Locked
+    from facemask.app.page import Locked
 
     lock = threading.Lock()
     seen_locked = []

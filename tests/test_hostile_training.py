@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import REPO, assert_one_error
 
-from facemask.errors import FacemaskError
-from facemask.imageio import read_bounded, read_image_bytes
-from facemask.safeio import temp_path_for
+from facemask.core.errors import FacemaskError
+from facemask.io.imageio import read_bounded, read_image_bytes
+from facemask.io.safeio import temp_path_for
 
 
 def _train(*args: str, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess:

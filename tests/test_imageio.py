@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.errors import FacemaskError
-from facemask.imageio import looks_like_image, read_image
+from facemask.core.errors import FacemaskError
+from facemask.io.imageio import looks_like_image, read_image
 
 
 def _pattern() -> np.ndarray:
@@ -95,7 +95,7 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_alpha_over_white_in_blocks_matches_the_float_formula():
-    from facemask.imageio import to_bgr8
+    from facemask.io.imageio import to_bgr8
 
     bgra = np.random.default_rng(1).integers(0, 256, (300, 7, 4), np.uint8)  # 300 rows: crosses a block edge
     alpha = bgra[:, :, 3:4] / 255.0
@@ -104,7 +104,7 @@ def test_alpha_over_white_in_blocks_matches_the_float_formula():
 
 
 def test_sixteen_bit_rounds_to_nearest():
-    from facemask.imageio import to_bgr8
+    from facemask.io.imageio import to_bgr8
 
     deep = np.random.default_rng(2).integers(0, 65536, (50, 40, 3), np.uint16)
     assert np.array_equal(to_bgr8(deep), np.round(deep / 257.0).astype(np.uint8))

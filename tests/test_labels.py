@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facemask.labels import compliance_rate, compliance_text, labels_at, labels_problem, no_mask_at
-from facemask.types import Faces, shown_confidence
+from facemask.core.labels import compliance_rate, compliance_text, labels_at, labels_problem, no_mask_at
+from facemask.core.types import Faces, shown_confidence
 
 
 @pytest.mark.parametrize(

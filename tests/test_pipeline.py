@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 from video_fixtures import read_back, write_video
 
-from facemask.analyzer import FaceMaskAnalyzer
-from facemask.annotate import FaceAnnotator
-from facemask.builder import build_pipeline
-from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
-from facemask.errors import FacemaskError
-from facemask.overlay import Overlay, format_counters
-from facemask.pipeline import Pipeline
-from facemask.runstats import STAGES, RunStats
-from facemask.sinks import JsonlSink, Sink, VideoFileSink
-from facemask.sources import FileSource
-from facemask.sources_images import ImageItem, ImageSource
-from facemask.types import Faces, Frame
+from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces, Frame
+from facemask.io.images import ImageItem, ImageSource
+from facemask.io.sources import FileSource
+from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.annotate import FaceAnnotator
+from facemask.pipeline.builder import build_pipeline
+from facemask.pipeline.overlay import Overlay, format_counters
+from facemask.pipeline.run import Pipeline
+from facemask.pipeline.runstats import STAGES, RunStats
+from facemask.sinks.base import JsonlSink, Sink, VideoFileSink
 
 
 class FakeDetector:

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from video_fixtures import FakeCapture
 
-from facemask.classifier import MaskClassifier, centre_on_threshold
-from facemask.config import ClassifierConfig
-from facemask.errors import FacemaskError
-from facemask.labels import labels_at
-from facemask.sources import CameraSource
-from facemask.types import shown_confidence
+from facemask.classification.classifier import MaskClassifier, centre_on_threshold
+from facemask.core.config import ClassifierConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.labels import labels_at
+from facemask.core.types import shown_confidence
+from facemask.io.sources import CameraSource
 
 
 def drain(source: CameraSource) -> int:
@@ -95,7 +95,7 @@ def test_the_shown_label_is_always_the_likelier_after_centring(threshold):
 
 def test_classify_reports_the_probability_of_the_shown_label(tiny_model):
     grey = np.full((120, 120, 3), 133, np.uint8)  # the brightness model reads P(no_mask) ~ 0.38 here
-    from facemask.types import Faces
+    from facemask.core.types import Faces
 
     faces = Faces(xyxy=[[20, 20, 100, 100]], score=[0.9])
     raw = MaskClassifier(ClassifierConfig(model=str(tiny_model))).classify(grey, faces)

@@ -7,9 +7,9 @@ import time
 import pytest
 from test_pipeline import FakeSource, ListSink, fake_analyzer
 
-from facemask.overlay import Overlay
-from facemask.pipeline import Pipeline
-from facemask.runstats import RateMeter
+from facemask.pipeline.overlay import Overlay
+from facemask.pipeline.run import Pipeline
+from facemask.pipeline.runstats import RateMeter
 
 
 class FakeClock:

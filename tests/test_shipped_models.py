@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from facemask.classifier import MODELS_DIR, MaskClassifier
-from facemask.config import ClassifierConfig
-from facemask.shipped import SHIPPED
+from facemask.classification.classifier import MODELS_DIR, MaskClassifier
+from facemask.classification.shipped import SHIPPED
+from facemask.core.config import ClassifierConfig
 
 
 @pytest.mark.parametrize("name", ["resnet50", "lite", "lite128"])

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from video_fixtures import read_back
 
-from facemask.errors import FacemaskError
-from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
-from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink, output_name, result_entry, results_document
-from facemask.types import Faces, Frame
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces, Frame
+from facemask.sinks.base import JsonlSink, VideoFileSink, WindowSink
+from facemask.sinks.images import AnnotatedImageSink, JsonResultsSink, output_name, result_entry, results_document
 
 
 def labelled_faces() -> Faces:

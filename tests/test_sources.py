@@ -8,8 +8,8 @@ import time
 import pytest
 from video_fixtures import FPS, FakeCapture, write_truncated_video, write_video
 
-from facemask.errors import FacemaskError
-from facemask.sources import CameraSource, FileSource, open_source, source_kind
+from facemask.core.errors import FacemaskError
+from facemask.io.sources import CameraSource, FileSource, open_source, source_kind
 
 
 def wait_until(predicate, timeout: float = 10.0) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facemask.config import TrackerConfig
-from facemask.errors import FacemaskError
-from facemask.tracker import FaceTracker, closeness, greedy_match
-from facemask.types import Faces
+from facemask.core.config import TrackerConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
+from facemask.tracking.tracker import FaceTracker, closeness, greedy_match
 
 SIZE = 40
 NOW = {"min_hits": 1, "confirm_s": 0.0}  # every detection confirmed at once: association tests

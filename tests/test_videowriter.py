@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from video_fixtures import read_back
 
-from facemask import videowriter
-from facemask.sinks import VideoFileSink
-from facemask.types import Faces, Frame
+from facemask.core.types import Faces, Frame
+from facemask.io import videowriter
+from facemask.sinks.base import VideoFileSink
 
 
 def codec_of(path) -> str:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import REPO, shared_path
 
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
 from facemask.training.voc import DetectionTally, VocImage, match, read_voc, scene_split, size_buckets, voc_dataset
-from facemask.types import Faces
 
 OBJECT = """<object><name>{name}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>
 <xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"""

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import cv2
 
-from facemask.app import Settings, analyzer_for
-from facemask.app_clip import process_clip
-from facemask.safeio import write_text
+from facemask.app.clip import process_clip
+from facemask.app.page import Settings, analyzer_for
+from facemask.io.safeio import write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -86,11 +86,11 @@ def overlay_fps(video: Path, schedule: str) -> dict:
     """FPS drawn on the overlay (last frame, and the median over the last half) against the run's fps."""
     from dataclasses import replace
 
-    from facemask.builder import build_pipeline
-    from facemask.config import AlertConfig, DetectorConfig, PipelineConfig
-    from facemask.overlay import Overlay
-    from facemask.sinks_progress import DrawSink
-    from facemask.sources import FileSource
+    from facemask.core.config import AlertConfig, DetectorConfig, PipelineConfig
+    from facemask.io.sources import FileSource
+    from facemask.pipeline.builder import build_pipeline
+    from facemask.pipeline.overlay import Overlay
+    from facemask.sinks.progress import DrawSink
 
     class RecordingOverlay(Overlay):
         def lines(self, fps, counters):

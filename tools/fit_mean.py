@@ -21,10 +21,10 @@ import numpy as np
 from score_classifier import SHARED, predictions, score, sources_for
 
 from facemask import LABELS
-from facemask.classifier import MaskClassifier, read_card, resolve_model
-from facemask.config import ClassifierConfig
-from facemask.errors import FacemaskError
-from facemask.safeio import write_text
+from facemask.classification.classifier import MaskClassifier, read_card, resolve_model
+from facemask.core.config import ClassifierConfig
+from facemask.core.errors import FacemaskError
+from facemask.io.safeio import write_text
 from facemask.training.config import TrainConfig
 from facemask.training.metrics import fit_temperature
 

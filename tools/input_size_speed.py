@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.classifier import MaskClassifier
-from facemask.config import ClassifierConfig
+from facemask.classification.classifier import MaskClassifier
+from facemask.core.config import ClassifierConfig
 from facemask.training.export import convert, write_card
 from facemask.training.model import build_resnet50
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.classifier import MaskClassifier
-from facemask.config import ClassifierConfig
-from facemask.errors import FacemaskError
+from facemask.classification.classifier import MaskClassifier
+from facemask.core.config import ClassifierConfig
+from facemask.core.errors import FacemaskError
 from facemask.training.config import TrainConfig
 from facemask.training.data import load_sources
 from facemask.training.metrics import calibration_report, classification_report

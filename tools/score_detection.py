@@ -30,19 +30,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facemask.boxes import clip_boxes
-from facemask.builder import build_pipeline
 from facemask.cli.options import add_face_detector
 from facemask.cli.parser import Parser
 from facemask.cli.values import positive_int, unit_interval
-from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
-from facemask.detector import MEAN_BGR, FaceDetector, final_cut
-from facemask.errors import FacemaskError
-from facemask.face_detectors import load_face_detector
-from facemask.imageio import read_image
-from facemask.runstats import StageClock
+from facemask.core.boxes import clip_boxes
+from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
+from facemask.detection.loader import load_face_detector
+from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
+from facemask.io.imageio import read_image
+from facemask.pipeline.builder import build_pipeline
+from facemask.pipeline.runstats import StageClock
 from facemask.training.voc import SIZE_BUCKETS, DetectionTally, scene_split, score_curve, voc_dataset
-from facemask.types import Faces
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask.config import DetectorConfig
-from facemask.detector import FaceDetector, final_cut
-from facemask.fusion import weighted_box_fusion
-from facemask.imageio import read_image
+from facemask.core.config import DetectorConfig
+from facemask.detection.fusion import weighted_box_fusion
+from facemask.detection.res10 import FaceDetector, final_cut
+from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
+from facemask.io.imageio import read_image
 from facemask.training.voc import scene_split, score_curve, size_buckets, voc_dataset
-from facemask.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mask-detection"

@@ -1,4 +1,4 @@
-"""`facemask app`: serve the Streamlit page (facemask/app.py) on loopback.
+"""`facemask app`: serve the Streamlit page (facemask/app/page.py) on loopback.
 
 Streamlit is an optional extra, so it is looked up before anything is started and a missing
 install is one clear line instead of a traceback. The page is bound to 127.0.0.1 unless the
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from facemask.cli import values
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app" / "page.py"
 MAX_MB_ENV = "FACEMASK_APP_MAX_MB"
 DEFAULT_MAX_MB = 50
 STREAMLIT_MIN_UPLOAD_MB = 200  # Streamlit's own default; the page enforces the real limit

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from facemask.cli import options, values
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 
 def register(subparsers) -> None:
@@ -32,9 +32,9 @@ def run(a: argparse.Namespace) -> int:
         what = "is a folder" if a.video.is_dir() else "no such file"
         raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
 
-    from facemask.benchmark import BenchmarkConfig, run_benchmark
-    from facemask.config import ClassifierConfig, DetectorConfig
-    from facemask.safeio import check_outputs, check_writable, write_text
+    from facemask.core.config import ClassifierConfig, DetectorConfig
+    from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
+    from facemask.io.safeio import check_outputs, check_writable, write_text
 
     if a.json:
         check_outputs({"--json": a.json}, [a.video])

@@ -10,8 +10,15 @@ import argparse
 import os
 from pathlib import Path
 
-from facemask.config import AlertConfig, ClassifierConfig, DetectorConfig, OutputConfig, PipelineConfig, TrackerConfig
-from facemask.quiet import native_stderr_silenced
+from facemask.core.config import (
+    AlertConfig,
+    ClassifierConfig,
+    DetectorConfig,
+    OutputConfig,
+    PipelineConfig,
+    TrackerConfig,
+)
+from facemask.io.quiet import native_stderr_silenced
 
 VIDEO_KINDS = ("camera", "stream", "video")
 STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
@@ -53,7 +60,7 @@ def build_alert_config(args: argparse.Namespace) -> AlertConfig:
 
 def set_pixel_budget(megapixels: float | None) -> None:
     """`--max-megapixels` (checked when parsed) reaches every image reader in this process (imageio.pixel_budget)."""
-    from facemask.imageio import MAX_PIXELS_ENV
+    from facemask.io.imageio import MAX_PIXELS_ENV
 
     if megapixels is not None:
         os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
@@ -72,7 +79,7 @@ def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:
 
 def load_pipeline(args: argparse.Namespace, config: PipelineConfig):
     """builder.build_pipeline, with the native libraries' load chatter muted unless `--verbose`."""
-    from facemask.builder import build_pipeline
+    from facemask.pipeline.builder import build_pipeline
 
     with native_stderr_silenced(not getattr(args, "verbose", False)):
         return build_pipeline(config)

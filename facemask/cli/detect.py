@@ -13,8 +13,8 @@ from facemask.cli import options
 from facemask.cli.configs import VIDEO_KINDS, build_configs, set_pixel_budget
 from facemask.cli.outputs import check_detect_outputs, single_image_output
 from facemask.cli.parser import Parser
-from facemask.errors import FacemaskError
-from facemask.quiet import quiet_native_logs
+from facemask.core.errors import FacemaskError
+from facemask.io.quiet import quiet_native_logs
 
 
 def register(subparsers) -> None:
@@ -52,7 +52,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not getattr(args, "verbose", False):
         quiet_native_logs()
-    from facemask.sources import source_kind
+    from facemask.io.sources import source_kind
 
     kinds = [source_kind(spec) for spec in args.sources]
     video = [spec for spec, kind in zip(args.sources, kinds) if kind in VIDEO_KINDS]
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     set_pixel_budget(args.max_megapixels)
     check_detect_outputs(args, kinds)
     if build_configs(args, kinds[0])[2].display:
-        from facemask.sinks import check_display
+        from facemask.sinks.base import check_display
 
         check_display()  # before minutes of model loading, not after
     if video:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from facemask.cli import options
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 
 def register(subparsers) -> None:
@@ -22,11 +22,11 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
-    from facemask.builder import build_pipeline
     from facemask.cli.configs import set_pixel_budget
-    from facemask.config import ClassifierConfig, DetectorConfig, PipelineConfig
-    from facemask.evaluate import evaluate_folder, write_outputs
-    from facemask.safeio import check_outputs, check_writable
+    from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+    from facemask.evaluation.evaluate import evaluate_folder, write_outputs
+    from facemask.io.safeio import check_outputs, check_writable
+    from facemask.pipeline.builder import build_pipeline
     from facemask.training.metrics import format_table
 
     set_pixel_budget(a.max_megapixels)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from facemask.cli import options
 from facemask.cli.train import warn_at_chance
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 RUN_FILES = ("best.keras", "card_base.json", "eval_data.npz")  # what `train` leaves for a re-export
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from facemask.cli.configs import STDOUT, build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import check_image_destinations, say, single_image_output, stopped
-from facemask.errors import FacemaskError, one_line
+from facemask.core.errors import FacemaskError, one_line
 
 
 def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
-    from facemask.progress import progress_bar
-    from facemask.sinks import WindowSink
-    from facemask.sinks_images import AnnotatedImageSink, JsonResultsSink
-    from facemask.sinks_progress import LinesSink
-    from facemask.sources_images import ImageSource, collect_images
+    from facemask.io.images import ImageSource, collect_images
+    from facemask.sinks.base import WindowSink
+    from facemask.sinks.images import AnnotatedImageSink, JsonResultsSink
+    from facemask.sinks.progress import LinesSink
+    from facemask.sinks.progress_bar import progress_bar
 
     items = collect_images(args.sources, kinds)
     out = build_configs(args, kinds[0])[2]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facemask.classification.shipped import shipped_help
 from facemask.cli import values
-from facemask.config import FACE_DETECTORS, AlertConfig, DetectorConfig, TrackerConfig
-from facemask.shipped import shipped_help
+from facemask.core.config import FACE_DETECTORS, AlertConfig, DetectorConfig, TrackerConfig
 
 QUANTIZATIONS = ("auto", "int8", "dynamic", "float16")
 OPEN_TIMEOUT_S = 10.0  # `detect --open-timeout` unless given; any other value needs a camera or stream

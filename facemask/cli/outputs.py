@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from facemask.cli.configs import STDOUT, VIDEO_KINDS, summary_path
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 
 def say(args: argparse.Namespace, text: str) -> None:
@@ -17,7 +17,7 @@ def say(args: argparse.Namespace, text: str) -> None:
 
 def stopped(signal_number: int) -> int:
     """Say which signal ended the run; its conventional exit status."""
-    from facemask.stopsignals import exit_code, signal_name
+    from facemask.pipeline.stopsignals import exit_code, signal_name
 
     print(f"stopped by {signal_name(signal_number)}", file=sys.stderr)
     return exit_code(signal_number)
@@ -25,7 +25,7 @@ def stopped(signal_number: int) -> int:
 
 def single_image_output(args: argparse.Namespace) -> bool:
     """`--output NAME.jpg` (an image suffix, not an existing folder) names one annotated file."""
-    from facemask.imageio import IMAGE_SUFFIXES
+    from facemask.io.imageio import IMAGE_SUFFIXES
 
     output = args.output
     return output is not None and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir()
@@ -42,8 +42,8 @@ def video_output_path(output: Path, spec: str, kind: str) -> Path:
 def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     """Before any model loads: no output over an input or inside an input folder, none given twice,
     and each one's folder writable, so a long run cannot end in a lost result."""
-    from facemask.imageio import VIDEO_SUFFIXES
-    from facemask.safeio import check_outputs, check_writable
+    from facemask.io.imageio import VIDEO_SUFFIXES
+    from facemask.io.safeio import check_outputs, check_writable
 
     inputs = [
         Path(spec) for spec, kind in zip(args.sources, kinds) if kind not in ("camera", "stream") and "://" not in spec
@@ -66,7 +66,7 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
 
 def check_image_destinations(items, out_dir: Path) -> None:
     """Each annotated copy gets its own file, and none lands on an input image."""
-    from facemask.sinks_images import output_name
+    from facemask.sinks.images import output_name
 
     sources = {item.path.resolve(): item.path for item in items}
     taken: dict[Path, Path] = {}

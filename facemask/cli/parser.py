@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import NoReturn
 
-from facemask.errors import one_line
+from facemask.core.errors import one_line
 
 
 class Parser(argparse.ArgumentParser):

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from facemask.errors import FacemaskError, one_line
+from facemask.core.errors import FacemaskError, one_line
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -33,7 +33,7 @@ def run_command(args: argparse.Namespace) -> int:
     (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log) unless `-v`; Python's own
     warnings and errors still show.
     """
-    from facemask.quiet import native_stderr_silenced
+    from facemask.io.quiet import native_stderr_silenced
 
     for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints escaped, never crashes
         if hasattr(stream, "reconfigure"):

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from facemask.cli import options, values
-from facemask.config import FACE_DETECTORS
-from facemask.errors import FacemaskError
+from facemask.core.config import FACE_DETECTORS
+from facemask.core.errors import FacemaskError
 
 
 def register(subparsers) -> None:

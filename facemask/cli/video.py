@@ -9,12 +9,12 @@ from pathlib import Path
 
 from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import say, stopped, video_output_path
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 
 def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
-    from facemask.sinks import JsonlSink, VideoFileSink, WindowSink
-    from facemask.sources import open_source
+    from facemask.io.sources import open_source
+    from facemask.sinks.base import JsonlSink, VideoFileSink, WindowSink
 
     out = build_configs(args, kind)[2]
     pipeline = load_pipeline(args, pipeline_config(args, kind))
@@ -53,9 +53,9 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
 
 def progress_sink(source):
     """A progress bar for a video file when stderr is a terminal (cameras and streams have no end)."""
-    from facemask.progress import show_progress
-    from facemask.sinks_progress import ProgressBarSink
-    from facemask.sources import FileSource
+    from facemask.io.sources import FileSource
+    from facemask.sinks.progress import ProgressBarSink
+    from facemask.sinks.progress_bar import show_progress
 
     if not isinstance(source, FileSource) or not show_progress():
         return None
@@ -64,11 +64,11 @@ def progress_sink(source):
 
 def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
     """Print the end-of-run summary and write it as JSON when a path is known."""
-    from facemask.alerts import summary_line
+    from facemask.alerts.monitor import summary_line
 
     say(args, summary_line(summary))
     if path is not None:
-        from facemask.safeio import write_text
+        from facemask.io.safeio import write_text
 
         write_text(path, json.dumps(summary, indent=1, default=str))
         say(args, f"wrote summary to {path}")

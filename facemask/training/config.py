@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from facemask.config import FACE_DETECTORS
-from facemask.errors import FacemaskError
+from facemask.core.config import FACE_DETECTORS
+from facemask.core.errors import FacemaskError
 
 MAX_INPUT_SIZE = 512  # 512 px crops already cost 0.75 MB each; larger only exhausts memory
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.config import DetectorConfig
-from facemask.crops import CROP_MARGIN
-from facemask.detector import FAST_AREA
-from facemask.errors import FacemaskError
+from facemask.classification.crops import CROP_MARGIN
+from facemask.core.config import DetectorConfig
+from facemask.core.errors import FacemaskError
+from facemask.detection.res10 import FAST_AREA
 from facemask.training.config import TrainConfig
 from facemask.training.dataset import (
     SPLITS,
@@ -40,7 +40,7 @@ class Source:
 
 def load_sources(cfg: TrainConfig) -> list[Source]:
     """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
-    from facemask.face_detectors import load_face_detector
+    from facemask.detection.loader import load_face_detector
 
     detector_cfg = DetectorConfig(mode="fast", confidence=0.5, backend=cfg.crop_detector)
     detect = load_face_detector(detector_cfg).detect
@@ -76,8 +76,8 @@ def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray) -> 
         return onehot
     import cv2
 
-    from facemask.classifier import MaskClassifier, centre_on_threshold
-    from facemask.config import ClassifierConfig
+    from facemask.classification.classifier import MaskClassifier, centre_on_threshold
+    from facemask.core.config import ClassifierConfig
 
     clf = MaskClassifier(ClassifierConfig(model=cfg.teacher))
     sizes = [m.card.input_size for m in clf.models]

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from facemask import LABELS
-from facemask.crops import face_crops, training_crop
-from facemask.errors import FacemaskError
-from facemask.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
+from facemask.classification.crops import face_crops, training_crop
+from facemask.core.errors import FacemaskError
+from facemask.io.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.config import ClassifierConfig
-from facemask.errors import FacemaskError
-from facemask.labels import no_mask_at
+from facemask.core.config import ClassifierConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.labels import no_mask_at
 
 MAX_DROP_POINTS = 0.5
 
@@ -66,7 +66,7 @@ def write_card(model_path: Path, card: dict) -> Path:
 
 def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold: float) -> dict:
     """Accuracy and per-face latency through the same runtime detection uses."""
-    from facemask.classifier import MaskClassifier
+    from facemask.classification.classifier import MaskClassifier
 
     clf = MaskClassifier(ClassifierConfig(model=str(model_path), threshold=threshold))
     p_mask = np.concatenate([clf.predict_crops(test_x[i : i + 32]) for i in range(0, len(test_x), 32)])

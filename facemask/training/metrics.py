@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.types import shown_confidence
+from facemask.core.types import shown_confidence
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(LABELS)) -> np.ndarray:

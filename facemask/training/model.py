@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from facemask import LABELS
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 
 BN_MOMENTUM = 0.9  # Keras' 0.99/0.999 lag for thousands of steps when training from scratch
 

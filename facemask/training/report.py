@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.crops import CROP_MARGIN
-from facemask.detector import FAST_AREA
-from facemask.errors import FacemaskError
+from facemask.classification.crops import CROP_MARGIN
+from facemask.core.errors import FacemaskError
+from facemask.detection.res10 import FAST_AREA
 from facemask.training.config import TrainConfig
 from facemask.training.data import Pooled, Source
 from facemask.training.dataset import (

@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from facemask.errors import FacemaskError
+from facemask.core.errors import FacemaskError
 from facemask.training.config import TrainConfig
 
 

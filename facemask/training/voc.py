@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask.boxes import iou_matrix
-from facemask.errors import FacemaskError
-from facemask.types import Faces
+from facemask.core.boxes import iou_matrix
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
 
 CLASS_BUCKETS = {"with_mask": "masked", "without_mask": "unmasked", "mask_weared_incorrect": "incorrect"}
 EXPECTED_LABEL = {"masked": "mask", "unmasked": "no_mask"}
@@ -63,7 +63,7 @@ def _number(node: ET.Element, tag: str, where: str) -> float:
 
 def read_voc(path: str | Path) -> VocImage:
     """Parse one VOC XML file; unknown class names and inverted boxes are errors, not skips."""
-    from facemask.imageio import read_bounded
+    from facemask.io.imageio import read_bounded
 
     path = Path(path)
     try:
@@ -241,7 +241,7 @@ def scene_split(pairs: list[tuple[Path, VocImage]], seed: int = 42) -> dict[str,
     """
     import hashlib
 
-    from facemask.imageio import decode_image, read_image_bytes
+    from facemask.io.imageio import decode_image, read_image_bytes
     from facemask.training.dataset import Sample, duplicate_groups, perceptual_hash
 
     samples = []

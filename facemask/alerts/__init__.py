@@ -1,0 +1,1 @@
+"""The violation monitor (decides and returns events) and its actions (beep, command)."""

@@ -1,0 +1,1 @@
+"""The web page (Streamlit): photos and clips through the same pipeline."""

@@ -1,0 +1,1 @@
+"""The mask classifier: model cards, crops, the runtime, the shipped models."""

@@ -1,0 +1,1 @@
+"""Types, labels, configs, errors and boxes: what every stage shares."""

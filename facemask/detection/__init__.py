@@ -1,0 +1,1 @@
+"""Face detectors: res10 SSD, YuNet, their fusion, and one loader with one final cut."""

@@ -1,0 +1,103 @@
+"""Which face detector runs: res10 SSD alone, YuNet alone, or res10 first and YuNet fused with it.
+
+The fused detector's settings (YuNet's input size, res10's score floor, the fusion weights and
+IoU, the cut) are data, chosen on the scenes' train+val split by tools/tune_fusion.py and
+shipped as facemask/face_fusion.json. Each tuned cut is mapped to 0.5 on the reported score,
+so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point" for every
+backend, as it always did for res10, and moving it trades recall for precision the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from typing import Protocol
+
+import numpy as np
+
+from facemask.core.config import DetectorConfig
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
+from facemask.detection.fusion import weighted_box_fusion
+from facemask.detection.res10 import FaceDetector, final_cut
+from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
+
+SETTINGS_FILE = "face_fusion.json"
+
+
+class Detector(Protocol):
+    """What the pipeline needs of a face detector."""
+
+    config: DetectorConfig
+
+    def detect(self, image: np.ndarray) -> Faces: ...
+
+
+@cache
+def fusion_settings() -> dict:
+    """The tuned settings shipped in the package (read once; the file is part of the code)."""
+    try:
+        return json.loads(resources.files("facemask.detection").joinpath(SETTINGS_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise FacemaskError(f"facemask/{SETTINGS_FILE}: tuned face detector settings unreadable ({exc})") from None
+
+
+def tuned_cut(tuned: dict) -> float:
+    """The tuned cut on the raw score; it must leave room on both sides of it."""
+    cut = float(tuned["confidence"])
+    if not 0.0 < cut < 1.0:
+        raise FacemaskError(f"facemask/{SETTINGS_FILE}: a tuned cut must be in (0, 1), got {cut}")
+    return cut
+
+
+def rescale(score: np.ndarray, cut: float) -> np.ndarray:
+    """Map scores monotonically so `cut` lands at 0.5 (piecewise linear; 0 and 1 stay put)."""
+    score = np.asarray(score, np.float32)
+    return np.where(score < cut, 0.5 * score / cut, 0.5 + 0.5 * (score - cut) / (1.0 - cut)).astype(np.float32)
+
+
+class YuNetFaceDetector:
+    """YuNet alone, at the mode's tuned input size and cut."""
+
+    def __init__(self, config: DetectorConfig, settings: dict | None = None) -> None:
+        self.config = config
+        tuned = settings or fusion_settings()["yunet"][config.mode]
+        self.cut = tuned_cut(tuned)
+        settings = YuNetSettings(area=tuned["area"], max_upscale=tuned["max_upscale"], confidence=FLOOR)
+        self.yunet = YuNetDetector(settings)
+
+    def detect(self, image: np.ndarray) -> Faces:
+        faces = self.yunet.detect(image)
+        faces = faces.with_(score=rescale(faces.score, self.cut))
+        return final_cut(faces, self.config)
+
+
+class FusedFaceDetector:
+    """res10 (the first stage, as the design card has it) plus YuNet, merged by weighted box fusion."""
+
+    def __init__(self, config: DetectorConfig, settings: dict | None = None) -> None:
+        self.config = config
+        tuned = settings or fusion_settings()["fused"][config.mode]
+        res10_config = replace(config, backend="res10", mode=tuned["res10_mode"], confidence=tuned["res10_confidence"])
+        self.res10 = FaceDetector(res10_config)
+        self.yunet = YuNetDetector(YuNetSettings(**tuned["yunet"]))
+        self.weights = (float(tuned["weights"]["res10"]), float(tuned["weights"]["yunet"]))
+        self.iou = float(tuned["iou"])
+        self.cut = tuned_cut(tuned)
+
+    def detect(self, image: np.ndarray) -> Faces:
+        faces = weighted_box_fusion([self.res10.detect(image), self.yunet.detect(image)], self.weights, self.iou)
+        faces = faces.with_(score=rescale(faces.score, self.cut))
+        return final_cut(faces, self.config)
+
+
+def load_face_detector(config: DetectorConfig | None = None) -> Detector:
+    """The detector `config.backend` names, ready to run."""
+    config = config or DetectorConfig()
+    if config.backend == "res10":
+        return FaceDetector(config)
+    if config.backend == "yunet":
+        return YuNetFaceDetector(config)
+    return FusedFaceDetector(config)

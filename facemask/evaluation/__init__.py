@@ -1,0 +1,1 @@
+"""Scoring a model on a folder, and timing the pipeline."""

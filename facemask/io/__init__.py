@@ -1,0 +1,1 @@
+"""Reading and writing: frame sources, images, safe writes, video encoding."""

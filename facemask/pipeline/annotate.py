@@ -1,0 +1,134 @@
+"""Drawing detections. Style goes to the constructor, per-frame data to `annotate`; input is never mutated.
+
+Text is sized from the picture's width (readable from 320 px to 4K), kept inside the frame, and box
+labels are moved so that none covers another: what is drawn is what a person can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from facemask.core.types import Faces
+
+COLORS = {"mask": (0, 200, 0), "no_mask": (0, 0, 230), "": (200, 200, 200)}
+TEXT = {"mask": "Mask", "no_mask": "No Mask", "": "Face"}
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+REFERENCE_WIDTH = 960  # the width at which the constructor's font scale is used as given
+
+
+def label_text(label: str, confidence: float, track_id: int = -1) -> str:
+    text = TEXT.get(label, label)
+    if not np.isnan(confidence):
+        text += f" {confidence:.0%}"
+    return f"#{track_id} {text}" if track_id >= 0 else text
+
+
+def scaled(font_scale: float, width: int, least: float = 0.35) -> float:
+    """A font scale for a picture `width` px wide: proportional, never smaller than `least`."""
+    return max(least, font_scale * width / REFERENCE_WIDTH)
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_label(
+    box: tuple[int, int, int, int], size: tuple[int, int], frame: tuple[int, int], taken: list
+) -> tuple[int, int, int, int]:
+    """Where a `size` (w, h) label of `box` goes: above it, else below, inside the frame, clear of `taken`."""
+    (w, h), (fw, fh) = size, frame
+    x1, y1, _, y2 = box
+    x = min(max(0, x1), max(0, fw - w))
+    first = y1 - h if y1 - h >= 0 else min(y2, max(0, fh - h))
+    candidates = [first + k * h for k in range(0, 8)] + [first - k * h for k in range(1, 8)]
+    for y in candidates:
+        rect = (x, y, x + w, y + h)
+        if 0 <= y <= fh - h and not any(_overlaps(rect, t) for t in taken):
+            return rect
+    return (x, min(max(0, first), max(0, fh - h)), x + w, min(max(0, first), max(0, fh - h)) + h)
+
+
+@dataclass(frozen=True)
+class FaceAnnotator:
+    """Boxes with "Mask 97%" / "No Mask 92%" labels, green or red."""
+
+    thickness: int = 2
+    font_scale: float = 0.55
+
+    def labels(self, faces: Faces, shape: tuple[int, ...]) -> list[tuple[int, str, tuple[int, int, int, int]]]:
+        """(face index, text, rectangle) of every label in a picture of `shape`: inside it, none overlapping."""
+        fh, fw = shape[:2]
+        scale = scaled(self.font_scale, fw)
+        confidence = faces.confidence
+        taken: list[tuple[int, int, int, int]] = []
+        placed = []
+        for i in np.argsort(faces.xyxy[:, 1], kind="stable"):  # top to bottom, so labels stack downwards
+            box = tuple(int(round(v)) for v in faces.xyxy[i])
+            text = label_text(str(faces.label[i]), float(confidence[i]), int(faces.track_id[i]))
+            (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
+            rect = place_label(box, (tw + 4, th + base + 4), (fw, fh), taken)
+            taken.append(rect)
+            placed.append((int(i), text, rect))
+        return placed
+
+    def annotate(self, image: np.ndarray, faces: Faces) -> np.ndarray:
+        out = image.copy()
+        scale = scaled(self.font_scale, out.shape[1])
+        thickness = max(1, round(self.thickness * out.shape[1] / REFERENCE_WIDTH))
+        for i in range(len(faces)):
+            x1, y1, x2, y2 = (int(round(v)) for v in faces.xyxy[i])
+            cv2.rectangle(out, (x1, y1), (x2, y2), COLORS.get(str(faces.label[i]), COLORS[""]), thickness)
+        for i, text, (x1, y1, x2, y2) in self.labels(faces, out.shape):
+            base = cv2.getTextSize(text, FONT, scale, 1)[1]
+            cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), COLORS.get(str(faces.label[i]), COLORS[""]), cv2.FILLED)
+            cv2.putText(out, text, (x1 + 2, y2 - base - 2), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        return out
+
+
+def wrap(line: str, scale: float, width: int) -> list[str]:
+    """`line` cut at its commas (then its spaces) into pieces that fit `width` px at `scale`."""
+    pieces: list[str] = []
+    for sep in (", ", " "):
+        words, current = line.split(sep), ""
+        pieces = []
+        for word in words:
+            trial = f"{current}{sep}{word}" if current else word
+            if current and cv2.getTextSize(trial, FONT, scale, 1)[0][0] > width:
+                pieces.append(current)
+                trial = word
+            current = trial
+        pieces.append(current)
+        if all(cv2.getTextSize(p, FONT, scale, 1)[0][0] <= width for p in pieces):
+            return pieces
+    return pieces
+
+
+@dataclass(frozen=True)
+class TextPanel:
+    """Lines of status text (FPS, counters) in the top-left corner, wrapped and scaled to fit the picture."""
+
+    font_scale: float = 0.6
+
+    def layout(self, width: int, lines: list[str]) -> tuple[float, list[str]]:
+        """The font scale and the wrapped lines for a picture `width` px wide; shrinks only if a word won't fit."""
+        scale = scaled(self.font_scale, width, least=0.4)
+        room = width - 20
+        while True:
+            wrapped = [piece for line in lines for piece in wrap(line, scale, room)]
+            if scale <= 0.25 or all(cv2.getTextSize(p, FONT, scale, 1)[0][0] <= room for p in wrapped):
+                return scale, wrapped
+            scale *= 0.9
+
+    def annotate(self, image: np.ndarray, lines: list[str], copy: bool = True) -> np.ndarray:
+        """`copy=False` draws on `image` itself, for a caller that already owns a fresh copy."""
+        out = image.copy() if copy else image
+        scale, wrapped = self.layout(out.shape[1], lines)
+        step = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
+        for i, line in enumerate(wrapped):
+            y = step + step * i
+            cv2.putText(out, line, (10, y), FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
+            cv2.putText(out, line, (10, y), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        return out

@@ -1,0 +1,1 @@
+"""Outputs: every one is write(frame, faces) and close()."""

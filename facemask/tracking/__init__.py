@@ -1,0 +1,1 @@
+"""The tracker: ids per person and smoothed labels; no drawing, no I/O."""

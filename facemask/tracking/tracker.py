@@ -1,0 +1,274 @@
+"""Face tracking: one id per person whatever the detection schedule, and a smoothed label per track.
+
+Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
+- Association passes, each on what the previous left: (1) IoU between each recent track's
+  *predicted* box and the detections, best first, strong boxes before weak ones; (2) for boxes that no longer
+  overlap (a fast head, a detector that ran 5 frames ago, frames dropped in real time), the
+  centre distance in face sizes, with a similar size; (3) OC-SORT's observation-centric
+  recovery: a confirmed track lost for longer keeps its *last observed* box for `relink_s`
+  and takes back a face that reappears where it was last seen, at a similar size (a face
+  turned away, a hand or a mask in front of the camera, the camera pointed elsewhere).
+  The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the
+  steady state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`, so a
+  lost track's box does not fly away.
+- ByteTrack's two score levels: only a detection scoring `birth_score` starts a track, while
+  weaker ones (down to the detector's cut) continue tracks that already exist, so a face
+  that turns or is half hidden keeps its track without weak false boxes starting new ones.
+- A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
+  an id (ids are therefore people, not detector blips) and count. Tentative and untracked
+  faces are still returned, with `track_id` -1, so they are drawn and written.
+- All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
+  how often the tracker is fed, not what it decides; and a track may always miss one detector
+  run, however long it takes, so sparse detection on a slow machine does not end tracks.
+- The label is smoothed by an exponential moving average of the classifier's per-frame
+  *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
+  sustained change does within a few readings. `mask_prob` is smoothed the same way.
+- `predict(t)` moves the tracks seen at the last detection forward without touching state,
+  so the pipeline can draw boxes on frames where the detector did not run.
+- Not `supervision`'s ByteTrack: it counts its buffer in frames of a fixed rate, has no
+  predict-between-detections and no per-track label state, and would add a heavy dependency.
+- No drawing, no I/O. Ids are per instance, start at 1 and are never reused, not even after
+  `reset()`, so downstream per-id state (alerts, JSON consumers) cannot mix two people up.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from facemask.core.boxes import iou_matrix
+from facemask.core.config import TrackerConfig
+from facemask.core.types import Faces
+
+log = logging.getLogger(__name__)
+
+VELOCITY_ALPHA = 0.5  # weight of the newest velocity measurement
+MISSES_ALLOWED = 1  # detector runs a track may miss, however long they take (sparse detection in real time)
+SIZE_RATIO = 1.4  # faces matched by distance may differ in size by at most this factor
+
+
+@dataclass(eq=False)  # compared by identity
+class _Track:
+    """One person's state; only FaceTracker touches it."""
+
+    box: np.ndarray  # xyxy at `last_seen`
+    score: float
+    first_seen: float
+    last_seen: float
+    velocity: np.ndarray  # box-centre velocity, px/s
+    track_id: int = -1  # given at confirmation
+    hits: int = 1
+    misses: int = 0  # detector runs since the last match
+    mask_prob: float = float("nan")  # smoothed P(mask)
+    vote: float = float("nan")  # smoothed no_mask decision in [0, 1]
+    label: str = ""  # smoothed label
+    raw_mask_prob: float = float("nan")
+    raw_label: str = ""
+
+    @property
+    def shown_prob(self) -> float:
+        """The smoothed P(mask), never on the far side of 0.5 from the smoothed label.
+
+        The label waits for a sustained change (hysteresis) while the probability follows each reading,
+        so between the two the shown label would carry a confidence under 50 %. Until the label turns,
+        the confidence of the label shown is capped at "undecided": 0.5.
+        """
+        if self.label == "mask":
+            return max(self.mask_prob, 0.5)
+        if self.label == "no_mask":
+            return min(self.mask_prob, 0.5)
+        return self.mask_prob
+
+    def predicted_box(self, timestamp: float, horizon: float) -> np.ndarray:
+        dt = min(max(0.0, timestamp - self.last_seen), horizon)
+        shift = self.velocity * dt
+        return self.box + np.array([shift[0], shift[1], shift[0], shift[1]], np.float32)
+
+    def observe(self, box: np.ndarray, score: float, timestamp: float, horizon: float) -> None:
+        dt = timestamp - self.last_seen
+        if dt > horizon:  # back after a long gap: the old velocity says nothing any more
+            self.velocity = np.zeros(2, np.float32)
+        elif dt > 0:
+            measured = (_centre(box) - _centre(self.box)) / dt
+            self.velocity = (1 - VELOCITY_ALPHA) * self.velocity + VELOCITY_ALPHA * measured
+        self.box, self.score, self.last_seen = box, score, timestamp
+        self.hits += 1
+        self.misses = 0
+
+    def read(self, prob: float, label: str, alpha: float, hysteresis: float) -> None:
+        """Fold one classifier reading into the smoothed label; unclassified readings are ignored."""
+        if label not in ("mask", "no_mask"):
+            return
+        self.raw_mask_prob, self.raw_label = prob, label
+        decision = 1.0 if label == "no_mask" else 0.0
+        if not self.label:  # first reading decides the first label
+            self.mask_prob, self.vote, self.label = prob, decision, label
+            return
+        if not np.isnan(prob):
+            self.mask_prob = prob if np.isnan(self.mask_prob) else (1 - alpha) * self.mask_prob + alpha * prob
+        self.vote = (1 - alpha) * self.vote + alpha * decision
+        if self.label == "mask" and self.vote >= 0.5 + hysteresis:
+            self.label = "no_mask"
+        elif self.label == "no_mask" and self.vote <= 0.5 - hysteresis:
+            self.label = "mask"
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
+
+
+def greedy_match(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(row, col) pairs, highest score first, each row and column used once, score >= threshold."""
+    rows, cols = np.nonzero(score >= threshold)
+    order = np.argsort(-score[rows, cols], kind="stable")
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for r, c in zip(rows[order].tolist(), cols[order].tolist()):
+        if r not in used_r and c not in used_c:
+            used_r.add(r)
+            used_c.add(c)
+            pairs.append((r, c))
+    return pairs
+
+
+def closeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minus the centre distance in face sizes (mean side of the two boxes); -inf when the sizes differ too much."""
+    a = np.asarray(a, np.float32).reshape(-1, 4)
+    b = np.asarray(b, np.float32).reshape(-1, 4)
+    side_a = np.sqrt(np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-6))
+    side_b = np.sqrt(np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-6))
+    ca = (a[:, :2] + a[:, 2:]) / 2
+    cb = (b[:, :2] + b[:, 2:]) / 2
+    dist = np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=2) / ((side_a[:, None] + side_b[None, :]) / 2)
+    ratio = np.maximum(side_a[:, None] / side_b[None, :], side_b[None, :] / side_a[:, None])
+    return np.where(ratio <= SIZE_RATIO, -dist, -np.inf)
+
+
+class FaceTracker:
+    """`update(faces, t)` gives each detection its person's `track_id` and a smoothed label."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+        self._last_time: float | None = None
+        self._visible: list[_Track] = []  # tracks matched at the last update
+        self._shown: list[_Track] = []  # every face of the last update, untracked weak boxes too
+
+    def reset(self) -> None:
+        """Forget every track (a new source). Ids keep counting, so no id ever means two people."""
+        self._tracks, self._visible, self._shown = [], [], []
+        self._last_time = None
+
+    @property
+    def ids_created(self) -> int:
+        """Ids handed out so far: confirmed tracks, the tracker's count of people."""
+        return self._next_id - 1
+
+    def update(self, faces: Faces, timestamp: float) -> Faces:
+        """Associate this frame's detections with tracks; returns a new Faces, rows in input order."""
+        self._check_time(timestamp)
+        cfg = self.config
+        self._tracks = [t for t in self._tracks if not self._expired(t, timestamp)]
+        strong = faces.score >= cfg.birth_score
+        owner = self._associate(faces.xyxy, strong, timestamp)
+        rows: list[_Track] = []
+        for i in range(len(faces)):
+            track = owner.get(i)
+            if track is None:
+                box, score = faces.xyxy[i].copy(), float(faces.score[i])
+                track = _Track(box, score, timestamp, timestamp, np.zeros(2, np.float32))
+                if strong[i]:  # a weak box that continues no track is shown, untracked, and forgotten
+                    self._tracks.append(track)
+                    owner[i] = track
+            else:
+                track.observe(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, cfg.max_missed_s)
+            track.read(float(faces.mask_prob[i]), str(faces.label[i]), cfg.smoothing_alpha, cfg.hysteresis)
+            if i in owner:
+                self._maybe_confirm(track)
+            rows.append(track)
+        matched = set(map(id, owner.values()))
+        for track in self._tracks:
+            track.misses += id(track) not in matched
+        self._visible, self._shown = list(owner.values()), rows
+        tracked = self._faces(rows, faces.xyxy.copy(), faces.score.copy())
+        return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
+
+    def predict(self, timestamp: float) -> Faces:
+        """The faces of the last update (tracks moved to `timestamp`); state is unchanged.
+
+        For frames where the detector did not run. Tracks coasting through a miss are left out, as
+        `update` leaves them out, so boxes appear and vanish at the same moments either way.
+        """
+        live = self._shown
+        boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in live], np.float32)
+        return self._faces(live, boxes.reshape(-1, 4), np.array([t.score for t in live], np.float32))
+
+    @property
+    def active_tracks(self) -> int:
+        """Tracks still alive: seen at the last update, coasting through a miss, or kept to re-link."""
+        return len(self._tracks)
+
+    def _associate(self, boxes: np.ndarray, strong: np.ndarray, t: float) -> dict[int, _Track]:
+        """Detection index -> track: IoU (strong boxes, then weak), centre distance, re-link (strong only)."""
+        cfg = self.config
+        recent = [k for k, tr in enumerate(self._tracks) if self._recent(tr, t)]
+        lost = [k for k, tr in enumerate(self._tracks) if k not in recent and tr.track_id >= 0]
+        predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32)
+        last = np.array([tr.box for tr in self._tracks], np.float32)
+        everyone = np.ones(len(boxes), bool)
+        owner: dict[int, _Track] = {}
+        passes = (
+            (recent, predicted, iou_matrix, cfg.iou_threshold, strong),
+            (recent, predicted, iou_matrix, cfg.iou_threshold, everyone),
+            (recent, predicted, closeness, -cfg.match_distance, everyone),
+            (lost, last, closeness, -cfg.relink_distance, strong),
+        )
+        for rows, ref, score_fn, threshold, allowed in passes:
+            taken = set(map(id, owner.values()))
+            rows = [k for k in rows if id(self._tracks[k]) not in taken]
+            cols = [i for i in range(len(boxes)) if i not in owner and allowed[i]]
+            if not rows or not cols:
+                continue
+            score = score_fn(ref[rows].reshape(-1, 4), boxes[cols])
+            for r, c in greedy_match(score, threshold):
+                owner[cols[c]] = self._tracks[rows[r]]
+        return owner
+
+    def _maybe_confirm(self, track: _Track) -> None:
+        cfg = self.config
+        lasted = track.last_seen - track.first_seen >= cfg.confirm_s - 1e-6  # float time sums
+        if track.track_id < 0 and track.hits >= cfg.min_hits and lasted:
+            track.track_id = self._next_id
+            self._next_id += 1
+            log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
+
+    def _recent(self, track: _Track, timestamp: float) -> bool:
+        """Within `max_missed_s` of its last detection, or missed no more than MISSES_ALLOWED detector runs."""
+        return timestamp - track.last_seen <= self.config.max_missed_s or track.misses <= MISSES_ALLOWED
+
+    def _expired(self, track: _Track, timestamp: float) -> bool:
+        if track.track_id < 0:
+            return not self._recent(track, timestamp)
+        kept_s = self.config.max_missed_s + self.config.relink_s
+        return timestamp - track.last_seen > kept_s and track.misses > MISSES_ALLOWED
+
+    def _check_time(self, timestamp: float) -> None:
+        if self._last_time is not None and timestamp < self._last_time:
+            raise ValueError(f"tracker timestamps must not go backwards ({timestamp} after {self._last_time})")
+        self._last_time = timestamp
+
+    @staticmethod
+    def _faces(tracks: list[_Track], boxes: np.ndarray, scores: np.ndarray) -> Faces:
+        return Faces(
+            xyxy=boxes,
+            score=scores,
+            mask_prob=[t.shown_prob for t in tracks],
+            label=np.array([t.label for t in tracks], dtype=object),
+            track_id=[t.track_id for t in tracks],
+            raw_mask_prob=[t.raw_mask_prob for t in tracks],
+            raw_label=np.array([t.raw_label for t in tracks], dtype=object),
+        )
