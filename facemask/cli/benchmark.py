@@ -35,6 +35,11 @@ def run(a: argparse.Namespace) -> int:
     from facemask.core.config import ClassifierConfig, DetectorConfig
     from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
     from facemask.io.safeio import check_outputs, check_writable, write_text
+    from facemask.io.sources import source_kind
+
+    kind = source_kind(str(a.video))
+    if kind != "video":
+        raise FacemaskError(f"{a.video}: is an {kind}, and benchmark takes one video file (photos: facemask detect)")
 
     if a.json:
         check_outputs({"--json": a.json}, [a.video])
@@ -53,6 +58,7 @@ def run(a: argparse.Namespace) -> int:
     text = json.dumps(result, indent=1)
     if a.json:
         write_text(a.json, text)
-    print(text)
+    else:  # the JSON goes where it was asked for, not to the terminal as well
+        print(text)
     print(f"facemask_fps={result['fps']:.2f}")
     return 0

@@ -37,6 +37,8 @@ def run(a: argparse.Namespace) -> int:
         raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
     config = PipelineConfig.for_images(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
     report, skipped = evaluate_folder(a.dataset, build_pipeline(config).analyzer, progress=True)
+    if "training_source_warning" in report:
+        print(f"note: {report['training_source_warning']}", file=sys.stderr)
     for path, why in skipped:
         print(f"skipped: {path} ({why})", file=sys.stderr)
     print(format_table(write_outputs(report, a.json, a.plots)))

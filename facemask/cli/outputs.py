@@ -59,6 +59,11 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
         raise FacemaskError(
             f"{output}: --output for a video needs a video file name ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder"
         )
+    if output is not None and not video and output.suffix.lower() in VIDEO_SUFFIXES and not output.is_dir():
+        raise FacemaskError(
+            f"{output}: --output for photos takes a folder, or for one photo an image file name (.jpg, .png); "
+            "this names a video"
+        )
     for option, path in outputs.items():
         if path is not None and (option != "--output" or video):
             check_writable(path, option)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import numpy as np
 from facemask import LABELS
 from facemask.classification.crops import training_crop
 from facemask.core.errors import FacemaskError
-from facemask.io.imageio import read_image
+from facemask.evaluation.provenance import training_source_note
+from facemask.io.imageio import decode_image, read_image_bytes
 from facemask.io.safeio import atomic_path, write_text
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.training.dataset import class_folders
@@ -31,7 +33,7 @@ def evaluate_folder(
 
     classifier = analyzer.classifier
     models = classifier.models
-    y_true, crops, skipped = [], [], []  # crops: per image, one crop per model (each at its own size)
+    y_true, crops, skipped, entries = [], [], [], []  # crops: per image, one per model (each at its own size)
     files = [
         (label, p)
         for label, folder in class_folders(Path(root)).items()
@@ -40,13 +42,15 @@ def evaluate_folder(
     with progress_bar(files, desc="images", enabled=progress) as bar:
         for label, path in bar:
             try:
-                image = read_image(path)
+                data = read_image_bytes(path)
+                image = decode_image(data, str(path))
             except FacemaskError as exc:
                 skipped.append((str(path), str(exc).split(": ", 1)[-1]))
                 continue
             xyxy = analyzer.detector.detect(image).xyxy
             crops.append([training_crop(image, xyxy, m.card.input_size, m.card.crop_margin)[0] for m in models])
             y_true.append(LABELS.index(label))
+            entries.append((str(path.relative_to(root)), label, hashlib.sha256(data).hexdigest()))
     if not crops:
         raise FacemaskError(f"{root}: no readable images")
     unread = [label for i, label in enumerate(LABELS) if i not in y_true]
@@ -63,6 +67,9 @@ def evaluate_folder(
     crops_arr = per_model[0]  # the grid shows what the first model saw
     y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])
     report = classification_report(np.array(y_true), y_pred)
+    note = training_source_note(Path(root), entries, [m.path for m in models])
+    if note:
+        report["training_source_warning"] = note
     report["_plots"] = (crops_arr, np.array(y_true), y_pred, p_mask)
     return report, skipped
 
