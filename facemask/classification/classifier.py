@@ -30,6 +30,7 @@ from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.labels import labels_at, labels_problem
 from facemask.core.types import Faces
+from facemask.io.imageio import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +189,7 @@ def read_card(model_path: Path) -> dict:
     path = card_path(model_path)
     if not path.is_file():
         raise FacemaskError(f"{path}: model card missing (every model needs its metadata JSON beside it)")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CARD_BYTES + 1)
-    except OSError as exc:
-        raise FacemaskError(f"{path}: cannot read model card ({exc.strerror})") from None
-    if len(data) > MAX_CARD_BYTES:
-        raise FacemaskError(f"{path}: model card is over {MAX_CARD_BYTES // 2**20} MB; not a card")
+    data = read_bounded(path, MAX_CARD_BYTES, "a model card")
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
