@@ -1,7 +1,7 @@
-"""Choose the fused face detector's settings on the scenes' train+val split; write facemask/face_fusion.json.
+"""Choose the fused face detector's settings on the scenes' train+val split; write facemask/detection/face_fusion.json.
 
     python tools/tune_fusion.py [--data ../shared/data/mask-detection] [--cache runs/fusion_cache.pkl]
-        [--precision 0.92] [--out facemask/face_fusion.json]
+        [--precision 0.92] [--out facemask/detection/face_fusion.json]
 
 Only `train` and `val` of `voc.scene_split` are read: `test` stays held out for
 tools/score_detection.py. Each detector runs once per scene at its lowest useful score (cached),
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--cache", type=Path, default=REPO / "runs" / "fusion_cache.pkl")
     ap.add_argument("--precision", type=float, default=0.92, help="precision the cut keeps on train+val")
-    ap.add_argument("--out", type=Path, default=REPO / "facemask" / "face_fusion.json")
+    ap.add_argument("--out", type=Path, default=REPO / "facemask" / "detection" / "face_fusion.json")
     a = ap.parse_args(argv)
     pairs = voc_dataset(a.data)
     split = scene_split(pairs)

@@ -6,9 +6,9 @@ Why this design:
   raises one violation, then stays quiet until the person has been seen masked for
   `rearm_mask_s` (a `resolved` event marks that) or a new track begins.
 - The monitor (ViolationMonitor) only decides and counts. AlertStage hands its events to the
-  events output (sinks_events.EventsSink: a small face crop saved as JPEG and one flushed JSON
+  events output (sinks.events.EventsSink: a small face crop saved as JPEG and one flushed JSON
   line per event, both cheap on the capture thread) and to the actions: the beep and the
-  user's `--on-violation` command run on one worker thread (alert_actions.ActionWorker).
+  user's `--on-violation` command run on one worker thread (alerts.actions.ActionWorker).
 - A person is a track id: the tracker hands out ids only to confirmed tracks and keeps them
   across detector gaps, so a person counts once, and detector blips never. Whether a person
   wore a mask is decided by the time they were seen with each smoothed label, not by whether
@@ -100,7 +100,7 @@ class ViolationMonitor:
     """`update(frame, faces)` turns the tracker's smoothed labels into debounced events, and returns them.
 
     It decides and counts; it writes nothing and runs nothing. Violation events carry
-    `"snapshot": None` until an events output (sinks_events.EventsSink) saves the face.
+    `"snapshot": None` until an events output (sinks.events.EventsSink) saves the face.
     """
 
     def __init__(self, config: AlertConfig | None = None) -> None:
@@ -245,7 +245,7 @@ class AlertStage:
 
     This is the monitor builder.build_pipeline gives a `pipeline.Pipeline` (`update`, `counters`,
     `summary`, `close`). The events file and snapshots (`config.events_path`, `snapshot_dir`) go through
-    sinks_events.EventsSink; the beep and `--on-violation` run on the ActionWorker's thread.
+    sinks.events.EventsSink; the beep and `--on-violation` run on the ActionWorker's thread.
     """
 
     def __init__(self, config: AlertConfig | None = None, snapshot_dir: Path | None = None) -> None:

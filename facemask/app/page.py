@@ -11,7 +11,7 @@ Why it is built this way:
   lock. It is taken per call, not per clip, so a photo in a second tab waits for one frame,
   not for a whole clip.
 - Photos and clips run through the CLI's pipeline (builder.build_pipeline) around the cached
-  models: app_photo.py and app_clip.py, which hold no Streamlit code.
+  models: photo.py and clip.py, which hold no Streamlit code.
 - Photos are checked against the pixel budget from their header before decoding
   (`imageio.decode_image`), so a small PNG declaring 30000x30000 is refused, not decoded.
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.

@@ -1,7 +1,7 @@
 """Photos for the web page: uploads run through the image pipeline, each into an annotated PNG and JPEG.
 
 Kept apart from facemask/app/page.py so it holds no Streamlit code and can be tested directly. The
-uploads are a source (sources_images.ImageSource) like the CLI's image files, so a photo on the
+uploads are a source (io.images.ImageSource) like the CLI's image files, so a photo on the
 page is detected, classified and drawn exactly as `facemask detect photo.jpg` would. An upload
 over the size limit, or not a readable image within the pixel budget (checked from its header
 before decoding), becomes the message saying why, in its place among the results.

@@ -1,7 +1,7 @@
 """`facemask detect` on images and folders: one image at a time, a line each, a bad one skipped and listed.
 
-The images are a source (sources_images.ImageSource) run through the same pipeline as a video;
-the line printed per image is one more output (sinks_progress.LinesSink), first in the list, so it is
+The images are a source (io.images.ImageSource) run through the same pipeline as a video;
+the line printed per image is one more output (sinks.progress.LinesSink), first in the list, so it is
 printed before the other outputs write.
 """
 

@@ -2,7 +2,7 @@
 
 The fused detector's settings (YuNet's input size, res10's score floor, the fusion weights and
 IoU, the cut) are data, chosen on the scenes' train+val split by tools/tune_fusion.py and
-shipped as facemask/face_fusion.json. Each tuned cut is mapped to 0.5 on the reported score,
+shipped as facemask/detection/face_fusion.json. Each tuned cut is mapped to 0.5 on the reported score,
 so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point" for every
 backend, as it always did for res10, and moving it trades recall for precision the same way.
 """

@@ -2,8 +2,8 @@
 
 `frame.image` is the annotated picture, drawn once by the pipeline and shared; sinks with
 `needs_image = False` let the pipeline skip drawing altogether. This module holds the base,
-the window, the video files and JSON Lines; the image-batch outputs are in sinks_images.py,
-the violation events in sinks_events.py, progress and memory sampling in sinks_progress.py.
+the window, the video files and JSON Lines; the image-batch outputs are in sinks/images.py,
+the violation events in sinks/events.py, progress and memory sampling in sinks/progress.py.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def output_name(relative: Path) -> Path:
 class AnnotatedImageSink(Sink):
     """Annotated copies of images under an output folder, mirroring the input's sub-folders.
 
-    `relatives[i]` is where the batch's image `i` (`frame.index`, as `sources_images.ImageSource`
+    `relatives[i]` is where the batch's image `i` (`frame.index`, as `io.images.ImageSource`
     numbers them) goes under the folder, e.g. `sub/a.jpg` for `photos/sub/a.jpg` of the folder
     `photos/`. By index, not by name: a file listed both alone and inside a listed folder is
     written to both places. Without it, a copy keeps the file name of `frame.name`.

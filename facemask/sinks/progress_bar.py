@@ -1,7 +1,7 @@
 """Progress bars (tqdm) for long runs, shown only when stderr is a terminal.
 
 Logs, pipes and CI keep clean output: there the bar is a plain pass-through iterable whose
-`write` prints normally. A video run's bar is an output like any other: sinks_progress.ProgressBarSink.
+`write` prints normally. A video run's bar is an output like any other: sinks.progress.ProgressBarSink.
 """
 
 from __future__ import annotations
