@@ -64,3 +64,15 @@ def test_annotate_draws_a_copy():
     assert not image.any() and out.any()
     panel = TextPanel().annotate(image, ["People 1"])
     assert not image.any() and panel.any()
+
+
+def test_box_labels_keep_clear_of_the_panel():
+    """On the 338-px portrait clip the panel covered a face's label."""
+    from facemask.pipeline.overlay import Overlay
+
+    counters = ViolationMonitor().counters()
+    lines = Overlay(counter_lines=counter_lines).lines(19.2, counters)
+    panel = TextPanel().extent(338, lines)
+    faces = _crowd(338, 640, n=1, side=120)
+    for _, text, rect in FaceAnnotator().labels(faces, (640, 338, 3), [panel]):
+        assert not _overlap(rect, panel), (text, rect, panel)

@@ -6,6 +6,7 @@ labels are moved so that none covers another: what is drawn is what a person can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +17,7 @@ from facemask.core.types import Faces
 COLORS = {"mask": (0, 200, 0), "no_mask": (0, 0, 230), "": (200, 200, 200)}
 TEXT = {"mask": "Mask", "no_mask": "No Mask", "": "Face"}
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
 REFERENCE_WIDTH = 960  # the width at which the constructor's font scale is used as given
 
 
@@ -58,12 +60,13 @@ class FaceAnnotator:
     thickness: int = 2
     font_scale: float = 0.55
 
-    def labels(self, faces: Faces, shape: tuple[int, ...]) -> list[tuple[int, str, tuple[int, int, int, int]]]:
-        """(face index, text, rectangle) of every label in a picture of `shape`: inside it, none overlapping."""
+    def labels(self, faces: Faces, shape: tuple[int, ...], avoid: Sequence[Rect] = ()) -> list[tuple[int, str, Rect]]:
+        """(face index, text, rectangle) of every label in a picture of `shape`: inside it, none overlapping
+        another or a rectangle to `avoid` (the status panel)."""
         fh, fw = shape[:2]
         scale = scaled(self.font_scale, fw)
         confidence = faces.confidence
-        taken: list[tuple[int, int, int, int]] = []
+        taken: list[Rect] = list(avoid)
         placed = []
         for i in np.argsort(faces.xyxy[:, 1], kind="stable"):  # top to bottom, so labels stack downwards
             box = tuple(int(round(v)) for v in faces.xyxy[i])
@@ -74,14 +77,14 @@ class FaceAnnotator:
             placed.append((int(i), text, rect))
         return placed
 
-    def annotate(self, image: np.ndarray, faces: Faces) -> np.ndarray:
+    def annotate(self, image: np.ndarray, faces: Faces, avoid: Sequence[Rect] = ()) -> np.ndarray:
         out = image.copy()
         scale = scaled(self.font_scale, out.shape[1])
         thickness = max(1, round(self.thickness * out.shape[1] / REFERENCE_WIDTH))
         for i in range(len(faces)):
             x1, y1, x2, y2 = (int(round(v)) for v in faces.xyxy[i])
             cv2.rectangle(out, (x1, y1), (x2, y2), COLORS.get(str(faces.label[i]), COLORS[""]), thickness)
-        for i, text, (x1, y1, x2, y2) in self.labels(faces, out.shape):
+        for i, text, (x1, y1, x2, y2) in self.labels(faces, out.shape, avoid):
             base = cv2.getTextSize(text, FONT, scale, 1)[1]
             cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), COLORS.get(str(faces.label[i]), COLORS[""]), cv2.FILLED)
             cv2.putText(out, text, (x1 + 2, y2 - base - 2), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
@@ -122,13 +125,25 @@ class TextPanel:
                 return scale, wrapped
             scale *= 0.9
 
+    def extent(self, width: int, lines: list[str]) -> Rect:
+        """The rectangle the panel covers in a picture `width` px wide."""
+        scale, wrapped = self.layout(width, lines)
+        step = _line_step(scale)
+        right = max((cv2.getTextSize(p, FONT, scale, 1)[0][0] for p in wrapped), default=0)
+        return (0, 0, 10 + right + 4, step * len(wrapped) + step // 2)
+
     def annotate(self, image: np.ndarray, lines: list[str], copy: bool = True) -> np.ndarray:
         """`copy=False` draws on `image` itself, for a caller that already owns a fresh copy."""
         out = image.copy() if copy else image
         scale, wrapped = self.layout(out.shape[1], lines)
-        step = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
+        step = _line_step(scale)
         for i, line in enumerate(wrapped):
             y = step + step * i
             cv2.putText(out, line, (10, y), FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
             cv2.putText(out, line, (10, y), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
         return out
+
+
+def _line_step(scale: float) -> int:
+    """Baseline to baseline: twice a line's height."""
+    return cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
