@@ -135,7 +135,12 @@ def test_model_card_describes_the_model(run):
     assert all(len(d["sha256"]) == 64 and len(d["split_sha256"]) == 64 for d in card["datasets"])
     assert card["threshold"] == 0.5 and card["calibration"]["temperature"] > 0
     assert card["model_sha256"] == __import__("hashlib").sha256((out / "model.tflite").read_bytes()).hexdigest()
-    assert card["quantization"] in ("int8", "float16")
+    # Which file ships is timed (the fastest that keeps accuracy), so it may differ between runs; what holds
+    # for every outcome is that the card names the chosen one and that it was the fastest passing candidate.
+    candidates = card["export_candidates"]
+    passing = {q: r for q, r in candidates.items() if r["passes"]}
+    assert card["quantization"] in passing
+    assert candidates[card["quantization"]]["ms_per_face"] == min(r["ms_per_face"] for r in passing.values())
     assert card["training"]["wall_time_s"] >= 0 and "cores" in card["training"]["machine"]
 
 
