@@ -17,13 +17,15 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
     from facemask.sinks.base import JsonlSink, VideoFileSink, WindowSink
 
     out = build_configs(args, kind)[2]
-    pipeline = load_pipeline(args, pipeline_config(args, kind))
-    monitor = pipeline.monitor
     source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
     sinks = []
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
+        # The pipeline opens the events file: only once the source is open, so a source that cannot be
+        # opened leaves no output behind.
+        pipeline = load_pipeline(args, pipeline_config(args, kind))
+        monitor = pipeline.monitor
         # Sinks that only check their arguments come first and the one that opens a file last,
         # so a failing constructor leaves nothing open behind it.
         if out.output is not None:

@@ -1,0 +1,24 @@
+"""Second hostile corpus, outputs side: every output opened before a failure is discarded."""
+
+from __future__ import annotations
+
+from conftest import assert_one_error, run_facemask
+
+
+def test_a_source_that_cannot_be_opened_leaves_no_events_file(tmp_path, tiny_model):
+    """Minor: any source that could not be opened, given --events, left a 0-byte `ev.partial-XXXXXX.jsonl`."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)  # an mp4 header, then noise
+    proc = run_facemask(
+        "detect",
+        clip,
+        "--no-display",
+        "--model",
+        tiny_model,
+        "--events",
+        tmp_path / "ev.jsonl",
+        "--json",
+        tmp_path / "f.jsonl",
+    )
+    assert_one_error(proc, str(clip))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
