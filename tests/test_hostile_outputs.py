@@ -22,3 +22,12 @@ def test_a_source_that_cannot_be_opened_leaves_no_events_file(tmp_path, tiny_mod
     )
     assert_one_error(proc, str(clip))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_a_single_unreadable_image_commits_no_results_document(tmp_path, tiny_model):
+    """Minor: `--json out.json` on a single failed image committed `{"results": [], "skipped": []}`, exit 2."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    proc = run_facemask("detect", photo, "--no-display", "--model", tiny_model, "--json", tmp_path / "out.json")
+    assert_one_error(proc, "photo.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]

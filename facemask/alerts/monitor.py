@@ -291,12 +291,16 @@ class AlertStage:
             }
         )
 
-    def close(self) -> None:
-        """Finish queued actions (bounded wait) and close the events file; safe to call twice."""
+    def close(self, keep: bool = True) -> None:
+        """Finish queued actions (bounded wait) and close the events file (`keep=False`: remove it); safe to
+        call twice."""
         if self._closed:
             return
         self._closed = True
         if self._worker is not None:
             self._worker.close()
         if self.events is not None:
-            self.events.close()
+            (self.events.close if keep else self.events.discard)()
+
+    def discard(self) -> None:
+        self.close(keep=False)

@@ -64,18 +64,18 @@ class Pipeline:
         """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
         Owns the source, the sinks and the monitor from here on: all are closed before returning
-        or raising. A source error (truncated file, dead camera, an image alone that cannot be
-        read) is raised after the closing, so what was written so far stays valid. Ctrl-C, SIGTERM
+        or raising. A source error (truncated file, dead camera) is raised after the closing, so what
+        was written so far stays valid; a run that fails before its first frame (an image alone that
+        cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
         `stats.stop_signal`).
         """
+        failed_empty = []  # set when the run fails before its first frame: then outputs are discarded
         with ExitStack() as stack:
             signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
             stack.callback(source.stop)
-            for sink in sinks:
-                stack.callback(sink.close)
-            if self.monitor is not None:
-                stack.callback(self.monitor.close)
+            for output in (*sinks, *([self.monitor] if self.monitor is not None else [])):
+                stack.callback(lambda o=output: o.discard() if failed_empty else o.close())
             run = _Run(self, sinks)
             start = perf_counter()
             try:
@@ -83,6 +83,10 @@ class Pipeline:
             except (KeyboardInterrupt, Stopped):
                 run.stats.stop_reason = "interrupted"
                 run.stats.stop_signal = signals.received or signal.SIGINT
+            except BaseException:
+                if run.stats.frames == 0:
+                    failed_empty.append(True)
+                raise
             finally:
                 signals.settle()  # from here a signal is only noted: closing must not be cut short
                 run.stats.wall_s = perf_counter() - start

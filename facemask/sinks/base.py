@@ -39,6 +39,11 @@ class Sink:
     def close(self) -> None:
         """Release what the sink holds; a second call does nothing."""
 
+    def discard(self) -> None:
+        """After a run that failed before its first frame: leave no file behind (an output holding nothing
+        would read as a result). Sinks that write files override it; the rest just close."""
+        self.close()
+
     def __enter__(self):
         return self
 
@@ -214,6 +219,9 @@ class JsonlSink(Sink):
 
     def close(self) -> None:
         self._file.close()
+
+    def discard(self) -> None:
+        self._file.close(ok=False)
 
 
 class _Stdout:

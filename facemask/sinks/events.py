@@ -62,6 +62,11 @@ class EventsSink:
         if self._file is not None:
             self._file.close()
 
+    def discard(self) -> None:
+        """A run that failed before its first frame leaves no events file."""
+        if self._file is not None:
+            self._file.close(ok=False)
+
     def __enter__(self) -> EventsSink:
         return self
 

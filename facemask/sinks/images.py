@@ -66,6 +66,9 @@ class JsonResultsSink(Sink):
         self._file.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(entry))
         self._count += 1
 
+    def discard(self) -> None:
+        self._file.close(ok=False)
+
     def close(self) -> None:
         if not self._file.failed and self._file._fh is not None:
             skipped = ",\n  ".join(json.dumps(entry) for entry in self._skipped)
