@@ -31,3 +31,26 @@ def test_a_single_unreadable_image_commits_no_results_document(tmp_path, tiny_mo
     proc = run_facemask("detect", photo, "--no-display", "--model", tiny_model, "--json", tmp_path / "out.json")
     assert_one_error(proc, "photo.jpg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]
+
+
+def test_a_rerun_removes_a_killed_runs_partial_files_only(tmp_path, tiny_model):
+    """Minor: a successful re-run after a SIGKILL left the killed run's `.partial-` files."""
+    import os
+    import subprocess
+
+    import cv2
+    import numpy as np
+
+    photo = tmp_path / "photo.jpg"
+    cv2.imwrite(str(photo), np.full((64, 64, 3), 128, np.uint8))
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process id that is certainly gone
+    stale = tmp_path / f"out.partial-{dead.pid}-abcdef.json"
+    live = tmp_path / f"out.partial-{os.getpid()}-123456.json"  # a run still going: not ours to remove
+    other = tmp_path / f"notes.partial-{dead.pid}-abcdef.json"  # another output's leftover
+    for path in (stale, live, other):
+        path.write_text("{")
+    proc = run_facemask("detect", photo, "--no-display", "--model", tiny_model, "--json", tmp_path / "out.json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out.json").is_file()
+    assert not stale.exists() and live.exists() and other.exists()

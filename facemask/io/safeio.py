@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterable, Iterator
@@ -44,10 +45,37 @@ def _special(path: Path) -> int | None:
     return None if stat.S_ISREG(mode) else mode
 
 
+def _partial_stem(dest: Path) -> str:
+    return dest.stem if len(os.fsencode(dest.name)) < 200 else dest.stem[:60]  # stay under NAME_MAX (255 bytes)
+
+
 def temp_path_for(dest: Path) -> Path:
-    """`out.partial-1a2b3c.mp4` beside `out.mp4`: same folder and suffix, plainly a partial file."""
-    stem = dest.stem if len(os.fsencode(dest.name)) < 200 else dest.stem[:60]  # stay under NAME_MAX (255 bytes)
-    return dest.with_name(f"{stem}.partial-{secrets.token_hex(3)}{dest.suffix}")
+    """`out.partial-4242-1a2b3c.mp4` beside `out.mp4`: same folder and suffix, plainly a partial file, and
+    named with the writing process's id, so a later run can tell a killed run's leftover from a live one's."""
+    return dest.with_name(f"{_partial_stem(dest)}.partial-{os.getpid()}-{secrets.token_hex(3)}{dest.suffix}")
+
+
+def remove_stale_partials(dest: Path) -> None:
+    """Remove `dest`'s partial files left by runs that were killed (their process is gone); never another's."""
+    pattern = re.compile(re.escape(_partial_stem(dest)) + r"\.partial-(\d+)-[0-9a-f]{6}" + re.escape(dest.suffix))
+    try:
+        siblings = list(dest.parent.iterdir())
+    except OSError:
+        return
+    for path in siblings:
+        found = pattern.fullmatch(path.name)
+        if found and not _alive(int(found.group(1))) and path.is_file() and not path.is_symlink():
+            discard(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid we can ask about: leave its file alone
+    return True
 
 
 def prepare_dest(dest: Path, make_parents: bool = True) -> Path:
@@ -78,6 +106,7 @@ def commit(temp: Path, dest: Path) -> None:
     except OSError as exc:
         discard(temp)
         raise write_error(dest, exc) from None
+    remove_stale_partials(dest)
 
 
 def discard(temp: Path | None) -> None:
