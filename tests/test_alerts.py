@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facemask.alerts.monitor import FORGET_S, AlertStage, ViolationMonitor, counter_lines
+from facemask.alerts.monitor import FORGET_S, ViolationMonitor, counter_lines
+from facemask.alerts.stage import AlertStage
 from facemask.core.config import AlertConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame

@@ -8,7 +8,7 @@ import pytest
 from test_pipeline import FakeClassifier, FakeDetector, FakeSource, ListSink, fake_analyzer
 from video_fixtures import write_video
 
-from facemask.alerts.monitor import AlertStage
+from facemask.alerts.stage import AlertStage
 from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
 from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark

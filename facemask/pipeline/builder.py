@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from facemask.alerts.monitor import AlertStage, counter_lines
+from facemask.alerts.monitor import counter_lines
+from facemask.alerts.stage import AlertStage
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import PipelineConfig
 from facemask.detection.loader import Detector, load_face_detector
