@@ -6,6 +6,9 @@ test instead of blocking it and nothing the run started may outlive it.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_one_error
 from test_hostile import _fifo, _video, facemask, fingerprint, partial_files
+from video_fixtures import face_patch, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -128,3 +132,113 @@ def test_a_one_millisecond_open_timeout_gives_up_at_once(tiny_model):
         server.close()
     assert_one_error(proc, "no answer within 0.001 s", code=2)
     assert time.monotonic() - t0 < 40
+
+
+# ---------------------------------------------------------------- 3. and 4. what --on-violation starts
+
+
+def _marker() -> str:
+    """A `sleep` duration no other process runs, so its processes can be found by their command line."""
+    return f"{600 + os.getpid() % 100}.{time.time_ns() % 10**6:06d}"
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+@pytest.fixture
+def marker():
+    mark = _marker()
+    yield mark
+    for pid in _processes_with(mark):  # a failing case must not leave ten-minute sleeps behind
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sleep {m} &",  # the shell exits at once; its child lives on in the command's group
+        "setsid sleep {m} &",  # a new session and group of its own
+        "(setsid sleep {m} &); exit 0",  # twice forked: its parent is gone too
+        "env -u FACEMASK_ACTION_TOKEN sleep {m} &",  # no token, but still in the command's session
+        "setsid sh -c 'env -u FACEMASK_ACTION_TOKEN sleep {m}' &",  # no token, below one that has it
+    ],
+)
+def test_what_a_command_left_running_is_ended_at_close(marker, command):
+    from facemask.alert_actions import ActionWorker
+
+    worker = ActionWorker(beep=False, command=command.format(m=marker), maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 10
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _processes_with(marker), "the command never started its sleep"
+    time.sleep(0.2)  # the shell has exited: nothing of the command is running in the foreground
+    worker.close(timeout=2.0)
+    time.sleep(0.2)
+    assert not _processes_with(marker), "a process the command started outlived close()"
+
+
+def test_a_command_that_runs_over_its_time_is_ended_with_what_it_started(marker, monkeypatch):
+    import facemask.alert_actions as actions
+
+    monkeypatch.setattr(actions, "COMMAND_TIMEOUT_S", 0.5)
+    worker = actions.ActionWorker(beep=False, command=f"setsid sleep {marker} & sleep {marker}", maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 10
+    while (worker._count == 0 or worker._running is not None) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_with(marker), "the timed-out command's processes are still running"
+    worker.close(timeout=1.0)
+
+
+def _violation_run(tmp_path: Path, tiny_model: Path, command: str, *options):
+    """A clip with a real face read as no_mask for long enough: one violation runs `command`."""
+    if face_patch() is None:
+        pytest.skip("needs the shared face image (../shared/data) for a real violation")
+    clip = tmp_path / "face.mp4"
+    write_video(clip, frames=30, fps=10.0)
+    return facemask(
+        "detect",
+        clip,
+        "--no-display",
+        "--model",
+        tiny_model,
+        "--mask-threshold",
+        "0.01",
+        "--violation-after",
+        "0.2",
+        "--events",
+        tmp_path / "e.jsonl",
+        "--on-violation",
+        command,
+        *options,
+        timeout=120,
+    )
+
+
+def test_a_command_escaping_into_its_own_session_does_not_outlive_the_cli(tmp_path, tiny_model, marker):
+    started = tmp_path / "started"
+    proc = _violation_run(tmp_path, tiny_model, f"touch {started}; setsid sleep {marker} &")
+    assert proc.returncode == 0, proc.stderr
+    assert started.exists(), "no violation was raised, so the command never ran"
+    time.sleep(0.3)
+    assert not _processes_with(marker), "the --on-violation command's child outlived the run"
+
+
+def test_a_command_prints_to_stderr_not_into_json_on_stdout(tmp_path, tiny_model):
+    proc = _violation_run(tmp_path, tiny_model, "echo ACTION-SAID-THIS; echo ACTION-ERR >&2", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(json.loads(line)["frame"] >= 0 for line in lines), proc.stdout[-500:]
+    assert "ACTION-SAID-THIS" in proc.stderr and "ACTION-ERR" in proc.stderr
