@@ -242,7 +242,12 @@ class WallClock:
 
     def __init__(self, out: Path, resume: bool) -> None:
         self.path = out / "wall_time.json"
-        self.before = json.loads(self.path.read_text())["seconds"] if resume and self.path.is_file() else 0.0
+        self.before = 0.0
+        if resume and self.path.is_file():
+            try:
+                self.before = float(json.loads(self.path.read_text())["seconds"])
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise FacemaskError(f"{self.path}: unreadable ({type(exc).__name__}: {exc})") from None
         self.started = time.time()
 
     @property
@@ -488,8 +493,11 @@ def _lineage(cfg: TrainConfig) -> tuple[str, list[dict]]:
     """Where the weights began: a run continued from an earlier run's best.keras inherits its start and stages."""
     base = Path(cfg.weights).parent / "card_base.json"
     if cfg.weights.endswith(".keras") and base.is_file():
-        earlier = json.loads(base.read_text())
-        return earlier["weights_init"], earlier["training"].get("stages", [])
+        try:
+            earlier = json.loads(base.read_text())
+            return earlier["weights_init"], earlier["training"].get("stages", [])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise FacemaskError(f"{base}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
     return cfg.weights, []
 
 

@@ -6,6 +6,7 @@ test instead of blocking it and nothing the run started may outlive it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -15,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_error
-from test_hostile import _fifo, _video, facemask, fingerprint, partial_files
+from conftest import assert_one_error, card_of
+from test_hostile import _broken_run, _fifo, _video, facemask, fingerprint, flipped, image, model_copy, partial_files
 from video_fixtures import face_patch, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -242,3 +243,86 @@ def test_a_command_prints_to_stderr_not_into_json_on_stdout(tmp_path, tiny_model
     lines = proc.stdout.splitlines()
     assert lines and all(json.loads(line)["frame"] >= 0 for line in lines), proc.stdout[-500:]
     assert "ACTION-SAID-THIS" in proc.stderr and "ACTION-ERR" in proc.stderr
+
+
+# ---------------------------------------------------------------- 5. a model its card cannot vouch for
+
+
+def test_the_test_models_carry_their_hash(tiny_model, tiny_keras_model):
+    for model in (tiny_model, tiny_keras_model):
+        assert card_of(model)["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("tampered", [True, False], ids=["tampered file", "untouched file"])
+def test_a_card_without_model_sha256_does_not_load(tmp_path, tiny_model, tampered):
+    card = {k: v for k, v in card_of(tiny_model).items() if k != "model_sha256"}
+    data = flipped(tiny_model.read_bytes()) if tampered else None
+    model = model_copy(tiny_model, tmp_path / "m", card=card, data=data)
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", model)
+    assert_one_error(proc, "m.json: no model_sha256, so m.tflite cannot be checked and is not loaded", code=2)
+    assert "re-export" in proc.stderr and "sha256sum m.tflite" in proc.stderr
+
+
+def test_a_mean_card_over_a_member_without_its_hash_does_not_load(tmp_path, tiny_model):
+    member = model_copy(tiny_model, tmp_path / "m", card={**card_of(tiny_model), "model_sha256": None})
+    mean = tmp_path / "m" / "mean.json"
+    mean.write_text(
+        json.dumps(
+            {"members": [{"file": member.name, "sha256": ""}], "temperature": 1.0, "labels": ["mask", "no_mask"]}
+        )
+    )
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", mean)
+    assert_one_error(proc, "no model_sha256", code=2)
+
+
+# ---------------------------------------------------------------- 8. files that break their parsers
+
+
+def _res10_weights() -> Path:
+    from facemask.detector import locate_weights
+
+    try:
+        return locate_weights(allow_download=False)[1]
+    except Exception:  # noqa: BLE001 - not installed here
+        pytest.skip("the res10 face detector weights are not installed")
+
+
+@pytest.mark.parametrize(
+    "prototxt",
+    [b'name: "x"\nlayer { garbage [[[ \n', b"\xff\xfe\x00binary", b"layer {" * 20000],
+    ids=["garbage", "binary", "nested"],
+)
+def test_a_broken_face_detector_prototxt_is_one_error(tmp_path, tiny_model, prototxt):
+    folder = tmp_path / "face"
+    folder.mkdir()
+    (folder / "deploy.prototxt.txt").write_bytes(prototxt)
+    (folder / _res10_weights().name).symlink_to(_res10_weights())
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", tiny_model, "--face-model", folder)
+    assert_one_error(proc, "deploy.prototxt.txt: not a valid Caffe prototxt", code=2)
+
+
+def _nested(depth: int = 100_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_a_deeply_nested_card_base_is_one_error(tmp_path):
+    run = _broken_run(tmp_path, "keras")
+    (run / "card_base.json").write_text(_nested())
+    proc = facemask("export", run, "--quantize", "float16")
+    assert_one_error(proc, "card_base.json: unreadable or incomplete (RecursionError", code=2)
+
+
+@pytest.mark.parametrize("where", ["model card", "mean card", "a field of the card"])
+def test_a_deeply_nested_model_card_is_one_error(tmp_path, tiny_model, where):
+    if where == "a field of the card":
+        model = model_copy(
+            tiny_model,
+            tmp_path / "m",
+            raw_card=json.dumps(card_of(tiny_model))[:-1].encode() + b', "x": ' + _nested().encode() + b"}",
+        )
+    else:
+        model = model_copy(tiny_model, tmp_path / "m", raw_card=_nested().encode())
+        if where == "mean card":
+            model = model.with_suffix(".json")
+    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", model)
+    assert_one_error(proc, "model card is not valid JSON (nested too deeply)", code=2)
