@@ -17,7 +17,15 @@ from pathlib import Path
 import cv2
 
 from facemask.errors import FacemaskError
-from facemask.safeio import StreamingFile, commit, discard, prepare_dest, temp_path_for, write_error
+from facemask.safeio import (
+    StreamingFile,
+    commit,
+    discard,
+    prepare_dest,
+    standard_output,
+    temp_path_for,
+    write_error,
+)
 from facemask.types import Faces, Frame
 from facemask.videowriter import open_video_writer
 
@@ -223,7 +231,7 @@ class _Stdout:
     failed = False
 
     def __init__(self) -> None:
-        self._fh = sys.stdout
+        self._fh = standard_output()
 
     def write(self, text: str) -> None:
         self._fh.write(text)

@@ -11,16 +11,29 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_error, card_of
-from test_hostile import _broken_run, _fifo, _video, facemask, fingerprint, flipped, image, model_copy, partial_files
+from conftest import HEADLESS, REPO, assert_one_error, card_of, facemask_argv
+from test_hostile import (
+    _broken_run,
+    _dataset,
+    _fifo,
+    _video,
+    facemask,
+    fingerprint,
+    flipped,
+    image,
+    model_copy,
+    partial_files,
+)
 from video_fixtures import face_patch, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+MAX_PIXELS = "FACEMASK_MAX_PIXELS"
 
 
 # ---------------------------------------------------------------- 1. lists that name other files
@@ -326,3 +339,110 @@ def test_a_deeply_nested_model_card_is_one_error(tmp_path, tiny_model, where):
             model = model.with_suffix(".json")
     proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", model)
     assert_one_error(proc, "model card is not valid JSON (nested too deeply)", code=2)
+
+
+# ---------------------------------------------------------------- 6. FACEMASK_MAX_PIXELS out of range
+
+
+def _folder_of_two(tmp: Path) -> Path:
+    folder = tmp / "photos"
+    folder.mkdir()
+    image(folder / "a.jpg")
+    image(folder / "b.png")
+    return folder
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "nan", "inf", "1e16", "0.5"])
+@pytest.mark.parametrize("what", ["image", "folder", "video"])
+def test_a_bad_max_pixels_variable_is_one_line(tmp_path, tiny_model, value, what):
+    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _folder_of_two(tmp_path)}.get(
+        what, lambda: _video(tmp_path)
+    )()
+    proc = facemask("detect", source, "--no-display", "--model", tiny_model, env={**HEADLESS, MAX_PIXELS: value})
+    assert_one_error(proc, f"{MAX_PIXELS}={value!r}: must be a number of pixels from 1 to 1e+15", code=2)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_bad_max_pixels_variable_is_one_line_for_every_reader(tmp_path, tiny_model, command):
+    data = _dataset(tmp_path)
+    args = ["evaluate", data, "--model", tiny_model] if command == "evaluate" else ["train", "--dataset", data]
+    if command == "train":
+        args += ["--output", tmp_path / "run", "--epochs", "1"]
+    proc = facemask(*args, env={**HEADLESS, MAX_PIXELS: "1e400"})
+    assert_one_error(proc, f"{MAX_PIXELS}='1e400': must be a number of pixels", code=2)
+    assert not (tmp_path / "run").exists()
+
+
+def test_pixel_budget_accepts_the_range_and_refuses_the_rest(monkeypatch):
+    from facemask.errors import FacemaskError
+    from facemask.imageio import pixel_budget
+
+    for text, expected in (("1", 1), ("2.5e7", 25_000_000), ("1e15", 10**15), (" 40 ", 40)):
+        monkeypatch.setenv(MAX_PIXELS, text)
+        assert pixel_budget() == expected
+    for text in ("1e400", "nan", "0", "1e15000", "lots"):
+        monkeypatch.setenv(MAX_PIXELS, text)
+        with pytest.raises(FacemaskError, match=MAX_PIXELS):
+            pixel_budget()
+
+
+# ---------------------------------------------------------------- 7. standard output closed
+
+
+def _closed_stdout(*args, close: str = "stdout") -> subprocess.CompletedProcess:
+    """The command as `facemask ARGS >&-` (or `2>&-`): started with that descriptor closed."""
+    fd = 1 if close == "stdout" else 2
+    keep = subprocess.PIPE
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", f'exec "$@" {fd}>&-', "sh", *facemask_argv(*args)],
+        cwd=REPO,
+        env=HEADLESS,
+        stdout=keep if fd == 2 else None,
+        stderr=keep if fd == 1 else None,
+        text=True,
+        start_new_session=True,
+    )
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out or "", err or "")
+
+
+@pytest.mark.parametrize("what", ["image", "folder", "video"])
+def test_json_to_a_closed_stdout_is_one_error(tmp_path, tiny_model, what):
+    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _folder_of_two(tmp_path)}.get(
+        what, lambda: _video(tmp_path)
+    )()
+    before = fingerprint(tmp_path)
+    proc = _closed_stdout("detect", source, "--no-display", "--model", tiny_model, "--json", "-")
+    assert_one_error(proc, "--json -: standard output is closed", code=2)
+    assert fingerprint(tmp_path) == before and not partial_files(tmp_path)
+
+
+@pytest.mark.parametrize("verbose", [(), ("-v",)], ids=["quiet", "verbose"])
+def test_a_run_started_without_stderr_still_works(tmp_path, tiny_model, verbose):
+    """Started with `2>&-`: no crash on a missing sys.stderr, and the JSON file (which would otherwise
+    take descriptor 2) gets only its own lines, never native messages."""
+    clip = _video(tmp_path, frames=6)
+    jsonl = tmp_path / "f.jsonl"
+    proc = _closed_stdout(
+        "detect", clip, "--no-display", "--model", tiny_model, "--json", jsonl, *verbose, close="stderr"
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "error" not in proc.stdout
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [r["frame"] for r in rows] == list(range(6))
+
+
+def test_standard_output_refuses_a_closed_descriptor(monkeypatch):
+    from facemask.errors import FacemaskError
+    from facemask.safeio import standard_output
+
+    monkeypatch.setattr("sys.stdout", None)
+    with pytest.raises(FacemaskError, match="standard output is closed"):
+        standard_output()
+    read, write = os.pipe()
+    stream = os.fdopen(write, "w")
+    os.close(read)
+    os.close(write)  # the descriptor behind the stream is gone
+    monkeypatch.setattr("sys.stdout", stream)
+    with pytest.raises(FacemaskError, match="standard output is closed"):
+        standard_output()
