@@ -538,3 +538,29 @@ def test_every_text_the_page_renders_is_a_literal_a_number_or_plain():
             unsafe += [f"line {node.lineno}: {bad}" for bad in _unsafe_text(text)]
     assert checked >= 20, f"only {checked} texts found: has the page moved out of facemask/app.py?"
     assert not unsafe, "text shown as Markdown without plain(): " + "; ".join(unsafe)
+
+
+# ---------------------------------------------------------------- 10. a busy port
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_app_on_a_busy_port_is_one_error(host):
+    pytest.importorskip("streamlit")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = facemask("app", "--port", port, "--host", host, timeout=60)
+    assert_one_error(proc, f"port {port} on {host} is already in use", code=2)
+
+
+@pytest.mark.parametrize(
+    ("host", "fragment"),
+    [
+        ("192.0.2.1", "cannot serve on 192.0.2.1:"),
+        ("no-such-host.invalid", "--host no-such-host.invalid: not an address"),
+    ],
+)
+def test_app_on_an_address_it_cannot_serve_is_one_error(host, fragment):
+    pytest.importorskip("streamlit")
+    assert_one_error(facemask("app", "--port", "8599", "--host", host, timeout=60), fragment, code=2)
