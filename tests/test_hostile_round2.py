@@ -11,11 +11,15 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
+import zlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import HEADLESS, REPO, assert_one_error, card_of, facemask_argv
 from test_hostile import (
@@ -564,3 +568,68 @@ def test_app_on_a_busy_port_is_one_error(host):
 def test_app_on_an_address_it_cannot_serve_is_one_error(host, fragment):
     pytest.importorskip("streamlit")
     assert_one_error(facemask("app", "--port", "8599", "--host", host, timeout=60), fragment, code=2)
+
+
+# ---------------------------------------------------------------- 11. native noise without -v
+
+NATIVE_NOISE = ("libpng", "[h264 @", "XNNPACK", "INFO:", "oneDNN", "cuda", "WARNING: All log messages")
+
+
+def _png_with_bad_icc(path: Path) -> Path:
+    """A valid PNG carrying an iCCP chunk libpng warns about ("iCCP: too short") every time it is read."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    picture = face_patch(160)
+    picture = np.full((160, 160, 3), 150, np.uint8) if picture is None else picture
+    data = cv2.imencode(".png", picture)[1].tobytes()
+    ihdr_end = 8 + 25  # signature, then IHDR (length, tag, 13 bytes, CRC)
+    path.write_bytes(data[:ihdr_end] + chunk(b"iCCP", b"bad\0\0" + zlib.compress(b"not a profile")) + data[ihdr_end:])
+    return path
+
+
+def _h264_with_damage(path: Path, frames: int = 30) -> Path:
+    """An H.264 MP4 with a few slices overwritten: it plays to the end, and FFmpeg complains on the way."""
+    av = pytest.importorskip("av")
+    from video_fixtures import synthetic_frame
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(synthetic_frame(i, face=face_patch()), format="bgr24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    data = bytearray(path.read_bytes())
+    for offset in range(len(data) // 4, len(data) * 3 // 4, len(data) // 10):
+        data[offset : offset + 8] = b"\x00\x00\x01\x65\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("what", ["image", "folder", "video"])
+def test_detect_prints_no_native_noise_unless_verbose(tmp_path, tiny_model, what):
+    if what == "video":
+        source = _h264_with_damage(tmp_path / "damaged.mp4")
+        noise = "[h264 @"
+    else:
+        source = _png_with_bad_icc(tmp_path / "icc.png")
+        noise = "libpng warning"
+        if what == "folder":
+            folder = tmp_path / "photos"
+            folder.mkdir()
+            source = Path(source.rename(folder / source.name)).parent
+    args = ["detect", source, "--no-display", "--model", tiny_model, "--json", tmp_path / "out.json"]
+    loud = facemask(*args, "-v")
+    assert loud.returncode == 0, loud.stderr
+    assert noise in loud.stderr, "the input no longer makes native noise: the check below would prove nothing"
+    quiet = facemask(*args)
+    assert quiet.returncode == 0, quiet.stderr
+    assert not [word for word in NATIVE_NOISE if word in quiet.stderr], quiet.stderr
+
+
+def test_on_violation_output_still_shows_while_native_output_is_muted(tmp_path, tiny_model):
+    proc = _violation_run(tmp_path, tiny_model, "echo SHOWN-ON-STDERR >&2")
+    assert proc.returncode == 0, proc.stderr
+    assert "SHOWN-ON-STDERR" in proc.stderr

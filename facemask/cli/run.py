@@ -29,9 +29,9 @@ def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> in
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed command (`args.func`), printing any failure as one `error:` line; its exit status.
 
-    Commands that set `mute_native` (train, export, evaluate) run with native stderr muted
-    (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log) unless `-v`; Python's own
-    warnings and errors still show.
+    Commands that set `mute_native` (detect, benchmark, train, export, evaluate) run with native
+    stderr muted (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log, libpng and
+    FFmpeg warnings) unless `-v`; Python's own warnings and errors still show.
     """
     from facemask.quiet import native_stderr_silenced
     from facemask.safeio import reopen_closed_standard_fds
