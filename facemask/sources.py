@@ -313,6 +313,12 @@ def check_local_video(path: Path) -> None:
         )
 
 
+def open_video_file(name: str) -> cv2.VideoCapture:
+    """A video file through FFmpeg only: OpenCV's fallback would read `clip%d.mp4` as an image
+    sequence, opening `clip0.mp4`, `clip1.mp4`... whatever they are (a FIFO blocks for ever)."""
+    return cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+
+
 def looks_like_text(head: bytes) -> bool:
     """The first bytes of a file are UTF-8 text (no NUL, no control bytes but tab and line ends)."""
     if not head:
@@ -341,14 +347,14 @@ class FileSource(_Threaded):
         path: Path,
         realtime: bool = False,
         queue_size: int = 8,
-        capture_factory: Callable = cv2.VideoCapture,
+        capture_factory: Callable | None = None,
         loop: bool = False,
     ) -> None:
         super().__init__()
         self.path = path if isinstance(path, str) and is_video_url(path) else Path(path)  # a URL stays a string
         self.realtime = realtime
         self.loop = loop
-        self._factory = capture_factory
+        self._factory = capture_factory or open_video_file
         self._queue: queue.Queue = queue.Queue(maxsize=1 if realtime else queue_size)
         self.fps = 25.0
         self.expected_frames = 0

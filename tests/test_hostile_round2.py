@@ -93,6 +93,22 @@ def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(tmp_path, monkey
     assert opened == [str(tmp_path / "pipe:0")]
 
 
+def test_a_percent_in_a_video_name_is_never_an_image_sequence(tmp_path, tiny_model):
+    """`c%d.mp4` that FFmpeg cannot read must not fall back to OpenCV's image sequence, which would
+    open `c0.mp4`, `c1.mp4`... (FIFOs here, blocking for ever)."""
+    (tmp_path / "c%d.mp4").write_bytes(bytes(range(256)) * 12)
+    _fifo(tmp_path, "c0.mp4")
+    _fifo(tmp_path, "c1.mp4")
+    proc = facemask("detect", tmp_path / "c%d.mp4", "--no-display", "--model", tiny_model, timeout=60)
+    assert_one_error(proc, "c%d.mp4: cannot open video", code=2)
+    _video(tmp_path, "v%d.mp4", frames=5)  # a real video with a % in its name still plays, every frame
+    proc = facemask(
+        "detect", tmp_path / "v%d.mp4", "--no-display", "--model", tiny_model, "--json", tmp_path / "f.jsonl"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len((tmp_path / "f.jsonl").read_text().splitlines()) == 5
+
+
 def test_app_clip_refuses_an_uploaded_list(tmp_path):
     """The page's clip path reads through FileSource too: an uploaded ffconcat list is one message."""
     from facemask.app_clip import process_clip
