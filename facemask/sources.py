@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import cv2
 
 from facemask.errors import FacemaskError
-from facemask.imageio import MAX_PIXELS_ENV, VIDEO_SUFFIXES, looks_like_image, pixel_budget
+from facemask.imageio import MAX_PIXELS_ENV, SYSTEM_TREES, VIDEO_SUFFIXES, looks_like_image, pixel_budget
 from facemask.types import Frame
 
 log = logging.getLogger(__name__)
@@ -298,8 +298,8 @@ def check_local_video(path: Path) -> None:
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FacemaskError(f"{path}: not a regular file (a pipe, socket or device)")
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or any(path.resolve().is_relative_to(t) for t in SYSTEM_TREES):
+            raise FacemaskError(f"{path}: not a regular file (a pipe, socket, device or system file)")
         head = os.read(fd, HEAD_BYTES)
     except OSError as exc:
         raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None

@@ -109,6 +109,14 @@ def test_a_percent_in_a_video_name_is_never_an_image_sequence(tmp_path, tiny_mod
     assert len((tmp_path / "f.jsonl").read_text().splitlines()) == 5
 
 
+def test_a_system_file_is_never_read_as_a_video():
+    from facemask.errors import FacemaskError
+    from facemask.sources import FileSource
+
+    with pytest.raises(FacemaskError, match="not a regular file"):
+        FileSource(Path("/proc/self/environ")).start()
+
+
 def test_app_clip_refuses_an_uploaded_list(tmp_path):
     """The page's clip path reads through FileSource too: an uploaded ffconcat list is one message."""
     from facemask.app_clip import process_clip
