@@ -221,6 +221,17 @@ def test_bad_uploads_get_a_message_and_good_ones_still_work(page, tmp_path):
     assert page.get_by_text("No faces found").count() == 1
 
 
+def test_an_upload_name_is_shown_as_text_never_as_a_link(page, tmp_path):
+    """A file named like Markdown (hostile corpus, round 2): its error line shows the name, with no live link."""
+    name = "[click here](https:evil.example).jpg"
+    (tmp_path / name).write_bytes(b"not a picture")
+    page.set_input_files(PHOTO_INPUT, str(tmp_path / name))
+    error = page.locator("[data-testid=stAlertContentError]").first
+    error.wait_for()
+    assert f"{name}: not a readable image" in error.inner_text()
+    assert error.locator("a").count() == 0
+
+
 def _short_clip(tmp_path: Path) -> tuple[Path, bool]:
     """3 s of a real unmasked man cut from a shared video (True), or a faceless synthetic clip."""
     video = SHARED_DATA / "videos" / "nomask_man.mp4"

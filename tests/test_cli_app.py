@@ -15,6 +15,7 @@ def served(monkeypatch) -> list[list[str]]:
     """Commands `facemask app` would run; nothing is started."""
     commands: list[list[str]] = []
     monkeypatch.setattr(cli_app, "_serve", lambda command: commands.append(command) or 0)
+    monkeypatch.setattr(cli_app, "check_port_free", lambda host, port: None)  # 8501 may be busy here
     monkeypatch.delenv(cli_app.MAX_MB_ENV, raising=False)
     return commands
 

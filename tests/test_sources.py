@@ -87,7 +87,7 @@ def test_file_source_gives_every_frame_in_order_then_ends(tmp_path):
 def test_file_source_stop_mid_stream_joins_and_releases(tmp_path):
     cap = FakeCapture(frames=1000)
     source = FileSource(tmp_path / "v.mp4", queue_size=2, capture_factory=lambda _: cap)
-    (tmp_path / "v.mp4").write_bytes(b"x")
+    (tmp_path / "v.mp4").write_bytes(b"\0")  # binary: a text file is refused as a list
     source.start()
     assert source.read().index == 0
     source.stop()  # the reader is blocked on a full queue: stop must still end it
@@ -119,14 +119,14 @@ def test_file_source_unreadable_video(tmp_path, content):
 
 
 def test_file_source_zero_decodable_frames(tmp_path):
-    (tmp_path / "v.mp4").write_bytes(b"x")
+    (tmp_path / "v.mp4").write_bytes(b"\0")  # binary: a text file is refused as a list
     source = FileSource(tmp_path / "v.mp4", capture_factory=lambda _: FakeCapture(frames=0))
     with pytest.raises(FacemaskError, match="no frame could be decoded"):
         source.start()
 
 
 def test_file_source_realtime_drops_frames_a_slow_consumer_cannot_take(tmp_path):
-    (tmp_path / "v.mp4").write_bytes(b"x")
+    (tmp_path / "v.mp4").write_bytes(b"\0")  # binary: a text file is refused as a list
     cap = FakeCapture(frames=60, fps=200.0)
     source = FileSource(tmp_path / "v.mp4", realtime=True, capture_factory=lambda _: cap).start()
     indices = []

@@ -16,6 +16,9 @@ Why it is built this way:
   (`imageio.decode_image`), so a small PNG declaring 30000x30000 is refused, not decoded.
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
 - FACEMASK_APP_MODEL (a model path) is offered first, for tests and for models under trial.
+- Streamlit renders its text as Markdown, so every string the user had a hand in (an upload's
+  name, an error naming it) is shown through `plain()`: `[click](https://evil.example).jpg`
+  reads as itself, never as a live link or a remote image.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -34,7 +38,7 @@ from facemask.app.photo import PhotoResult, checked_bytes, face_rows, process_ph
 from facemask.classification.classifier import MaskClassifier, own_threshold
 from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
 from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, one_line
 from facemask.core.labels import compliance_text
 from facemask.detection.loader import Detector, load_face_detector
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
@@ -45,6 +49,16 @@ MODEL_ENV = "FACEMASK_APP_MODEL"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 CLIP_TYPES = ["mp4", "avi", "mov", "mkv", "m4v", "webm"]
 MAX_SNAPSHOTS = 8
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: CommonMark escapes each
+
+
+def plain(text: object) -> str:
+    """`text` as Markdown that shows exactly it: one line, every punctuation mark backslash-escaped.
+
+    No link, image, emphasis, heading, HTML, colour directive or math can start, so a file named
+    `[click here](https://evil.example).jpg` is shown as that name.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(str(text)))
 
 
 @dataclass(frozen=True)
@@ -112,13 +126,13 @@ def sidebar() -> Settings:
     model = bar.selectbox(
         "Mask model",
         model_choices(),
-        help=f"`default` (resnet50, lite and lite128, averaged), `resnet50` or `lite`; {MODEL_ENV} adds a path",
+        help=f"`default` (resnet50, lite and lite128, averaged), `resnet50` or `lite`; {plain(MODEL_ENV)} adds a path",
     )
     try:
         card_threshold = min(0.99, max(0.01, own_threshold(model)))
         limit = upload_limit_mb()
     except FacemaskError as exc:
-        st.error(f"{exc}. Pick another model in the sidebar, or see `facemask train`.")
+        st.error(f"{plain(exc)}. Pick another model in the sidebar, or see `facemask train`.")
         st.stop()
     face_conf = bar.slider("Face confidence", 0.05, 0.95, 0.5, 0.05, help="Minimum detector score for a face")
     threshold = bar.slider(  # the card's exact value until moved, so the page agrees with the CLI
@@ -132,7 +146,7 @@ def sidebar() -> Settings:
         help="A face reads 'no mask' when P(no mask) is at or above this. Default: the model card's value.",
     )
     max_s = bar.number_input("Process at most (seconds of clip)", 1, 600, 30, help="Longer clips are cut")
-    bar.caption(f"Upload limit: {limit} MB per file (set {MAX_MB_ENV} to change).")
+    bar.caption(f"Upload limit: {limit:d} MB per file (set {plain(MAX_MB_ENV)} to change).")
     return Settings(model, float(face_conf), float(threshold), limit, float(max_s))
 
 
@@ -159,10 +173,10 @@ def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]
 
 def show_photo(result: PhotoResult, index: int) -> None:
     """The annotated photo beside its counts, per-face table and downloads."""
-    st.subheader(result.name)
+    st.subheader(plain(result.name))
     labels = list(result.faces.label)
     picture, details = st.columns([3, 2])
-    picture.image(result.png, caption=f"{result.name}: annotated")
+    picture.image(result.png, caption=f"{plain(result.name)}: annotated")
     with details:
         cols = st.columns(3)
         cols[0].metric("Faces", len(labels))
@@ -188,11 +202,11 @@ def photos_tab(settings: Settings) -> None:
         st.caption("Upload one or more photos (JPEG, PNG, WebP) to see every face labelled.")
         return
     key = (tuple(u.file_id for u in uploads), settings)
-    with st.spinner(f"Analysing {len(uploads)} photo(s)..."):
+    with st.spinner(f"Analysing {len(uploads):d} photo(s)..."):
         results = remembered("photo_results", key, lambda: analyze_photos(uploads, settings))
     for i, result in enumerate(results):
         if isinstance(result, str):
-            st.error(result)
+            st.error(plain(result))
         else:
             show_photo(result, i)
     records = [r.record() for r in results if isinstance(r, PhotoResult)]
@@ -215,9 +229,9 @@ def show_clip(result: ClipResult) -> None:
     cols[0].metric("People", summary.get("people", 0))
     cols[1].metric("Violations", summary.get("violations", 0))
     cols[2].metric("Compliance", compliance_text(summary.get("compliance_rate")))
-    cols[3].metric("Frames", result.frames, help=f"processed at {result.fps} frames/s")
+    cols[3].metric("Frames", result.frames, help=f"processed at {result.fps:g} frames/s")
     if result.cut:
-        st.warning(f"Only the first {result.frames} frames were processed (see the sidebar limit).")
+        st.warning(f"Only the first {result.frames:d} frames were processed (see the sidebar limit).")
     video, details = st.columns([3, 2])
     video.video(result.video, format="video/webm")
     with details:
@@ -230,7 +244,7 @@ def show_events(result: ClipResult) -> None:
         st.table(result.events)
         shots = list(result.snapshots.items())[:MAX_SNAPSHOTS]
         if shots:
-            st.image([data for _, data in shots], caption=[f"track #{t}" for t, _ in shots], width=96)
+            st.image([data for _, data in shots], caption=[f"track #{t:d}" for t, _ in shots], width=96)
     else:
         st.caption("None: nobody was seen without a mask for long enough to raise a violation.")
     stem = result.name.rsplit(".", 1)[0]
@@ -252,11 +266,15 @@ def show_events(result: ClipResult) -> None:
 def analyze_clip(upload, settings: Settings) -> ClipResult:
     """Process a clip under a progress bar; the bar goes once the clip is done."""
     data = checked_bytes(upload, settings.max_mb)
-    bar = st.progress(0.0, text=f"Processing {upload.name}...")
+    bar = st.progress(0.0, text=f"Processing {plain(upload.name)}...")
     analyzer = analyzer_for(settings, "fast")
     try:
         return process_clip(
-            upload.name, data, analyzer, settings.max_clip_s, lambda fraction, text: bar.progress(fraction, text=text)
+            upload.name,
+            data,
+            analyzer,
+            settings.max_clip_s,
+            lambda fraction, text: bar.progress(fraction, text=plain(text)),
         )
     finally:
         bar.empty()
@@ -266,14 +284,14 @@ def clip_tab(settings: Settings) -> None:
     upload = st.file_uploader("Clip", type=CLIP_TYPES, key="clip")
     if upload is None:
         st.caption(
-            f"Upload a short video (MP4, AVI, MOV; up to {settings.max_mb} MB); "
+            f"Upload a short video (MP4, AVI, MOV; up to {settings.max_mb:d} MB); "
             f"the first {settings.max_clip_s:g} s are processed."
         )
         return
     try:
         result = remembered("clip_result", (upload.file_id, settings), lambda: analyze_clip(upload, settings))
     except FacemaskError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     show_clip(result)
 

@@ -51,7 +51,7 @@ class ModelCard:
     offset: float = 0.0
     color: str = "RGB"
     crop_margin: float = CROP_MARGIN
-    sha256: str | None = None  # of the model file; None: the card cannot vouch for it
+    sha256: str | None = None  # of the model file; None: the card cannot vouch for it, so it is not loaded
 
     @classmethod
     def from_dict(cls, card: dict) -> ModelCard:
@@ -211,10 +211,17 @@ def load_card(model_path: Path) -> ModelCard:
 
 
 def verify_model_file(model_path: Path, expected: str | None) -> None:
-    """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong."""
+    """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong.
+
+    A card without the hash cannot vouch for the file beside it (replaced, tampered with), so that
+    model is not loaded either: `facemask export` writes the hash, or it can be added by hand.
+    """
     if expected is None:
-        log.warning("warning: %s has no model_sha256; its file cannot be checked", card_path(model_path))
-        return
+        raise FacemaskError(
+            f"{card_path(model_path)}: no model_sha256, so {model_path.name} cannot be checked and is not loaded; "
+            f"re-export the model (facemask export) or add its SHA-256 (sha256sum {model_path.name}) "
+            'to the card as "model_sha256"'
+        )
     digest = hashlib.sha256()
     try:
         with open(model_path, "rb") as fh:

@@ -8,9 +8,11 @@ user asks for another address: it accepts uploads, so it should not face a netwo
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -63,9 +65,36 @@ def streamlit_command(host: str, port: int) -> list[str]:
     ]
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Bind `host:port` as Streamlit's server would, and let go: a busy port is one line here,
+    not Streamlit's own message after it has started."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FacemaskError(f"--host {host}: not an address this machine can serve on ({exc})") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(
+                socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+            )  # as Tornado: a closed port in TIME_WAIT is free
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise FacemaskError(
+                        f"port {port} on {host} is already in use (another facemask app?); pick another with --port"
+                    ) from None
+                if exc.errno == errno.EACCES:
+                    raise FacemaskError(f"port {port} on {host}: permission denied; pick one above 1023") from None
+                raise FacemaskError(f"cannot serve on {host}:{port} ({exc.strerror})") from None
+
+
 def run(a: argparse.Namespace) -> int:
     if importlib.util.find_spec("streamlit") is None:
         raise FacemaskError("streamlit is not installed: pip install 'facemask[app]'")
+    check_port_free(a.host, a.port)
     command = streamlit_command(a.host, a.port)
     print(f"facemask app: http://{a.host}:{a.port} (Ctrl+C to stop)", file=sys.stderr)
     return _serve(command)

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     options.add_no_track(p, "no tracking (and so no smoothing or events)")
     p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
     p.add_argument("--encode", action="store_true", help="also encode an annotated mp4 (to a temp file)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, mute_native=True)  # OpenCV, FFmpeg and LiteRT chatter, unless -v
 
 
 def run(a: argparse.Namespace) -> int:

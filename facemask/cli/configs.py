@@ -60,10 +60,11 @@ def build_alert_config(args: argparse.Namespace) -> AlertConfig:
 
 def set_pixel_budget(megapixels: float | None) -> None:
     """`--max-megapixels` (checked when parsed) reaches every image reader in this process (imageio.pixel_budget)."""
-    from facemask.io.imageio import MAX_PIXELS_ENV
+    from facemask.io.imageio import MAX_PIXELS_ENV, pixel_budget
 
     if megapixels is not None:
         os.environ[MAX_PIXELS_ENV] = str(int(megapixels * 1e6))
+    pixel_budget()  # a bad FACEMASK_MAX_PIXELS is one line now, not one per image of a folder
 
 
 def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:

@@ -46,7 +46,9 @@ def card_parser() -> argparse.ArgumentParser:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_detect_options(p)
-    p.set_defaults(func=run)
+    # Native stderr is muted for the whole run unless -v (libpng's warnings, FFmpeg's `[h264 @ ...]`
+    # lines, LiteRT's delegate banner); Python's own lines and the --on-violation command's output still show.
+    p.set_defaults(func=run, mute_native=True)
 
 
 def run(args: argparse.Namespace) -> int:

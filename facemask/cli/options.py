@@ -163,7 +163,7 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
         "--on-violation",
         metavar="CMD",
         help="shell command run (off the capture thread) on each violation; event JSON in $FACEMASK_EVENT; "
-        "it runs in its own process group, ended with the run",
+        "its output goes to stderr; it and anything it started are ended with the run",
     )
     p.add_argument(
         "--summary",

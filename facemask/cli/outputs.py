@@ -52,6 +52,10 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     output = args.output
     if output is not None and video:
         output = video_output_path(output, args.sources[0], kinds[0])
+    if args.json == STDOUT:
+        from facemask.io.safeio import standard_output
+
+        standard_output()  # refused before any model loads when stdout is closed
     json_path = None if args.json == STDOUT else args.json
     outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary_path(args)}
     check_outputs(outputs, inputs)

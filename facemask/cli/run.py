@@ -29,12 +29,14 @@ def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> in
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed command (`args.func`), printing any failure as one `error:` line; its exit status.
 
-    Commands that set `mute_native` (train, export, evaluate) run with native stderr muted
-    (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log) unless `-v`; Python's own
-    warnings and errors still show.
+    Commands that set `mute_native` (detect, benchmark, train, export, evaluate) run with native
+    stderr muted (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log, libpng and
+    FFmpeg warnings) unless `-v`; Python's own warnings and errors still show.
     """
     from facemask.io.quiet import native_stderr_silenced
+    from facemask.io.safeio import reopen_closed_standard_fds
 
+    reopen_closed_standard_fds()  # started with `>&-` or `2>&-`: no output file may become descriptor 1 or 2
     for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints escaped, never crashes
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

@@ -27,8 +27,10 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    from facemask.cli.configs import set_pixel_budget
     from facemask.training.train import train
 
+    set_pixel_budget(None)  # FACEMASK_MAX_PIXELS, which training honours, is checked before any image is read
     metrics = train(config_from_args(a))
     print(
         f"test accuracy {metrics['accuracy']:.4f}; "

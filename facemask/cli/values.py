@@ -55,11 +55,16 @@ def fraction(text: str) -> float:
     return value
 
 
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.001, 86400.0  # as sources.check_timeout: OpenCV counts whole milliseconds
+
+
 def seconds(text: str) -> float:
-    """A finite time above 0 seconds: a timeout."""
+    """A timeout from 1 ms to a day: less would round to 0 ms, which OpenCV reads as "wait for ever"."""
     value = _number(text)
-    if not 0.0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    if not MIN_TIMEOUT_S <= value <= MAX_TIMEOUT_S:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g}, got {text!r}"
+        )
     return value
 
 

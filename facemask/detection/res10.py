@@ -248,7 +248,12 @@ class FaceDetector:
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
         proto, weights = locate_weights(self.config.model_dir)
-        self.net = cv2.dnn.readNetFromCaffe(str(proto), str(weights))
+        try:
+            self.net = cv2.dnn.readNetFromCaffe(str(proto), str(weights))
+        except cv2.error:  # a garbage or truncated prototxt: OpenCV's own message runs to a C++ stack
+            raise FacemaskError(
+                f"{proto}: not a valid Caffe prototxt for the res10 face detector (replace it, or drop --face-model)"
+            ) from None
 
     def detect(self, image: np.ndarray) -> Faces:
         if image is None or image.ndim != 3 or image.size == 0:

@@ -23,18 +23,25 @@ MAX_PIXELS_ENV = "FACEMASK_MAX_PIXELS"
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits
 
 
+MAX_PIXELS_LIMIT = 10**15  # --max-megapixels takes up to 1e9 MP
+
+
 def pixel_budget() -> int:
-    """Most pixels an image may declare: FACEMASK_MAX_PIXELS (set by `--max-megapixels`) or 50 MP."""
+    """Most pixels an image may declare: FACEMASK_MAX_PIXELS (set by `--max-megapixels`) or 50 MP.
+
+    The value must be a finite number from 1 to 1e15: `1e400` (infinity), `nan` and the like are
+    one error line, never an overflow deep inside a reader.
+    """
     text = os.environ.get(MAX_PIXELS_ENV, "").strip()
     if not text:
         return DEFAULT_MAX_PIXELS
     try:
-        value = int(float(text))
+        number = float(text)
     except ValueError:
         raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: expected a number of pixels") from None
-    if value < 1:
-        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: must be at least 1 pixel")
-    return value
+    if not 1 <= number <= MAX_PIXELS_LIMIT:  # NaN and infinity fail this too
+        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: must be a number of pixels from 1 to {MAX_PIXELS_LIMIT:.0e}")
+    return int(number)
 
 
 def looks_like_image(path: Path) -> bool:

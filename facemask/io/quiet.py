@@ -1,9 +1,11 @@
 """Keep native libraries' chatter off the terminal; the CLI reports failures itself, in one line.
 
-TensorFlow, LiteRT, the TFLite converter, OpenCV and FFmpeg write banners ("oneDNN custom
-operations are on", "Could not find cuda drivers", "Created TensorFlow Lite XNNPACK delegate")
-straight to file descriptor 2, below Python, so only moving the descriptor stops them.
-`-v` lets them through.
+TensorFlow, LiteRT, the TFLite converter, OpenCV, libpng and FFmpeg write banners and warnings
+("oneDNN custom operations are on", "Could not find cuda drivers", "Created TensorFlow Lite
+XNNPACK delegate", "libpng warning: iCCP: ...", "[h264 @ 0x...] error while decoding")
+straight to file descriptor 2, below Python, so only moving the descriptor stops them: every
+command that reads images, video or models (detect, benchmark, evaluate, train, export) runs inside
+`native_stderr_silenced(keep_python=True)` (cli/run.py). `-v` lets them through.
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ cannot, and returns the source; `read()` hands over the next `Frame`, or None at
 from __future__ import annotations
 
 import logging
+import math
+import os
 import queue
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +24,18 @@ import cv2
 
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
-from facemask.io.imageio import MAX_PIXELS_ENV, VIDEO_SUFFIXES, looks_like_image, pixel_budget
+from facemask.io.imageio import MAX_PIXELS_ENV, SYSTEM_TREES, VIDEO_SUFFIXES, looks_like_image, pixel_budget
 
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
 JOIN_TIMEOUT_S = 2.0
 MAX_CAMERA_INDEX = 9999  # OpenCV takes an int; a larger number is a typo, not a device
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.001, 86400.0  # OpenCV counts whole milliseconds; 0 ms means "wait for ever"
+HEAD_BYTES = 4096
+# FFmpeg follows these lists to the files they name (a FIFO named there blocks for ever), so none is read:
+# concat lists, HLS and M3U playlists, DASH manifests (XML), SDP session files, PLS playlists.
+LIST_HEADS = (b"ffconcat", b"#extm3u", b"#ext-x-", b"<?xml", b"<mpd", b"<smil", b"v=0", b"[playlist]", b"file ")
 _END = object()
 
 
@@ -128,11 +136,23 @@ class _Threaded:
         self.stop()
 
 
+def check_timeout(timeout_s: float) -> float:
+    """A wait OpenCV and threading can honour: 1 ms to a day (NaN, 0 and infinity are refused)."""
+    if not MIN_TIMEOUT_S <= timeout_s <= MAX_TIMEOUT_S:
+        raise FacemaskError(f"timeout must be from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g} seconds, got {timeout_s!r}")
+    return timeout_s
+
+
+def timeout_ms(timeout_s: float) -> int:
+    """`timeout_s` in whole milliseconds, rounded up: 0.1 ms must not become 0, which OpenCV reads as no timeout."""
+    return max(1, math.ceil(check_timeout(timeout_s) * 1000))
+
+
 def open_capture(src: int | str, timeout_s: float) -> cv2.VideoCapture:
     """`cv2.VideoCapture` whose FFmpeg open and read give up after `timeout_s` (its default is 30 s)."""
     if isinstance(src, int):
         return cv2.VideoCapture(src)
-    ms = int(timeout_s * 1000)
+    ms = timeout_ms(timeout_s)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
     return cv2.VideoCapture(src, cv2.CAP_FFMPEG, params)
 
@@ -158,7 +178,7 @@ class CameraSource(_Threaded):
         self.src = src
         self.name = f"camera {src}" if isinstance(src, int) else f"stream {src}"
         self._factory = capture_factory or (lambda source: open_capture(source, read_timeout_s))
-        self._timeout = read_timeout_s
+        self._timeout = check_timeout(read_timeout_s)
         self._max_failures = max_failures
         self._reconnect = reconnect
         self._backoff = backoff_s
@@ -263,6 +283,57 @@ class CameraSource(_Threaded):
             raise FacemaskError(self._error or f"{self.name}: no frame for {self._timeout:.0f} s")
 
 
+def check_local_video(path: Path) -> None:
+    """A local video must be a regular file that is not a list of other files.
+
+    FFmpeg reads an ffconcat list, an HLS playlist or an SDP file named `clip.mp4` by its
+    content and opens what it names, a FIFO or device included, which can block for ever.
+    No video container is plain text, so text is refused from its first bytes, before
+    OpenCV sees the file. The file is opened without blocking and checked to be regular.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FacemaskError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or any(path.resolve().is_relative_to(t) for t in SYSTEM_TREES):
+            raise FacemaskError(f"{path}: not a regular file (a pipe, socket, device or system file)")
+        head = os.read(fd, HEAD_BYTES)
+    except OSError as exc:
+        raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if start.startswith(LIST_HEADS) or (looks_like_text(head) and not head.startswith(b"YUV4MPEG2")):
+        raise FacemaskError(
+            f"{path}: cannot open video (it is text, not a video: playlists and concat lists, "
+            "which name other files, are not read)"
+        )
+
+
+def open_video_file(name: str) -> cv2.VideoCapture:
+    """A video file through FFmpeg only: OpenCV's fallback would read `clip%d.mp4` as an image
+    sequence, opening `clip0.mp4`, `clip1.mp4`... whatever they are (a FIFO blocks for ever)."""
+    return cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+
+
+def looks_like_text(head: bytes) -> bool:
+    """The first bytes of a file are UTF-8 text (no NUL, no control bytes but tab and line ends)."""
+    if not head:
+        return False
+    for cut in range(4):  # the read may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return False
+    return all(c.isprintable() or c in "\t\r\n\f" for c in text)
+
+
 class FileSource(_Threaded):
     """A video file read ahead into a bounded queue, every frame in order, with an end marker.
 
@@ -276,23 +347,25 @@ class FileSource(_Threaded):
         path: Path,
         realtime: bool = False,
         queue_size: int = 8,
-        capture_factory: Callable = cv2.VideoCapture,
+        capture_factory: Callable | None = None,
         loop: bool = False,
     ) -> None:
         super().__init__()
         self.path = path if isinstance(path, str) and is_video_url(path) else Path(path)  # a URL stays a string
         self.realtime = realtime
         self.loop = loop
-        self._factory = capture_factory
+        self._factory = capture_factory or open_video_file
         self._queue: queue.Queue = queue.Queue(maxsize=1 if realtime else queue_size)
         self.fps = 25.0
         self.expected_frames = 0
         self.size = (0, 0)
 
     def start(self) -> FileSource:
-        if isinstance(self.path, Path) and not self.path.is_file():
-            raise FacemaskError(f"{self.path}: no such file")
-        cap = self._factory(str(self.path))
+        if isinstance(self.path, Path):
+            check_local_video(self.path)
+        # A local file goes to FFmpeg as an absolute path: `pipe:0` or `concat:a|b` in the current folder
+        # would otherwise be read as a protocol (standard input, a list of files), not as the file.
+        cap = self._factory(str(self.path) if isinstance(self.path, str) else str(self.path.absolute()))
         if not cap.isOpened():
             cap.release()
             raise FacemaskError(f"{self.path}: cannot open video (corrupt, truncated or unsupported format)")

@@ -18,7 +18,15 @@ import cv2
 
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
-from facemask.io.safeio import StreamingFile, commit, discard, prepare_dest, temp_path_for, write_error
+from facemask.io.safeio import (
+    StreamingFile,
+    commit,
+    discard,
+    prepare_dest,
+    standard_output,
+    temp_path_for,
+    write_error,
+)
 from facemask.io.videowriter import open_video_writer
 
 log = logging.getLogger(__name__)
@@ -231,7 +239,7 @@ class _Stdout:
     failed = False
 
     def __init__(self) -> None:
-        self._fh = sys.stdout
+        self._fh = standard_output()
 
     def write(self, text: str) -> None:
         self._fh.write(text)

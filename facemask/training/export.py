@@ -87,7 +87,7 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     try:
         card = json.loads((run_dir / "card_base.json").read_text())
         float_acc, _ = card["test_metrics_keras_float32"]["accuracy"], card["threshold"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise FacemaskError(
             f"{run_dir / 'card_base.json'}: unreadable or incomplete ({type(exc).__name__}: {exc})"
         ) from None
@@ -133,7 +133,10 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     result = {"chosen": chosen, "candidates": results, "float_accuracy": float_acc}
     metrics_path = run_dir / "metrics.json"
     if metrics_path.is_file():  # a re-export updates what the run says it shipped
-        metrics = json.loads(metrics_path.read_text())
-        metrics["exported"] = result
+        try:
+            metrics = json.loads(metrics_path.read_text())
+            metrics["exported"] = result
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            raise FacemaskError(f"{metrics_path}: unreadable ({type(exc).__name__}: {exc})") from None
         metrics_path.write_text(json.dumps(metrics, indent=1))
     return result

@@ -152,8 +152,11 @@ def _lineage(cfg: TrainConfig) -> tuple[str, list[dict]]:
     """Where the weights began: a run continued from an earlier run's best.keras inherits its start and stages."""
     base = Path(cfg.weights).parent / "card_base.json"
     if cfg.weights.endswith(".keras") and base.is_file():
-        earlier = json.loads(base.read_text())
-        return earlier["weights_init"], earlier["training"].get("stages", [])
+        try:
+            earlier = json.loads(base.read_text())
+            return earlier["weights_init"], earlier["training"].get("stages", [])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise FacemaskError(f"{base}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
     return cfg.weights, []
 
 

@@ -16,7 +16,12 @@ class WallClock:
 
     def __init__(self, out: Path, resume: bool) -> None:
         self.path = out / "wall_time.json"
-        self.before = json.loads(self.path.read_text())["seconds"] if resume and self.path.is_file() else 0.0
+        self.before = 0.0
+        if resume and self.path.is_file():
+            try:
+                self.before = float(json.loads(self.path.read_text())["seconds"])
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise FacemaskError(f"{self.path}: unreadable ({type(exc).__name__}: {exc})") from None
         self.started = time.time()
 
     @property
