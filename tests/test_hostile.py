@@ -682,7 +682,8 @@ def test_bomb_peak_memory_in_the_page(tmp_path, tiny_model):
     bomb = png_bomb(tmp_path / "bomb.png")
     script = f"""
 import resource, sys
-from facemask.app.page import Settings, analyze_photos
+from facemask.app.page import analyze_photos
+from facemask.app.settings import Settings
 class Upload:
     name, file_id = "bomb.png", "1"
     def __init__(self, data): self.data, self.size = data, len(data)

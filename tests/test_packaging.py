@@ -81,9 +81,7 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
     version = run(bin_dir / "facemask", "--version", cwd=tmp_path)
     assert version.returncode == 0 and re.fullmatch(r"facemask \d+\.\d+\.\d+\S*", version.stdout.strip())
     assert run(bin_dir / "python", "-m", "facemask", "--version", cwd=tmp_path).stdout == version.stdout
-    where = run(
-        bin_dir / "python", "-c", "import facemask.classification.classifier as c; print(c.MODELS_DIR)", cwd=tmp_path
-    )
+    where = run(bin_dir / "python", "-c", "import facemask.classification.card as c; print(c.MODELS_DIR)", cwd=tmp_path)
     assert where.stdout.strip().startswith(str(venv)), where  # the wheel's copy, not the checkout
 
     photo = tmp_path / "photo.jpg"

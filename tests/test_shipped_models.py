@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from facemask.classification.classifier import MODELS_DIR, MaskClassifier
+from facemask.classification.card import MODELS_DIR
+from facemask.classification.classifier import MaskClassifier
 from facemask.classification.shipped import SHIPPED
 from facemask.core.config import ClassifierConfig
 

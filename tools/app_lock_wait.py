@@ -20,7 +20,8 @@ from pathlib import Path
 import cv2
 
 from facemask.app.clip import process_clip
-from facemask.app.page import Settings, analyzer_for
+from facemask.app.page import analyzer_for
+from facemask.app.settings import Settings
 from facemask.io.safeio import write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -21,7 +21,8 @@ import numpy as np
 from score_classifier import SHARED, predictions, score, sources_for
 
 from facemask import LABELS
-from facemask.classification.classifier import MaskClassifier, read_card, resolve_model
+from facemask.classification.card import read_card, resolve_model
+from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
 from facemask.io.safeio import write_text

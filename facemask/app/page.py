@@ -17,7 +17,7 @@ Why it is built this way:
 - Bad uploads (not an image, corrupt, too big) become `st.error` lines and the page goes on.
 - FACEMASK_APP_MODEL (a model path) is offered first, for tests and for models under trial.
 - Streamlit renders its text as Markdown, so every string the user had a hand in (an upload's
-  name, an error naming it) is shown through `plain()`: `[click](https://evil.example).jpg`
+  name, an error naming it) is shown through `plain()` (text.py): `[click](https://evil.example).jpg`
   reads as itself, never as a live link or a remote image.
 """
 
@@ -25,51 +25,29 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import re
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 import streamlit as st
 
 from facemask.app.clip import ClipResult, process_clip
 from facemask.app.photo import PhotoResult, checked_bytes, face_rows, process_photos
-from facemask.classification.classifier import MaskClassifier, own_threshold
+from facemask.app.settings import MODEL_ENV, Settings, model_choices
+from facemask.app.text import plain
+from facemask.classification.card import own_threshold
+from facemask.classification.classifier import MaskClassifier
 from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
 from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
-from facemask.core.errors import FacemaskError, one_line
+from facemask.core.errors import FacemaskError
 from facemask.core.labels import compliance_text
 from facemask.detection.loader import Detector, load_face_detector
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.builder import build_pipeline
 from facemask.sinks.images import results_document
 
-MODEL_ENV = "FACEMASK_APP_MODEL"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 CLIP_TYPES = ["mp4", "avi", "mov", "mkv", "m4v", "webm"]
 MAX_SNAPSHOTS = 8
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: CommonMark escapes each
-
-
-def plain(text: object) -> str:
-    """`text` as Markdown that shows exactly it: one line, every punctuation mark backslash-escaped.
-
-    No link, image, emphasis, heading, HTML, colour directive or math can start, so a file named
-    `[click here](https://evil.example).jpg` is shown as that name.
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(str(text)))
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything in the sidebar; hashable, so it can key caches and remembered results."""
-
-    model: str
-    face_confidence: float
-    mask_threshold: float
-    max_mb: int
-    max_clip_s: float
 
 
 @st.cache_resource(show_spinner="Loading the face detector...", max_entries=4)
@@ -112,11 +90,6 @@ def analyzer_for(settings: Settings, mode: str) -> FaceMaskAnalyzer:
     lock = inference_lock()
     detector = Locked(load_detector(settings.face_confidence, mode), lock)
     return FaceMaskAnalyzer(detector, Locked(load_classifier(settings.model, settings.mask_threshold), lock))
-
-
-def model_choices() -> list[str]:
-    override = os.environ.get(MODEL_ENV, "").strip()
-    return ([override] if override else []) + ["default", "resnet50", "lite"]
 
 
 def sidebar() -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from facemask.classification.classifier import read_card
+from facemask.classification.card import read_card
 
 
 def folder_fingerprint(entries: list[tuple[str, str, str]]) -> str:

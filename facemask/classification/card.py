@@ -1,0 +1,225 @@
+"""Model cards: the JSON beside each model, and the mean cards that average several models.
+
+A model's card carries its input size, colour order, pixel scaling, crop margin, labels,
+threshold and the SHA-256 of the model file; every field is checked before inference trusts it.
+A mean card (a `.json` naming member models beside it) lists each member's file and SHA-256 and
+the temperature fitted on the validation splits. Shipped models (see shipped.SHIPPED) are
+package data under MODELS_DIR.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from facemask.classification.crops import CROP_MARGIN
+from facemask.classification.shipped import SHIPPED, shipped_names
+from facemask.core.errors import FacemaskError
+from facemask.core.labels import labels_problem
+from facemask.io.imageio import read_bounded
+
+# Shipped models are package data, so an installed wheel finds them wherever it lives.
+MODELS_DIR = Path(str(resources.files("facemask") / "models"))
+MAX_CARD_BYTES = 2**20
+MAX_MEMBERS = 8
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What inference must know about a model; written by training, read here."""
+
+    input_size: int
+    labels: tuple[str, ...]
+    threshold: float
+    scale: float = 1.0
+    offset: float = 0.0
+    color: str = "RGB"
+    crop_margin: float = CROP_MARGIN
+    sha256: str | None = None  # of the model file; None: the card cannot vouch for it, so it is not loaded
+
+    @classmethod
+    def from_dict(cls, card: dict) -> ModelCard:
+        """A card checked field by field; every problem found is named, in one line."""
+        problems = card_problems(card)
+        if problems:
+            raise FacemaskError("model card: " + "; ".join(problems))
+        pre = card.get("preprocessing", {})
+        return cls(
+            input_size=int(card["input_size"]),
+            labels=tuple(card["labels"]),
+            threshold=float(card.get("threshold", 0.5)),
+            scale=float(pre.get("scale", 1.0)),
+            offset=float(pre.get("offset", 0.0)),
+            color=str(pre.get("color", "RGB")),
+            crop_margin=float(pre.get("crop_margin", CROP_MARGIN)),
+            sha256=str(card["model_sha256"]).lower() if card.get("model_sha256") is not None else None,
+        )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def card_problems(card) -> list[str]:
+    """What is wrong with a card's fields, in words; empty when inference can trust it.
+
+    NaN compares false with everything, so a NaN threshold would label every face `mask`;
+    swapped labels would swap every answer. Both are refused, not guessed around.
+    """
+    if not isinstance(card, dict):
+        return [f"must be a JSON object, got {type(card).__name__}"]
+    problems = []
+    size = card.get("input_size")
+    if not (isinstance(size, int) and not isinstance(size, bool) and 8 <= size <= 4096):
+        problems.append(
+            f"input_size must be a whole number of pixels (8 to 4096), got {size!r}"
+            if "input_size" in card
+            else "input_size is missing (malformed card)"
+        )
+    if (problem := labels_problem(card.get("labels"))) is not None:
+        problems.append(problem)
+    if (problem := _threshold_problem(card.get("threshold", 0.5))) is not None:
+        problems.append(problem)
+    pre = card.get("preprocessing", {})
+    if not isinstance(pre, dict):
+        problems.append(f"preprocessing must be a JSON object, got {pre!r}")
+        pre = {}
+    for key in ("scale", "offset", "crop_margin"):
+        if key in pre and not _is_number(pre[key]):
+            problems.append(f"preprocessing.{key} must be a finite number, got {pre[key]!r}")
+    if "crop_margin" in pre and _is_number(pre["crop_margin"]) and not 0.0 <= pre["crop_margin"] <= 2.0:
+        problems.append(f"preprocessing.crop_margin must be in [0, 2], got {pre['crop_margin']!r}")
+    if pre.get("color", "RGB") not in ("RGB", "BGR"):
+        problems.append(f"preprocessing.color must be RGB or BGR, got {pre.get('color')!r}")
+    digest = card.get("model_sha256")
+    if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
+        problems.append(f"model_sha256 must be 64 hex digits, got {digest!r}")
+    return problems
+
+
+def _threshold_problem(threshold) -> str | None:
+    """A card's cut must be a finite number in [0, 1] (NaN would label every face `mask`)."""
+    if _is_number(threshold) and 0.0 <= threshold <= 1.0:
+        return None
+    return f"threshold must be a finite number in [0, 1], got {threshold!r}"
+
+
+def card_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def resolve_model(name_or_path: str) -> Path:
+    """A shipped name (see SHIPPED) or a path: a `.tflite`/`.keras` model, or a mean card `.json`."""
+    path = MODELS_DIR / SHIPPED[name_or_path][0] if name_or_path in SHIPPED else Path(name_or_path)
+    if not path.is_file():
+        raise FacemaskError(
+            f"{path}: model file not found; --model takes a shipped name ({shipped_names()}) "
+            "or the path of a .tflite/.keras model or mean card .json"
+        )
+    if path.suffix not in (".tflite", ".keras", ".json"):
+        raise FacemaskError(f"{path}: unsupported model format (expected .tflite, .keras or a mean card .json)")
+    return path
+
+
+@dataclass(frozen=True)
+class MeanCard:
+    """Several models averaged: their files (beside the card), each one's SHA-256, and the fitted temperature."""
+
+    members: tuple[Path, ...]
+    sha256: tuple[str, ...]
+    temperature: float
+    threshold: float = 0.5
+
+
+def load_mean_card(path: Path) -> MeanCard:
+    """A mean card checked field by field; its members are the exact files its temperature was fitted on."""
+    card = read_card(path)
+    members = card.get("members") if isinstance(card, dict) else None
+    if members is None and isinstance(card, dict) and "input_size" in card:
+        raise FacemaskError(f"{path}: this is a model's card, not a mean card; give the model file beside it")
+    if not (isinstance(members, list) and members and all(isinstance(m, dict) for m in members)):
+        raise FacemaskError(f"{path}: mean card needs members: a list of {{file, sha256}}")
+    if len(members) > MAX_MEMBERS:  # each member is a loaded model: a long list is a memory bomb
+        raise FacemaskError(f"{path}: mean card has {len(members)} members; at most {MAX_MEMBERS}")
+    problems = []
+    if (problem := labels_problem(card.get("labels"))) is not None:
+        problems.append(problem)
+    temperature, threshold = card.get("temperature"), card.get("threshold", 0.5)
+    if not (_is_number(temperature) and 0.05 <= temperature <= 20):
+        problems.append(f"temperature must be a number in [0.05, 20], got {temperature!r}")
+    if (problem := _threshold_problem(threshold)) is not None:
+        problems.append(problem)
+    files = [m.get("file") for m in members]
+    if not all(isinstance(f, str) and Path(f).name == f and Path(f).suffix in (".tflite", ".keras") for f in files):
+        problems.append(f"members must be .tflite/.keras file names in the card's folder, got {files!r}")
+    if problems:
+        raise FacemaskError(f"{path}: mean card: " + "; ".join(problems))
+    return MeanCard(
+        members=tuple(resolve_model(str(path.parent / f)) for f in files),
+        sha256=tuple(str(m.get("sha256", "")).lower() for m in members),
+        temperature=float(temperature),
+        threshold=float(threshold),
+    )
+
+
+def own_threshold(name_or_path: str) -> float:
+    """The cut a model is labelled at unless told otherwise: its card's (a mean card's is 0.5)."""
+    path = resolve_model(name_or_path)
+    return load_mean_card(path).threshold if path.suffix == ".json" else load_card(path).threshold
+
+
+def read_card(model_path: Path) -> dict:
+    """The card JSON beside a model, parsed; any problem reading it is one FacemaskError line."""
+    path = card_path(model_path)
+    if not path.is_file():
+        raise FacemaskError(f"{path}: model card missing (every model needs its metadata JSON beside it)")
+    data = read_bounded(path, MAX_CARD_BYTES, "a model card")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise FacemaskError(f"{path}: model card is not valid JSON (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise FacemaskError(f"{path}: model card is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise FacemaskError(f"{path}: model card is not valid JSON (nested too deeply)") from None
+
+
+def load_card(model_path: Path) -> ModelCard:
+    try:
+        return ModelCard.from_dict(read_card(model_path))
+    except FacemaskError as exc:
+        message = str(exc)
+        if message.startswith("model card:"):
+            raise FacemaskError(f"{card_path(model_path)}: {message}") from None
+        raise
+
+
+def verify_model_file(model_path: Path, expected: str | None) -> None:
+    """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong.
+
+    A card without the hash cannot vouch for the file beside it (replaced, tampered with), so that
+    model is not loaded either: `facemask export` writes the hash, or it can be added by hand.
+    """
+    if expected is None:
+        raise FacemaskError(
+            f"{card_path(model_path)}: no model_sha256, so {model_path.name} cannot be checked and is not loaded; "
+            f"re-export the model (facemask export) or add its SHA-256 (sha256sum {model_path.name}) "
+            'to the card as "model_sha256"'
+        )
+    digest = hashlib.sha256()
+    try:
+        with open(model_path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise FacemaskError(f"{model_path}: cannot read model ({exc.strerror})") from None
+    if digest.hexdigest() != expected:
+        raise FacemaskError(
+            f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
+            "or the card belongs to another model)"
+        )
