@@ -152,16 +152,16 @@ def test_open_timeout_out_of_range_is_refused_when_parsed(tiny_model, value):
 
 def test_open_timeout_is_rounded_up_to_a_whole_millisecond(monkeypatch):
     """0.0015 s is 2 ms, never 1 ms less, and never 0 ms (which OpenCV reads as no timeout)."""
-    import facemask.io.sources as sources
+    import facemask.io.streams as streams
 
     seen = []
-    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda src, api, params: seen.append(params))
-    sources.open_capture("rtsp://x/live", 0.0015)
-    sources.open_capture("rtsp://x/live", 0.001)
+    monkeypatch.setattr(streams.cv2, "VideoCapture", lambda src, api, params: seen.append(params))
+    streams.open_capture("rtsp://x/live", 0.0015)
+    streams.open_capture("rtsp://x/live", 0.001)
     assert [p[1] for p in seen] == [2, 1] and [p[3] for p in seen] == [2, 1]
     for bad in (0.0001, 0.0, float("nan"), float("inf"), 1e308):
-        with pytest.raises(sources.FacemaskError, match="timeout must be from 0.001 to 86400 seconds"):
-            sources.open_capture("rtsp://x/live", bad)
+        with pytest.raises(streams.FacemaskError, match="timeout must be from 0.001 to 86400 seconds"):
+            streams.open_capture("rtsp://x/live", bad)
 
 
 def test_a_one_millisecond_open_timeout_gives_up_at_once(tiny_model):
@@ -462,7 +462,7 @@ def test_a_run_started_without_stderr_still_works(tmp_path, tiny_model, verbose)
 
 def test_standard_output_refuses_a_closed_descriptor(monkeypatch):
     from facemask.core.errors import FacemaskError
-    from facemask.io.safeio import standard_output
+    from facemask.io.stdio import standard_output
 
     monkeypatch.setattr("sys.stdout", None)
     with pytest.raises(FacemaskError, match="standard output is closed"):

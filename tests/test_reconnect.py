@@ -13,7 +13,7 @@ from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.labels import labels_at
 from facemask.core.types import shown_confidence
-from facemask.io.sources import CameraSource
+from facemask.io.streams import CameraSource
 
 
 def drain(source: CameraSource) -> int:

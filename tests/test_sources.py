@@ -9,7 +9,8 @@ import pytest
 from video_fixtures import FPS, FakeCapture, write_truncated_video, write_video
 
 from facemask.core.errors import FacemaskError
-from facemask.io.sources import CameraSource, FileSource, open_source, source_kind
+from facemask.io.sources import FileSource, open_source, source_kind
+from facemask.io.streams import CameraSource
 
 
 def wait_until(predicate, timeout: float = 10.0) -> None:

@@ -53,7 +53,7 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
     if output is not None and video:
         output = video_output_path(output, args.sources[0], kinds[0])
     if args.json == STDOUT:
-        from facemask.io.safeio import standard_output
+        from facemask.io.stdio import standard_output
 
         standard_output()  # refused before any model loads when stdout is closed
     json_path = None if args.json == STDOUT else args.json

@@ -34,7 +34,7 @@ def run_command(args: argparse.Namespace) -> int:
     FFmpeg warnings) unless `-v`; Python's own warnings and errors still show.
     """
     from facemask.io.quiet import native_stderr_silenced
-    from facemask.io.safeio import reopen_closed_standard_fds
+    from facemask.io.stdio import reopen_closed_standard_fds
 
     reopen_closed_standard_fds()  # started with `>&-` or `2>&-`: no output file may become descriptor 1 or 2
     for stream in (sys.stdout, sys.stderr):  # a file name that is not valid UTF-8 prints escaped, never crashes

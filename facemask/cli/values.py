@@ -55,7 +55,7 @@ def fraction(text: str) -> float:
     return value
 
 
-MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.001, 86400.0  # as sources.check_timeout: OpenCV counts whole milliseconds
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.001, 86400.0  # as streams.check_timeout: OpenCV counts whole milliseconds
 
 
 def seconds(text: str) -> float:

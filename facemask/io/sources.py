@@ -3,17 +3,15 @@
 Each source decodes on its own reader thread so inference on the main thread never blocks
 capture. `start()` opens the device or file, fails with a one-line FacemaskError when it
 cannot, and returns the source; `read()` hands over the next `Frame`, or None at the end.
+
+Camera and stream sources live in io/streams.py, the checks run on a local video before
+FFmpeg opens it in io/video_checks.py, and the reader-thread plumbing in io/threaded.py.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import os
 import queue
 import re
-import stat
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -24,18 +22,13 @@ import cv2
 
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
-from facemask.io.imageio import MAX_PIXELS_ENV, SYSTEM_TREES, VIDEO_SUFFIXES, looks_like_image, pixel_budget
-
-log = logging.getLogger(__name__)
+from facemask.io.imageio import MAX_PIXELS_ENV, VIDEO_SUFFIXES, looks_like_image, pixel_budget
+from facemask.io.streams import CameraSource
+from facemask.io.threaded import _fps_of, _Threaded
+from facemask.io.video_checks import check_local_video, open_video_file
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp")
-JOIN_TIMEOUT_S = 2.0
 MAX_CAMERA_INDEX = 9999  # OpenCV takes an int; a larger number is a typo, not a device
-MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.001, 86400.0  # OpenCV counts whole milliseconds; 0 ms means "wait for ever"
-HEAD_BYTES = 4096
-# FFmpeg follows these lists to the files they name (a FIFO named there blocks for ever), so none is read:
-# concat lists, HLS and M3U playlists, DASH manifests (XML), SDP session files, PLS playlists.
-LIST_HEADS = (b"ffconcat", b"#extm3u", b"#ext-x-", b"<?xml", b"<mpd", b"<smil", b"v=0", b"[playlist]", b"file ")
 _END = object()
 
 
@@ -94,244 +87,6 @@ def open_source(spec: str, realtime: bool = False, timeout_s: float = 10.0, reco
     if kind == "video":
         return FileSource(spec if is_video_url(spec) else Path(spec), realtime=realtime)
     raise FacemaskError(f"{spec}: is an {kind}, not a video, camera or stream")
-
-
-def _fps_of(cap, fallback: float) -> float:
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    return fps if 0.05 <= fps <= 240.0 else fallback  # a 0.5 fps time-lapse keeps its own clock
-
-
-class _Threaded:
-    """Start/stop plumbing shared by both sources: an Event to stop, a join with a timeout."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._cap = None
-        self.dropped = 0
-
-    def _launch(self, name: str) -> None:
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        """Stop the reader, wait for it (bounded) and release the capture. Safe to call twice."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(JOIN_TIMEOUT_S)
-            if self._thread.is_alive():
-                log.warning("reader thread did not stop within %.1f s", JOIN_TIMEOUT_S)
-                return  # releasing under a live read() could crash the native code
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    def __enter__(self):
-        return self.start() if self._thread is None else self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-def check_timeout(timeout_s: float) -> float:
-    """A wait OpenCV and threading can honour: 1 ms to a day (NaN, 0 and infinity are refused)."""
-    if not MIN_TIMEOUT_S <= timeout_s <= MAX_TIMEOUT_S:
-        raise FacemaskError(f"timeout must be from {MIN_TIMEOUT_S:g} to {MAX_TIMEOUT_S:g} seconds, got {timeout_s!r}")
-    return timeout_s
-
-
-def timeout_ms(timeout_s: float) -> int:
-    """`timeout_s` in whole milliseconds, rounded up: 0.1 ms must not become 0, which OpenCV reads as no timeout."""
-    return max(1, math.ceil(check_timeout(timeout_s) * 1000))
-
-
-def open_capture(src: int | str, timeout_s: float) -> cv2.VideoCapture:
-    """`cv2.VideoCapture` whose FFmpeg open and read give up after `timeout_s` (its default is 30 s)."""
-    if isinstance(src, int):
-        return cv2.VideoCapture(src)
-    ms = timeout_ms(timeout_s)
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    return cv2.VideoCapture(src, cv2.CAP_FFMPEG, params)
-
-
-class CameraSource(_Threaded):
-    """A webcam index or a stream URL. The reader keeps only the newest frame; stale ones vanish.
-
-    A stream that stops delivering is reopened up to `reconnect` times, waiting `backoff_s`,
-    then twice that, and so on; `read()` keeps waiting while a reconnection is under way and
-    raises one clear FacemaskError once the source gives up.
-    """
-
-    def __init__(
-        self,
-        src: int | str,
-        capture_factory: Callable | None = None,
-        read_timeout_s: float = 10.0,
-        max_failures: int = 3,
-        reconnect: int = 0,
-        backoff_s: float = 1.0,
-    ) -> None:
-        super().__init__()
-        self.src = src
-        self.name = f"camera {src}" if isinstance(src, int) else f"stream {src}"
-        self._factory = capture_factory or (lambda source: open_capture(source, read_timeout_s))
-        self._timeout = check_timeout(read_timeout_s)
-        self._max_failures = max_failures
-        self._reconnect = reconnect
-        self._backoff = backoff_s
-        self._reconnecting = False
-        self._cond = threading.Condition()
-        self._latest: Frame | None = None
-        self._captured = 0
-        self._delivered = -1
-        self._error: str | None = None
-        self.fps = 30.0
-
-    def start(self) -> CameraSource:
-        cap = self._factory(self.src)
-        if not cap.isOpened():
-            cap.release()
-            wait = "" if isinstance(self.src, int) else f" (no answer within {self._timeout:g} s; see --open-timeout)"
-            raise FacemaskError(f"cannot open {self.name}{wait}")
-        self._cap = cap
-        self.fps = _fps_of(cap, 30.0)
-        self._t0 = time.monotonic()
-        self._launch(f"facemask-{self.name}")
-        return self
-
-    def _run(self) -> None:
-        try:
-            self._capture_loop()
-        except Exception as exc:  # noqa: BLE001 - a driver crash must reach the main thread, not vanish
-            self._fail(f"{self.name}: capture failed ({exc})")
-
-    def _capture_loop(self) -> None:
-        failures, attempts = 0, 0
-        while not self._stop.is_set():
-            ok, image = self._cap.read() if self._cap is not None else (False, None)
-            if not ok or image is None:
-                failures += 1
-                if failures < self._max_failures:
-                    self._stop.wait(0.01)
-                    continue
-                if attempts >= self._reconnect:
-                    tried = f" and {attempts} reconnection{'s' if attempts != 1 else ''}" if attempts else ""
-                    self._fail(f"{self.name} stopped delivering frames after {self._captured} frames{tried}")
-                    return
-                attempts += 1
-                self._reopen(attempts)
-                failures = 0
-                continue
-            failures, attempts = 0, 0  # the budget is per outage: a stream that recovers gets it back
-            with self._cond:
-                self._latest = Frame(image, self._captured, time.monotonic() - self._t0)
-                self._captured += 1
-                self._cond.notify_all()
-
-    def _reopen(self, attempt: int) -> None:
-        """Wait (1, 2, 4... x backoff, cut short by stop()), then open the source again."""
-        delay = self._backoff * 2 ** (attempt - 1)
-        log.warning("%s stopped; reconnecting in %.0f s (%d of %d)", self.name, delay, attempt, self._reconnect)
-        with self._cond:
-            self._reconnecting = True
-        try:
-            if self._cap is not None:
-                self._cap.release()
-                self._cap = None
-            if self._stop.wait(delay):
-                return
-            cap = self._factory(self.src)
-            if cap.isOpened():
-                self._cap = cap
-            else:
-                cap.release()
-        finally:
-            with self._cond:
-                self._reconnecting = False
-                self._cond.notify_all()
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()  # a read() waiting on another thread returns None at once
-        super().stop()
-
-    def _fail(self, message: str) -> None:
-        with self._cond:
-            self._error = message
-            self._cond.notify_all()
-
-    def read(self) -> Frame | None:
-        """The newest frame not handed out yet; waits for one. None once stopped."""
-        with self._cond:
-
-            def ready() -> bool:
-                return bool(self._captured - 1 > self._delivered or self._error or self._stop.is_set())
-
-            while not self._cond.wait_for(ready, timeout=self._timeout) and self._reconnecting:
-                pass  # a reconnection is under way: its own attempts bound the wait
-            if self._stop.is_set():
-                return None
-            if self._captured - 1 > self._delivered:
-                frame = self._latest
-                self.dropped += frame.index - self._delivered - 1
-                self._delivered = frame.index
-                return frame
-            raise FacemaskError(self._error or f"{self.name}: no frame for {self._timeout:.0f} s")
-
-
-def check_local_video(path: Path) -> None:
-    """A local video must be a regular file that is not a list of other files.
-
-    FFmpeg reads an ffconcat list, an HLS playlist or an SDP file named `clip.mp4` by its
-    content and opens what it names, a FIFO or device included, which can block for ever.
-    No video container is plain text, so text is refused from its first bytes, before
-    OpenCV sees the file. The file is opened without blocking and checked to be regular.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise FacemaskError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or any(path.resolve().is_relative_to(t) for t in SYSTEM_TREES):
-            raise FacemaskError(f"{path}: not a regular file (a pipe, socket, device or system file)")
-        head = os.read(fd, HEAD_BYTES)
-    except OSError as exc:
-        raise FacemaskError(f"{path}: cannot read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
-    start = head.removeprefix(b"\xef\xbb\xbf").lstrip().lower()
-    if start.startswith(LIST_HEADS) or (looks_like_text(head) and not head.startswith(b"YUV4MPEG2")):
-        raise FacemaskError(
-            f"{path}: cannot open video (it is text, not a video: playlists and concat lists, "
-            "which name other files, are not read)"
-        )
-
-
-def open_video_file(name: str) -> cv2.VideoCapture:
-    """A video file through FFmpeg only: OpenCV's fallback would read `clip%d.mp4` as an image
-    sequence, opening `clip0.mp4`, `clip1.mp4`... whatever they are (a FIFO blocks for ever)."""
-    return cv2.VideoCapture(name, cv2.CAP_FFMPEG)
-
-
-def looks_like_text(head: bytes) -> bool:
-    """The first bytes of a file are UTF-8 text (no NUL, no control bytes but tab and line ends)."""
-    if not head:
-        return False
-    for cut in range(4):  # the read may end inside a multi-byte character
-        try:
-            text = head[: len(head) - cut].decode("utf-8")
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        return False
-    return all(c.isprintable() or c in "\t\r\n\f" for c in text)
 
 
 class FileSource(_Threaded):

@@ -1,7 +1,7 @@
 """The one loop: source -> detect and classify -> track -> alerts -> draw -> sinks, on the main thread.
 
-Every input kind is a `Source` that yields Frames (a video file, camera or stream in
-io/sources.py; images and folders in io/images.py), so all of them run through
+Every input kind is a `Source` that yields Frames (a video file in io/sources.py, a camera
+or stream in io/streams.py; images and folders in io/images.py), so all of them run through
 `Pipeline.run`; builder.build_pipeline assembles the stages. Decoding runs on the source's
 reader thread (video) or in its `read()` (images); everything stateful (tracker, monitor,
 sinks) runs here, so none of it needs locks. The tracker and the violation monitor plug in

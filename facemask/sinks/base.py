@@ -23,10 +23,10 @@ from facemask.io.safeio import (
     commit,
     discard,
     prepare_dest,
-    standard_output,
     temp_path_for,
     write_error,
 )
+from facemask.io.stdio import standard_output
 from facemask.io.videowriter import open_video_writer
 
 log = logging.getLogger(__name__)
