@@ -609,7 +609,9 @@ def test_a_killed_run_leaves_no_half_file_under_the_real_name(tmp_path, tiny_mod
     assert not jsonl.exists() and video.read_bytes() == b"an earlier recording"
     (partial,) = tmp_path.glob("f.partial-*.jsonl")
     frames = [json.loads(line)["frame"] for line in partial.read_text().splitlines()]
-    assert frames == list(range(len(frames))) and len(frames) >= 3
+    # Every line is whole JSON (parsed above) and in order; --realtime may drop a frame under load, so
+    # the indices rise but need not start at 0 or be contiguous.
+    assert frames == sorted(set(frames)) and len(frames) >= 3
 
 
 def test_existing_output_is_replaced_only_when_complete(tmp_path, tiny_model):
