@@ -47,8 +47,8 @@ def test_port_host_and_upload_limit(served, monkeypatch):
     "argv, env, message",
     [
         (["app", "--port", "70000"], None, "error: --port must be in 1..65535, got 70000"),
-        (["app"], "lots", "error: FACEMASK_APP_MAX_MB='lots' is not a whole number of megabytes"),
-        (["app"], "0", "error: FACEMASK_APP_MAX_MB must be positive, got 0"),
+        (["app"], "lots", "error: FACEMASK_APP_MAX_MB='lots': expected a whole number of megabytes"),
+        (["app"], "0", "error: FACEMASK_APP_MAX_MB='0': must be a number of megabytes from 1 to 1e+06"),
     ],
 )
 def test_bad_settings_are_one_line_errors(served, monkeypatch, capsys, argv, env, message):

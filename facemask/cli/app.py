@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib.util
-import os
 import signal
 import socket
 import subprocess
@@ -28,16 +27,9 @@ STREAMLIT_MIN_UPLOAD_MB = 200  # Streamlit's own default; the page enforces the 
 
 def upload_limit_mb() -> int:
     """The per-file upload limit the page enforces, from FACEMASK_APP_MAX_MB (default 50)."""
-    raw = os.environ.get(MAX_MB_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_MB
-    try:
-        value = int(raw)
-    except ValueError:
-        raise FacemaskError(f"{MAX_MB_ENV}={raw!r} is not a whole number of megabytes") from None
-    if value <= 0:
-        raise FacemaskError(f"{MAX_MB_ENV} must be positive, got {value}")
-    return value
+    from facemask.core.env import env_number
+
+    return int(env_number(MAX_MB_ENV, DEFAULT_MAX_MB, 1, 10**6, "megabytes", whole=True))
 
 
 def streamlit_command(host: str, port: int) -> list[str]:

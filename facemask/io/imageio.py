@@ -7,13 +7,13 @@ reader (CLI, evaluate, training, the web page) goes through `decode_image`, so a
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from facemask.core.env import env_number
 from facemask.core.errors import FacemaskError
 from facemask.io.imageheader import decoded_bytes_per_pixel, header_size
 
@@ -32,16 +32,7 @@ def pixel_budget() -> int:
     The value must be a finite number from 1 to 1e15: `1e400` (infinity), `nan` and the like are
     one error line, never an overflow deep inside a reader.
     """
-    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_PIXELS
-    try:
-        number = float(text)
-    except ValueError:
-        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: expected a number of pixels") from None
-    if not 1 <= number <= MAX_PIXELS_LIMIT:  # NaN and infinity fail this too
-        raise FacemaskError(f"{MAX_PIXELS_ENV}={text!r}: must be a number of pixels from 1 to {MAX_PIXELS_LIMIT:.0e}")
-    return int(number)
+    return int(env_number(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS, 1, MAX_PIXELS_LIMIT, "pixels"))
 
 
 def looks_like_image(path: Path) -> bool:
