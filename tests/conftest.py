@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -121,3 +123,13 @@ def tiny_model(tiny_keras_model, tmp_path_factory) -> Path:
 
 def card_of(model: Path) -> dict:
     return json.loads(model.with_suffix(".json").read_text())
+
+
+def silent_server() -> tuple[socket.socket, int]:
+    """A TCP server that accepts connections and never sends a byte: a stream that never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
+    return server, server.getsockname()[1]

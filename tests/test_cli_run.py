@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, run_facemask, wait_for_lines
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, run_facemask, silent_server, wait_for_lines
 from video_fixtures import read_back, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -184,18 +183,8 @@ def test_chance_level_export_warns(tmp_path):
     assert chance_level_warning(0.9, tmp_path / "eval.npz") is None
 
 
-def _silent_server() -> tuple[socket.socket, int]:
-    """A TCP server that accepts connections and never sends a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    held: list[socket.socket] = []
-    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
-    return server, server.getsockname()[1]
-
-
 def test_a_silent_stream_gives_up_after_open_timeout(tmp_path, tiny_model):
-    server, port = _silent_server()
+    server, port = silent_server()
     try:
         t0 = time.monotonic()
         proc = run_facemask(

@@ -746,15 +746,13 @@ def test_on_violation_command_is_ended_with_the_run(tmp_path):
     assert not marker.exists()
 
 
-def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
-    """End to end: a real violation starts `sleep`; the CLI exits and takes it with it."""
+def violation_run(tmp_path: Path, tiny_model: Path, command: str, *options, frames: int = 30):
+    """A clip with a real face read as no_mask for long enough: one violation runs `command`."""
     if face_patch() is None:
         pytest.skip("needs the shared face image (../shared/data) for a real violation")
     clip = tmp_path / "face.mp4"
-    write_video(clip, frames=40, fps=10.0)
-    marker = f"{60 + os.getpid() % 1000}.{time.time_ns() % 10**6}"  # a sleep no other process runs
-    started = tmp_path / "started"
-    proc = facemask(
+    write_video(clip, frames=frames, fps=10.0)
+    return facemask(
         "detect",
         clip,
         "--no-display",
@@ -767,16 +765,25 @@ def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
         "--events",
         tmp_path / "e.jsonl",
         "--on-violation",
-        f"touch {started}; sleep {marker}",
+        command,
+        *options,
         timeout=120,
     )
+
+
+def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
+    """End to end: a real violation starts `sleep`; the CLI exits and takes it with it."""
+    marker = f"{60 + os.getpid() % 1000}.{time.time_ns() % 10**6}"  # a sleep no other process runs
+    started = tmp_path / "started"
+    proc = violation_run(tmp_path, tiny_model, f"touch {started}; sleep {marker}", frames=40)
     assert proc.returncode == 0, proc.stderr
     assert started.exists(), "no violation was raised, so the command never ran"
     time.sleep(0.5)
-    assert not _processes_with(marker), "the --on-violation command outlived the run"
+    assert not processes_with(marker), "the --on-violation command outlived the run"
 
 
-def _processes_with(text: str) -> list[int]:
+def processes_with(text: str) -> list[int]:
+    """Pids (other than this test's) whose command line holds `text`."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -784,7 +791,7 @@ def _processes_with(text: str) -> list[int]:
                 found.append(int(cmdline.parent.name))
         except OSError:
             continue
-    return found
+    return [pid for pid in found if pid != os.getpid()]
 
 
 def _group_members(pgid: int) -> list[int]:

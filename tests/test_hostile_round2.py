@@ -13,7 +13,6 @@ import signal
 import socket
 import struct
 import subprocess
-import threading
 import time
 import zlib
 from pathlib import Path
@@ -21,11 +20,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, card_of, facemask_argv, wait_for_lines
+from conftest import HEADLESS, REPO, assert_one_error, card_of, facemask_argv, silent_server, wait_for_lines
 from test_hostile import (
     _broken_run,
     _dataset,
     _fifo,
+    _photos,
     _video,
     facemask,
     fingerprint,
@@ -33,6 +33,8 @@ from test_hostile import (
     image,
     model_copy,
     partial_files,
+    processes_with,
+    violation_run,
 )
 from video_fixtures import face_patch, write_video
 
@@ -129,19 +131,9 @@ def test_app_clip_refuses_an_uploaded_list(tmp_path):
 # ---------------------------------------------------------------- 2. timeouts that round to "for ever"
 
 
-def _silent_server() -> tuple[socket.socket, int]:
-    """A TCP server that accepts connections and never sends a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    held: list[socket.socket] = []
-    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
-    return server, server.getsockname()[1]
-
-
 @pytest.mark.parametrize("value", ["0.0001", "1e-9", "1e308", "86401"])
 def test_open_timeout_out_of_range_is_refused_when_parsed(tiny_model, value):
-    server, port = _silent_server()
+    server, port = silent_server()
     try:
         url = f"http://127.0.0.1:{port}/live"
         proc = facemask("detect", url, "--no-display", "--model", tiny_model, "--open-timeout", value, timeout=60)
@@ -165,7 +157,7 @@ def test_open_timeout_is_rounded_up_to_a_whole_millisecond(monkeypatch):
 
 
 def test_a_one_millisecond_open_timeout_gives_up_at_once(tiny_model):
-    server, port = _silent_server()
+    server, port = silent_server()
     try:
         t0 = time.monotonic()
         url = f"http://127.0.0.1:{port}/live"
@@ -184,22 +176,11 @@ def _marker() -> str:
     return f"{600 + os.getpid() % 100}.{time.time_ns() % 10**6:06d}"
 
 
-def _processes_with(text: str) -> list[int]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return [pid for pid in found if pid != os.getpid()]
-
-
 @pytest.fixture
 def marker():
     mark = _marker()
     yield mark
-    for pid in _processes_with(mark):  # a failing case must not leave ten-minute sleeps behind
+    for pid in processes_with(mark):  # a failing case must not leave ten-minute sleeps behind
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -222,13 +203,13 @@ def test_what_a_command_left_running_is_ended_at_close(marker, command):
     worker = ActionWorker(beep=False, command=command.format(m=marker), maxsize=2)
     worker.submit({"event": "violation", "track_id": 1})
     deadline = time.monotonic() + 10
-    while not _processes_with(marker) and time.monotonic() < deadline:
+    while not processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _processes_with(marker), "the command never started its sleep"
+    assert processes_with(marker), "the command never started its sleep"
     time.sleep(0.2)  # the shell has exited: nothing of the command is running in the foreground
     worker.close(timeout=2.0)
     time.sleep(0.2)
-    assert not _processes_with(marker), "a process the command started outlived close()"
+    assert not processes_with(marker), "a process the command started outlived close()"
 
 
 def test_a_command_that_runs_over_its_time_is_ended_with_what_it_started(marker, monkeypatch):
@@ -240,46 +221,21 @@ def test_a_command_that_runs_over_its_time_is_ended_with_what_it_started(marker,
     deadline = time.monotonic() + 10
     while (worker._count == 0 or worker._running is not None) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _processes_with(marker), "the timed-out command's processes are still running"
+    assert not processes_with(marker), "the timed-out command's processes are still running"
     worker.close(timeout=1.0)
-
-
-def _violation_run(tmp_path: Path, tiny_model: Path, command: str, *options):
-    """A clip with a real face read as no_mask for long enough: one violation runs `command`."""
-    if face_patch() is None:
-        pytest.skip("needs the shared face image (../shared/data) for a real violation")
-    clip = tmp_path / "face.mp4"
-    write_video(clip, frames=30, fps=10.0)
-    return facemask(
-        "detect",
-        clip,
-        "--no-display",
-        "--model",
-        tiny_model,
-        "--mask-threshold",
-        "0.01",
-        "--violation-after",
-        "0.2",
-        "--events",
-        tmp_path / "e.jsonl",
-        "--on-violation",
-        command,
-        *options,
-        timeout=120,
-    )
 
 
 def test_a_command_escaping_into_its_own_session_does_not_outlive_the_cli(tmp_path, tiny_model, marker):
     started = tmp_path / "started"
-    proc = _violation_run(tmp_path, tiny_model, f"touch {started}; setsid sleep {marker} &")
+    proc = violation_run(tmp_path, tiny_model, f"touch {started}; setsid sleep {marker} &")
     assert proc.returncode == 0, proc.stderr
     assert started.exists(), "no violation was raised, so the command never ran"
     time.sleep(0.3)
-    assert not _processes_with(marker), "the --on-violation command's child outlived the run"
+    assert not processes_with(marker), "the --on-violation command's child outlived the run"
 
 
 def test_a_command_prints_to_stderr_not_into_json_on_stdout(tmp_path, tiny_model):
-    proc = _violation_run(tmp_path, tiny_model, "echo ACTION-SAID-THIS; echo ACTION-ERR >&2", "--json", "-")
+    proc = violation_run(tmp_path, tiny_model, "echo ACTION-SAID-THIS; echo ACTION-ERR >&2", "--json", "-")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines and all(json.loads(line)["frame"] >= 0 for line in lines), proc.stdout[-500:]
@@ -372,18 +328,10 @@ def test_a_deeply_nested_model_card_is_one_error(tmp_path, tiny_model, where):
 # ---------------------------------------------------------------- 6. FACEMASK_MAX_PIXELS out of range
 
 
-def _folder_of_two(tmp: Path) -> Path:
-    folder = tmp / "photos"
-    folder.mkdir()
-    image(folder / "a.jpg")
-    image(folder / "b.png")
-    return folder
-
-
 @pytest.mark.parametrize("value", ["1e400", "-1e400", "nan", "inf", "1e16", "0.5"])
 @pytest.mark.parametrize("what", ["image", "folder", "video"])
 def test_a_bad_max_pixels_variable_is_one_line(tmp_path, tiny_model, value, what):
-    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _folder_of_two(tmp_path)}.get(
+    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _photos(tmp_path)}.get(
         what, lambda: _video(tmp_path)
     )()
     proc = facemask("detect", source, "--no-display", "--model", tiny_model, env={**HEADLESS, MAX_PIXELS: value})
@@ -436,7 +384,7 @@ def _closed_stdout(*args, close: str = "stdout") -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("what", ["image", "folder", "video"])
 def test_json_to_a_closed_stdout_is_one_error(tmp_path, tiny_model, what):
-    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _folder_of_two(tmp_path)}.get(
+    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: _photos(tmp_path)}.get(
         what, lambda: _video(tmp_path)
     )()
     before = fingerprint(tmp_path)
@@ -653,7 +601,7 @@ def test_detect_prints_no_native_noise_unless_verbose(tmp_path, tiny_model, what
 
 
 def test_on_violation_output_still_shows_while_native_output_is_muted(tmp_path, tiny_model):
-    proc = _violation_run(tmp_path, tiny_model, "echo SHOWN-ON-STDERR >&2")
+    proc = violation_run(tmp_path, tiny_model, "echo SHOWN-ON-STDERR >&2")
     assert proc.returncode == 0, proc.stderr
     assert "SHOWN-ON-STDERR" in proc.stderr
 
