@@ -2,8 +2,8 @@
 
 usage: python tools/ship_model.py runs/resnet50 mask_resnet50
 Only the TFLite file and its card JSON are shipped: never checkpoints or Keras models.
-A shipped member of the default mean (facemask/models/mask_default.json lists them) needs the mean
-refitted afterwards with tools/fit_mean.py (docs/models.md has the command).
+A shipped member of the default mean (facemask/models/mask_default.json lists them: resnet50, lite112,
+lite128) needs the mean refitted afterwards with tools/fit_mean.py (docs/models.md has the command).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main(run: Path, name: str) -> None:
     print(f"shipped {dest} ({dest.stat().st_size} bytes) with {path}")
     print(
         "if it is a member of facemask/models/mask_default.json, refit that mean: "
-        "python tools/fit_mean.py --member resnet50 --member lite --member lite128 "
+        "python tools/fit_mean.py --member resnet50 --member lite112 --member lite128 "
         "--out facemask/models/mask_default.json"
     )
 

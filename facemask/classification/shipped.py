@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 SHIPPED = {
-    "default": ("mask_default.json", "the calibrated mean of resnet50, lite and lite128"),
-    "resnet50": ("mask_resnet50.tflite", "ResNet50, 96 px"),
-    "lite": ("mask_lite.tflite", "light separable CNN under 1 MB, 112 px"),
-    "lite128": ("mask_lite128.tflite", "the earlier lite, 128 px, folder set only"),
+    "default": ("mask_default.json", "the calibrated mean of resnet50, lite112 and lite128"),
+    "ensemble": ("mask_default.json", "the same mean, by the name that says what it is"),
+    "lite": ("mask_lite.tflite", "one light CNN under 1 MB, 112 px, distilled from the mean"),
+    "resnet50": ("mask_resnet50.tflite", "ResNet50, 96 px (a member of the mean)"),
+    "lite112": ("mask_lite112.tflite", "the earlier lite, 112 px (a member of the mean)"),
+    "lite128": ("mask_lite128.tflite", "the first lite, 128 px, folder set only (a member of the mean)"),
 }
+MEAN_MEMBERS = ("resnet50", "lite112", "lite128")  # the shipped mean's members, in its card's order
 
 
 def shipped_names() -> str:
-    """`default, resnet50, lite, lite128`: for help texts and errors."""
+    """`default, ensemble, lite, ...`: for help texts and errors."""
     return ", ".join(SHIPPED)
 
 
