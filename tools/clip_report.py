@@ -67,6 +67,10 @@ def summarize(records: list[dict], events: list[dict], expected: str | None) -> 
         "flips_smoothed": flips(records, "label"),
         "flips_raw": flips(records, "raw_label"),
         "violations": sum(e["event"] == "violation" for e in events),
+        # the label shown and its confidence must agree: never under 0.5 (None when no face was classified)
+        "min_shown_confidence": min(
+            (f["confidence"] for r in records for f in r["faces"] if f["confidence"] is not None), default=None
+        ),
     }
     if expected:
         out["label_accuracy"] = round(sum(f["label"] == expected for f in main) / max(1, len(main)), 4)
