@@ -54,3 +54,21 @@ def test_a_rerun_removes_a_killed_runs_partial_files_only(tmp_path, tiny_model):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out.json").is_file()
     assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_one_picture_that_cannot_be_encoded_does_not_stop_the_batch(tmp_path, tiny_model):
+    """Minor: one 100000x1 image (PNG bytes named .jpg: no JPEG is that wide) stopped a folder batch."""
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ok, png = cv2.imencode(".png", np.full((1, 100000, 3), 128, np.uint8))
+    (folder / "a_wide.jpg").write_bytes(png.tobytes())
+    cv2.imwrite(str(folder / "b_fine.jpg"), np.full((80, 80, 3), 128, np.uint8))
+    out = tmp_path / "out"
+    proc = run_facemask("detect", folder, "--no-display", "--model", tiny_model, "--output", out)
+    assert proc.returncode == 1, proc.stderr  # partial: one copy is missing, and the exit code says so
+    assert "a_wide.jpg: cannot encode a 100000x1 image; copy skipped" in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b_fine.jpg"]
+    assert "Traceback" not in proc.stderr

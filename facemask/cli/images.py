@@ -45,6 +45,8 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
             if json_sink is not None:
                 json_sink.skip(str(item.path), _error_text(item, exc))
 
+        if image_sink is not None and not strict:
+            image_sink.on_error = lambda frame, exc: bar.write(f"error: {exc}; copy skipped", file=sys.stderr)
         source = ImageSource(bar, on_error=None if strict else on_error)
         lines = LinesSink(bar.write, _result_line, sys.stderr if args.json == STDOUT else sys.stdout)
         stats = pipeline.run(source, [lines, *sinks])
@@ -58,7 +60,7 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
         raise FacemaskError("no image could be read")
     if stats.stop_signal is not None:
         return stopped(stats.stop_signal)
-    return 1 if source.failed else 0
+    return 1 if source.failed or (image_sink is not None and image_sink.failed) else 0
 
 
 def _batch_line(total: int, stats, failed: int) -> str:

@@ -8,7 +8,7 @@ the annotated copy's path under the output folder.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -99,18 +99,29 @@ class AnnotatedImageSink(Sink):
             raise FacemaskError(f"{self.out_dir}: exists and is not a folder (--output takes a folder for images)")
         self.relatives = list(relatives) if relatives is not None else None
         self.written = 0
+        self.failed = 0
+        # In a batch, one copy that cannot be written (a 100000x1 picture has no JPEG) is reported here
+        # and the batch goes on; without a callback (one image alone) it is the run's error.
+        self.on_error: Callable[[Frame, FacemaskError], None] | None = None
 
     def destination(self, frame: Frame) -> Path:
         """Where the annotated copy of this image goes."""
         relative = Path(_name(frame)).name if self.relatives is None else self.relatives[frame.index]
         return self.out_dir / output_name(Path(relative))
 
-    def write(self, frame: Frame, faces: Faces) -> Path:
+    def write(self, frame: Frame, faces: Faces) -> Path | None:
         """Encode and write `frame.image` (the annotated picture); returns the file written."""
         dest = self.destination(frame)
-        ok, data = cv2.imencode(dest.suffix, frame.image)
-        if not ok:
-            raise FacemaskError(f"{dest}: cannot encode image")
-        write_bytes(dest, data.tobytes())
+        try:
+            ok, data = cv2.imencode(dest.suffix, frame.image)
+            if not ok:
+                raise FacemaskError(f"{dest}: cannot encode a {frame.image.shape[1]}x{frame.image.shape[0]} image")
+            write_bytes(dest, data.tobytes())
+        except (FacemaskError, cv2.error) as exc:
+            if self.on_error is None:
+                raise FacemaskError(str(exc).splitlines()[0]) from None
+            self.failed += 1
+            self.on_error(frame, exc if isinstance(exc, FacemaskError) else FacemaskError(f"{dest}: cannot encode"))
+            return None
         self.written += 1
         return dest
