@@ -65,3 +65,13 @@ def test_evaluate_says_when_the_folder_trained_the_model(tmp_path, tiny_model):
     card_path.write_text(json.dumps(card))
     proc = run_facemask("evaluate", root, "--model", model)
     assert proc.returncode == 0 and "note:" not in proc.stderr
+
+
+def test_benchmark_refuses_a_truncated_clip_as_detect_does(tmp_path, tiny_model):
+    """Issue 21 minor: benchmark scored a truncated clip with exit 0 (it looped it), where detect says it ends early."""
+    from video_fixtures import write_truncated_video
+
+    cut = tmp_path / "cut.avi"
+    write_truncated_video(cut, frames=30)
+    proc = run_facemask("benchmark", cut, "--frames", 60, "--model", tiny_model, timeout=300)
+    assert_one_error(proc, "cut.avi: video ends at frame")

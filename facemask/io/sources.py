@@ -156,6 +156,8 @@ class FileSource(_Threaded):
                 index += 1
                 ok, image = self._cap.read()
                 if not ok and self.loop and index > 0:
+                    if index <= self.expected_frames and self._end_marker(index) is not _END:
+                        break  # the first pass ended well short: a truncated file, reported below, not looped
                     self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                     ok, image = self._cap.read()
                 image = image if ok else None
