@@ -54,6 +54,7 @@ def _detect_video(argv: list[str]) -> int:
         (cli.main, ["export", "run", "--quantize", "int4"], "--quantize: invalid choice: 'int4'"),
         (cli.main, ["detect", "a.jpg", "--open-timeout", "inf"], "--open-timeout must be a number of seconds from"),
         (cli.main, ["detect", "a.jpg", "--violation-after", "-1"], "--violation-after must be a number of seconds"),
+        (cli.main, ["detect", "a.jpg", "--violation-after", "nan"], "--violation-after must be a number of seconds"),
         (cli.main, ["detect", "a.jpg", "--reconnect", "-1"], "--reconnect must be at least 0, got -1"),
         (cli.main, ["detect", "a.jpg", "--mask-threshold", "0"], "--mask-threshold must be above 0 and below 1"),
         (cli.main, ["app", "--port", "http"], "--port must be a whole number in 1..65535, got 'http'"),

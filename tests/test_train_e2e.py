@@ -92,6 +92,12 @@ def run(dataset, scenes, tmp_path_factory):
     return out, proc
 
 
+def test_training_prints_no_keras_shuffle_warning(run):
+    """Issue 19 item 9: `UserWarning: shuffle=True was passed` on every run (the dataset shuffles itself)."""
+    _, proc = run
+    assert "shuffle=True" not in proc.stderr
+
+
 def test_training_lists_bad_files_and_finishes(run):
     out, proc = run
     for name in ("corrupt.jpg", "empty.jpg", "readme.txt"):
