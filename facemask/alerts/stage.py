@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from facemask.alerts.actions import ActionWorker
@@ -50,7 +51,7 @@ class AlertStage:
         """The monitor's events for this frame, written (with their snapshots) and handed to the actions."""
         events = self.monitor.update(frame, faces)
         if events and self.events is not None:
-            events = self.events.write(frame, faces, events)
+            events = self.events.write(replace(frame, events=tuple(events)), faces)
         for event in events:
             log.info("%s", json.dumps(event))
             if self._worker is not None and event["event"] == "violation":

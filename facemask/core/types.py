@@ -12,12 +12,14 @@ class Frame:
     """One decoded image from a source, with its position in the stream.
 
     `name` is the image's name in an image batch (its path as given), None for video frames.
+    `events` are the alert events the monitor raised at this frame, for the outputs that record them.
     """
 
     image: np.ndarray
     index: int
     timestamp: float
     name: str | None = None
+    events: tuple[dict, ...] = ()
 
 
 def shown_confidence(label, mask_prob):

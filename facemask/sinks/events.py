@@ -2,17 +2,15 @@
 
 The monitor (alerts.ViolationMonitor) decides the events; this writes them. The events file
 goes to `NAME.partial-*.jsonl`, one flushed line per event, and is renamed into place at
-`close()`; each snapshot is written whole (safeio.write_bytes) or not at all. It is fed the
-events with the frame as decoded, before the overlay draws on it, so snapshots are clean
-crops; that is why it takes `write(frame, faces, events)` where the other outputs take
-`write(frame, faces)`.
+`close()`; each snapshot is written whole (safeio.write_bytes) or not at all. Like every output
+it takes `write(frame, faces)`; the events ride on `frame.events`. The alert stage feeds it the
+frame as decoded, before the overlay draws on it, so snapshots are clean crops.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -22,6 +20,7 @@ from facemask.core.boxes import expand_square
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
 from facemask.io.safeio import StreamingFile, write_bytes
+from facemask.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def snapshot_dir_for(events_path: Path) -> Path:
     return events_path.parent / f"{events_path.stem}_snapshots"
 
 
-class EventsSink:
+class EventsSink(Sink):
     """Events as JSON Lines at `path` (None: no file) and violation snapshots under `snapshot_dir` (None: none)."""
 
     def __init__(self, path: Path | None, snapshot_dir: Path | None = None) -> None:
@@ -45,10 +44,10 @@ class EventsSink:
         """Where the lines are while the run goes on (a crash leaves them there)."""
         return self._file.temp if self._file is not None else None
 
-    def write(self, frame: Frame, faces: Faces, events: Sequence[dict]) -> list[dict]:
-        """Save each violation's snapshot and write every event; returns the events with their snapshot paths."""
+    def write(self, frame: Frame, faces: Faces) -> list[dict]:
+        """Save each violation's snapshot and write each of `frame.events`; returns them with their snapshot paths."""
         written = []
-        for event in events:
+        for event in frame.events:
             if event["event"] == "violation":
                 path = self._snapshot(frame, faces, event["track_id"])
                 event = {**event, "snapshot": str(path) if path else None}
