@@ -35,8 +35,10 @@ def run(a: argparse.Namespace) -> int:
         check_writable(a.json, "--json")
     if a.plots is not None and a.plots.exists() and not a.plots.is_dir():
         raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
-    config = PipelineConfig.for_images(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
-    report, skipped = evaluate_folder(a.dataset, build_pipeline(config).analyzer, progress=True)
+    detector = DetectorConfig(mode=a.detector_mode)
+    models = build_pipeline(PipelineConfig.for_images(detector, ClassifierConfig(model=a.model))).analyzer
+    detect_only = build_pipeline(PipelineConfig.for_images(detector, None), detector=models.detector)
+    report, skipped = evaluate_folder(a.dataset, detect_only, models.classifier, progress=True)
     if "training_source_warning" in report:
         print(f"note: {report['training_source_warning']}", file=sys.stderr)
     for path, why in skipped:

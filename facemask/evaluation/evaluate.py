@@ -9,48 +9,70 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
+from facemask.classification.classifier import MaskClassifier
 from facemask.classification.crops import training_crop
 from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces, Frame
 from facemask.evaluation.provenance import training_source_note
-from facemask.io.imageio import decode_image, read_image_bytes
+from facemask.io.imageio import read_image_bytes
+from facemask.io.images import ImageItem, ImageSource
 from facemask.io.safeio import atomic_path, write_text
-from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.run import Pipeline
+from facemask.sinks.base import Sink
 from facemask.training.dataset import class_folders
 from facemask.training.metrics import classification_report, plot_confusion, plot_grid
 
 
+class _LargestFaceCrops(Sink):
+    """Per image the detection loop hands it: the largest face's crop for each model (the whole image when no
+    face is found, as training crops it), its true label and its file's SHA-256 for the provenance check."""
+
+    needs_image = False  # the crops come from the picture as decoded, never an annotated one
+
+    def __init__(self, models, labels: dict[str, str]) -> None:
+        self.models, self.labels = models, labels
+        self.crops: list[list[np.ndarray]] = []
+        self.y_true: list[int] = []
+        self.entries: list[tuple[str, str, str]] = []  # (relative path, label, sha256)
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        m_crops = [
+            training_crop(frame.image, faces.xyxy, m.card.input_size, m.card.crop_margin)[0] for m in self.models
+        ]
+        self.crops.append(m_crops)
+        label, relative = self.labels[frame.name]
+        self.y_true.append(LABELS.index(label))
+        sha = hashlib.sha256(read_image_bytes(Path(frame.name))).hexdigest()
+        self.entries.append((relative, label, sha))
+
+
 def evaluate_folder(
-    root: Path, analyzer: FaceMaskAnalyzer, progress: bool = False
+    root: Path, pipeline: Pipeline, classifier: MaskClassifier, progress: bool = False
 ) -> tuple[dict, list[tuple[str, str]]]:
     """Per image: the largest detected face (or the whole image) classified as inference would.
 
-    `analyzer` is the pipeline's (builder.build_pipeline): the same detector and classifier
-    `facemask detect` loads. Its classifier takes the crops in batches across images.
+    The images run through the one loop (`pipeline.run` over an ImageSource) of a detect-only
+    pipeline (builder.build_pipeline with no classifier), and `classifier` then takes the largest
+    face's crops in batches across images: crops in, probabilities out.
     Returns the report (the `facemask evaluate --json` document) and the skipped files.
     `progress` shows a bar on stderr when it is a terminal.
     """
     from facemask.sinks.progress_bar import progress_bar
 
-    classifier = analyzer.classifier
-    models = classifier.models
-    y_true, crops, skipped, entries = [], [], [], []  # crops: per image, one per model (each at its own size)
     files = [
         (label, p)
         for label, folder in class_folders(Path(root)).items()
         for p in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     ]
-    with progress_bar(files, desc="images", enabled=progress) as bar:
-        for label, path in bar:
-            try:
-                data = read_image_bytes(path)
-                image = decode_image(data, str(path))
-            except FacemaskError as exc:
-                skipped.append((str(path), str(exc).split(": ", 1)[-1]))
-                continue
-            xyxy = analyzer.detector.detect(image).xyxy
-            crops.append([training_crop(image, xyxy, m.card.input_size, m.card.crop_margin)[0] for m in models])
-            y_true.append(LABELS.index(label))
-            entries.append((str(path.relative_to(root)), label, hashlib.sha256(data).hexdigest()))
+    labels = {str(p): (label, str(p.relative_to(root))) for label, p in files}
+    collected = _LargestFaceCrops(classifier.models, labels)
+    skipped: list[tuple[str, str]] = []
+    with progress_bar([ImageItem(p, p.relative_to(root)) for _, p in files], desc="images", enabled=progress) as bar:
+        source = ImageSource(
+            bar, on_error=lambda item, exc: skipped.append((str(item.path), str(exc).split(": ", 1)[-1]))
+        )
+        pipeline.run(source, [collected])
+    y_true, crops = collected.y_true, collected.crops
     if not crops:
         raise FacemaskError(f"{root}: no readable images")
     unread = [label for i, label in enumerate(LABELS) if i not in y_true]
@@ -64,13 +86,12 @@ def evaluate_folder(
     p_mask = np.concatenate(
         [classifier.predict_crops(*(c[i : i + 32] for c in per_model)) for i in range(0, len(crops), 32)]
     )
-    crops_arr = per_model[0]  # the grid shows what the first model saw
     y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])
     report = classification_report(np.array(y_true), y_pred)
-    note = training_source_note(Path(root), entries, [m.path for m in models])
+    note = training_source_note(Path(root), collected.entries, [m.path for m in classifier.models])
     if note:
         report["training_source_warning"] = note
-    report["_plots"] = (crops_arr, np.array(y_true), y_pred, p_mask)
+    report["_plots"] = (per_model[0], np.array(y_true), y_pred, p_mask)  # the grid shows what the first model saw
     return report, skipped
 
 
