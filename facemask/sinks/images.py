@@ -114,14 +114,15 @@ class AnnotatedImageSink(Sink):
         dest = self.destination(frame)
         try:
             ok, data = cv2.imencode(dest.suffix, frame.image)
-            if not ok:
-                raise FacemaskError(f"{dest}: cannot encode a {frame.image.shape[1]}x{frame.image.shape[0]} image")
-            write_bytes(dest, data.tobytes())
-        except (FacemaskError, cv2.error) as exc:
+        except cv2.error:
+            ok = False
+        if not ok:  # this picture cannot be encoded in its format: skip it (in a batch); a full disk stops the run
+            exc = FacemaskError(f"{dest}: cannot encode a {frame.image.shape[1]}x{frame.image.shape[0]} image")
             if self.on_error is None:
-                raise FacemaskError(str(exc).splitlines()[0]) from None
+                raise exc
             self.failed += 1
-            self.on_error(frame, exc if isinstance(exc, FacemaskError) else FacemaskError(f"{dest}: cannot encode"))
+            self.on_error(frame, exc)
             return None
+        write_bytes(dest, data.tobytes())
         self.written += 1
         return dest
