@@ -106,7 +106,6 @@ def commit(temp: Path, dest: Path) -> None:
     except OSError as exc:
         discard(temp)
         raise write_error(dest, exc) from None
-    remove_stale_partials(dest)
 
 
 def discard(temp: Path | None) -> None:
@@ -216,6 +215,7 @@ class StreamingFile:
         self._fh = None
         if self.temp is not None:
             commit(self.temp, self.dest)
+            remove_stale_partials(self.dest)  # a long output: a killed run's partials of it go with the next success
 
     def _abandon(self) -> None:
         self.failed = True

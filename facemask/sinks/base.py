@@ -23,6 +23,7 @@ from facemask.io.safeio import (
     commit,
     discard,
     prepare_dest,
+    remove_stale_partials,
     temp_path_for,
     write_error,
 )
@@ -161,7 +162,9 @@ class VideoFileSink(Sink):
             raise FacemaskError(
                 f"{self.path}: cannot write video (only {readable} of {self.frames} frames read back: disk full?)"
             )
-        commit(temp, prepare_dest(self.path))
+        dest = prepare_dest(self.path)
+        commit(temp, dest)
+        remove_stale_partials(dest)
         log.info("wrote %d frames to %s", self.frames, self.path)
 
 
