@@ -24,7 +24,7 @@ from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
 from facemask.training.config import TrainConfig
-from facemask.training.data import load_sources
+from facemask.training.data import crop_detector, load_sources
 from facemask.training.metrics import calibration_report, classification_report
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -34,7 +34,8 @@ def sources_for(clf: MaskClassifier, folder: Path, scenes: Path, cache_dir: Path
     """Per dataset, its sources at each of the classifier's input sizes (one per model), loaded once per size."""
     sizes = [m.card.input_size for m in clf.models]
     for size in set(sizes) - memo.keys():
-        memo[size] = load_sources(TrainConfig(datasets=(folder, scenes), input_size=size, cache_dir=cache_dir))
+        cfg = TrainConfig(datasets=(folder, scenes), input_size=size, cache_dir=cache_dir)
+        memo[size] = load_sources(cfg, *crop_detector(cfg))
     return [list(per_size) for per_size in zip(*(memo[size] for size in sizes))]
 
 

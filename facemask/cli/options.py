@@ -83,7 +83,7 @@ def add_quantize(p: argparse.ArgumentParser, default: str = "auto") -> None:
         choices=QUANTIZATIONS,
         default=default,
         help="TFLite weights; auto tries int8, dynamic and float16 and keeps the fastest that classifies as well "
-        f"as float (default: {default})",
+        "as float (default: %(default)s)",
     )
 
 

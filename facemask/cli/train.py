@@ -77,7 +77,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="skip fitting: calibrate, report and export the best.keras already in --output",
     )
     options.add_quantize(p, d.quantize)
-    p.add_argument("--no-ema", dest="ema", action="store_false", help="train without an EMA of the weights")
+    p.add_argument(
+        "--no-ema",
+        dest="ema",
+        action="store_false",
+        help="train without an EMA of the weights (default: with EMA%(default).0s)",
+    )
     p.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="where face crops are cached")
     p.add_argument(
         "--crop-detector", choices=FACE_DETECTORS, default=d.crop_detector, help="face detector that cuts the crops"
@@ -85,6 +90,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher", help="distil this model (a shipped name such as default, or a path) into the new one")
     p.add_argument(
         "--teacher-weight", type=values.fraction, default=d.teacher_weight, help="share of the teacher's soft label"
+    )
+    p.add_argument(
+        "--unlabelled",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="video or folder of images/videos whose faces (every 3rd frame) the --teacher labels; "
+        "added to the train split only; repeatable",
     )
 
 
@@ -127,6 +141,7 @@ def config_from_args(a: argparse.Namespace):
         crop_detector=a.crop_detector,
         teacher=a.teacher,
         teacher_weight=a.teacher_weight,
+        unlabelled=tuple(a.unlabelled),
     )
     check_paths(a)
     return config

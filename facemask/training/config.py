@@ -39,6 +39,7 @@ class TrainConfig:
     crop_detector: str = "fused"  # crops are cut by the detector inference runs
     teacher: str | None = None  # a shipped model name or path whose calibrated P(mask) is distilled
     teacher_weight: float = 0.5  # share of the teacher's soft label in each training target
+    unlabelled: tuple[Path, ...] = ()  # videos and image folders whose faces only the teacher labels
 
     def __post_init__(self) -> None:
         if self.crop_detector not in FACE_DETECTORS:
@@ -46,13 +47,15 @@ class TrainConfig:
             raise FacemaskError(f"--crop-detector must be one of {choices}, got {self.crop_detector!r}")
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
+        if self.unlabelled and not self.teacher:
+            raise FacemaskError("--unlabelled needs --teacher: only a teacher can label those faces")
         if self.arch not in ("resnet50", "lite"):
             raise FacemaskError(f"--arch must be resnet50 or lite, got {self.arch!r}")
         if not 32 <= self.input_size <= MAX_INPUT_SIZE:
             raise FacemaskError(f"--input-size must be between 32 and {MAX_INPUT_SIZE}, got {self.input_size}")
         if not 0 <= self.seed < 2**32:
             raise FacemaskError(f"--seed must be between 0 and 2**32 - 1, got {self.seed}")
-        for root in self.datasets:
+        for root in (*self.datasets, *self.unlabelled):
             if _overlaps(self.output, root):
                 raise FacemaskError(f"{self.output}: --output overlaps the dataset {root}; pick a folder outside it")
             if _overlaps(self.cache_dir, root):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from facemask import LABELS
 from facemask.classification.crops import CROP_MARGIN
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
 from facemask.detection.res10 import FAST_AREA
 from facemask.training.config import TrainConfig
 from facemask.training.dataset import (
@@ -38,14 +40,18 @@ class Source:
     split_doc: dict
 
 
-def load_sources(cfg: TrainConfig) -> list[Source]:
-    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
+def crop_detector(cfg: TrainConfig) -> tuple[Callable[[np.ndarray], Faces], str]:
+    """The detector that cuts training crops, and a key naming its settings for the crop caches."""
     from facemask.detection.loader import load_face_detector
 
     detector_cfg = DetectorConfig(mode="fast", confidence=0.5, backend=cfg.crop_detector)
-    detect = load_face_detector(detector_cfg).detect
     # Crops depend on the detector's settings too, so they are part of the cache's name.
     crop_key = hashlib.sha256(f"{detector_cfg}|{FAST_AREA}|{CROP_MARGIN}".encode()).hexdigest()[:10]
+    return load_face_detector(detector_cfg).detect, crop_key
+
+
+def load_sources(cfg: TrainConfig, detect: Callable[[np.ndarray], Faces], crop_key: str) -> list[Source]:
+    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
     sources = []
     for root in cfg.datasets:
         cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}_{root.resolve().name}.npz"
@@ -65,11 +71,12 @@ def load_sources(cfg: TrainConfig) -> list[Source]:
     return sources
 
 
-def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, unlabelled: np.ndarray) -> np.ndarray:
     """Training targets: the one-hot label, blended with the teacher's calibrated probabilities.
 
     The teacher (for example the shipped mean) sees each crop resized to each member's input size;
-    its P(mask) is centred on its own cut, so 0.5 means undecided on every teacher.
+    its P(mask) is centred on its own cut, so 0.5 means undecided on every teacher. An unlabelled
+    crop (`unlabelled` True) has no label to blend with: the teacher's probability is its target.
     """
     onehot = np.eye(len(LABELS), dtype=np.float32)[labels]
     if not cfg.teacher or cfg.teacher_weight == 0.0:
@@ -90,9 +97,11 @@ def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray) -> 
     soft = np.zeros_like(onehot)
     soft[:, LABELS.index("mask")] = p
     soft[:, LABELS.index("no_mask")] = 1.0 - p
-    agree = float((soft.argmax(axis=1) == labels).mean())
-    print(f"teacher {cfg.teacher}: agrees with the labels on {agree:.2%} of {len(labels)} training crops")
-    return cfg.teacher_weight * soft + (1.0 - cfg.teacher_weight) * onehot
+    labelled = ~unlabelled
+    agree = float((soft[labelled].argmax(axis=1) == labels[labelled]).mean())
+    print(f"teacher {cfg.teacher}: agrees with the labels on {agree:.2%} of {labelled.sum()} labelled training crops")
+    weight = np.where(unlabelled, 1.0, cfg.teacher_weight).astype(np.float32)[:, None]
+    return weight * soft + (1.0 - weight) * onehot
 
 
 @dataclass
@@ -104,17 +113,24 @@ class Pooled:
     train: np.ndarray
     val: np.ndarray
     tests: list[np.ndarray]
+    unlabelled: np.ndarray  # (N,) bool: a teacher-labelled crop from --unlabelled, in train only
 
     @classmethod
-    def of(cls, sources: list[Source]) -> Pooled:
+    def of(cls, sources: list[Source], extra: np.ndarray | None = None) -> Pooled:
+        """`extra`: unlabelled crops, appended to the train split (their label slot is a placeholder)."""
         crops = np.concatenate([s.data.crops for s in sources])
         labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
         offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
         index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in SPLITS}
-        pooled = cls(crops, labels, np.concatenate(index["train"]), np.concatenate(index["val"]), index["test"])
-        if min(len(pooled.train), len(pooled.val)) == 0 or len(set(labels[pooled.train].tolist())) < len(LABELS):
+        train, val = np.concatenate(index["train"]), np.concatenate(index["val"])
+        if min(len(train), len(val)) == 0 or len(set(labels[train].tolist())) < len(LABELS):
             raise FacemaskError("too few images to train: every class needs images in the train and val splits")
-        return pooled
+        flags = np.zeros(len(crops), bool)
+        if extra is not None and len(extra):
+            train = np.concatenate([train, np.arange(len(crops), len(crops) + len(extra))])
+            crops, labels = np.concatenate([crops, extra]), np.concatenate([labels, np.zeros(len(extra), np.int64)])
+            flags = np.concatenate([flags, np.ones(len(extra), bool)])
+        return cls(crops, labels, train, val, index["test"], flags)
 
 
 def describe_sources(sources: list[Source], out: Path) -> list[tuple[str, str]]:

@@ -17,12 +17,13 @@ from facemask.training.metrics import (
 from facemask.training.run_folder import WallClock
 
 
-def _datasets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray):
+def _datasets(cfg: TrainConfig, data: Pooled):
     import tensorflow as tf
 
     from facemask.training.augment import geometric_and_colour, per_image
 
-    train_targets = teacher_targets(cfg, crops[train_idx], labels[train_idx])
+    crops, labels = data.crops, data.labels
+    train_targets = teacher_targets(cfg, crops[data.train], labels[data.train], data.unlabelled[data.train])
 
     def make(idx: np.ndarray, training: bool):
         targets = train_targets if training else np.eye(len(LABELS), dtype=np.float32)[labels[idx]]
@@ -36,7 +37,7 @@ def _datasets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, train_idx
             ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    return make(train_idx, True), make(val_idx, False)
+    return make(data.train, True), make(data.val, False)
 
 
 def _build(cfg: TrainConfig):
@@ -112,7 +113,7 @@ def _augmented_grid(train_ds, out: Path) -> None:
 
 def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
     """Build and fit to `best.keras`; pretrained weights train the head first, then the top blocks."""
-    train_ds, val_ds = _datasets(cfg, data.crops, data.labels, data.train, data.val)
+    train_ds, val_ds = _datasets(cfg, data)
     _augmented_grid(train_ds, cfg.output)
     model, backbone = _build(cfg)
     if backbone is not None and cfg.weights != "none":

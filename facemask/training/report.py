@@ -74,6 +74,14 @@ def report_tests(model, sources: list[Source], data: Pooled, out: Path) -> dict[
     return reports
 
 
+def _distillation(cfg: TrainConfig) -> dict | None:
+    if not cfg.teacher:
+        return None
+    unlabelled = [str(p) for p in cfg.unlabelled]
+    note = "train split only; the teacher's calibrated P(mask) is their whole target" if unlabelled else None
+    return {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight, "unlabelled": unlabelled, "note": note}
+
+
 def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperature: float, clock: WallClock) -> dict:
     """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures."""
     history = history_from_logs(cfg.output)
@@ -86,7 +94,7 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
         "learning_rate": cfg.learning_rate,
         "schedule": "AdamW (weight decay 1e-4), cosine decay after a 5 % linear warm-up, EMA 0.995, "
         f"label smoothing 0.05, batch {cfg.batch_size}, early stopping patience {cfg.patience}",
-        "distillation": {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight} if cfg.teacher else None,
+        "distillation": _distillation(cfg),
         "wall_time_s": round(clock.seconds),
     }
     stages = [*stages, stage]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 
 from facemask.training.config import TrainConfig
-from facemask.training.data import Pooled, describe_sources, load_sources, save_eval_data
+from facemask.training.data import Pooled, crop_detector, describe_sources, load_sources, save_eval_data
 from facemask.training.fit import calibrate, check_weights, fit_model
 from facemask.training.metrics import (
     plot_history,
 )
 from facemask.training.report import history_from_logs, model_card, report_tests
 from facemask.training.run_folder import prepare_output
+from facemask.training.unlabelled import load_unlabelled
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -29,9 +30,11 @@ def train(cfg: TrainConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
 
     # 1. Load every source once, crop it as inference would, split it; pool train and val.
-    sources = load_sources(cfg)
+    detect, crop_key = crop_detector(cfg)
+    sources = load_sources(cfg, detect, crop_key)
     skipped = describe_sources(sources, out)
-    data = Pooled.of(sources)
+    extra, unlabelled = load_unlabelled(cfg.unlabelled, cfg.input_size, detect, cfg.cache_dir, crop_key)
+    data = Pooled.of(sources, extra)
 
     # 2. Fit (unless only the steps after it are re-run on an earlier run's best.keras).
     if not cfg.finish_only:
