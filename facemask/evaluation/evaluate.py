@@ -17,6 +17,7 @@ from facemask.evaluation.provenance import training_source_note
 from facemask.io.imageio import read_image_bytes
 from facemask.io.images import ImageItem, ImageSource
 from facemask.io.safeio import atomic_path, write_text
+from facemask.io.walk import walk_files
 from facemask.pipeline.run import Pipeline
 from facemask.sinks.base import Sink
 from facemask.training.dataset import class_folders
@@ -59,14 +60,11 @@ def evaluate_folder(
     """
     from facemask.sinks.progress_bar import progress_bar
 
-    files = [
-        (label, p)
-        for label, folder in class_folders(Path(root)).items()
-        for p in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    ]
+    walks = {label: walk_files(folder) for label, folder in class_folders(Path(root)).items()}
+    files = [(label, p) for label, walk in walks.items() for p in walk.files if not p.name.startswith(".")]
     labels = {str(p): (label, str(p.relative_to(root))) for label, p in files}
     collected = _LargestFaceCrops(classifier.models, labels)
-    skipped: list[tuple[str, str]] = []
+    skipped = [(str(p), why) for walk in walks.values() for p, why in walk.problems if not p.name.startswith(".")]
     with progress_bar([ImageItem(p, p.relative_to(root)) for _, p in files], desc="images", enabled=progress) as bar:
         source = ImageSource(
             bar, on_error=lambda item, exc: skipped.append((str(item.path), str(exc).split(": ", 1)[-1]))

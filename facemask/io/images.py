@@ -20,6 +20,7 @@ import numpy as np
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.imageio import looks_like_image, read_image
+from facemask.io.walk import walk_files
 
 
 class ImageLike(Protocol):
@@ -36,6 +37,7 @@ class ImageItem:
 
     path: Path
     relative: Path
+    unreadable: str | None = None  # why the folder walk could not reach it: it fails when read
 
     @property
     def name(self) -> str:
@@ -43,21 +45,33 @@ class ImageItem:
         return str(self.path)
 
     def read(self) -> np.ndarray:
+        if self.unreadable is not None:
+            raise FacemaskError(f"{self.path}: {self.unreadable}")
         return read_image(self.path)
 
 
 def collect_images(specs: Sequence[str], kinds: Sequence[str]) -> list[ImageItem]:
-    """ImageItems for image files and folders (searched recursively, sorted), named for the output folder."""
+    """ImageItems for image files and folders (searched recursively, sorted), named for the output folder.
+
+    An image-named entry or a subfolder the walk cannot read becomes an item that fails when read,
+    so the batch says why and goes on, as for an image that does not decode.
+    """
     items = []
     for spec, kind in zip(specs, kinds):
         path = Path(spec)
         if kind == "image":
             items.append(ImageItem(path, Path(path.name)))
             continue
-        found = sorted(p for p in path.rglob("*") if p.is_file() and looks_like_image(p))
+        walk = walk_files(path)
+        found = [ImageItem(p, p.relative_to(path)) for p in walk.files if looks_like_image(p)]
+        found += [
+            ImageItem(p, p.relative_to(path), why)
+            for p, why in walk.problems
+            if looks_like_image(p) or why.startswith("cannot list")
+        ]
         if not found:
             raise FacemaskError(f"{path}: no images in this folder")
-        items.extend(ImageItem(p, p.relative_to(path)) for p in found)
+        items.extend(sorted(found, key=lambda item: item.path))
     return items
 
 

@@ -15,6 +15,7 @@ from facemask import LABELS
 from facemask.classification.crops import face_crops, training_crop
 from facemask.core.errors import FacemaskError
 from facemask.io.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
+from facemask.io.walk import walk_files
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ def load_dataset(root: Path, size: int, detect, cache_path: Path | None = None) 
     cache = CropCache(cache_path, size)
     samples, crops, found, skipped = [], [], [], []
     for label, folder in folders.items():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        walk = walk_files(folder)
+        skipped += [(str(p), why) for p, why in walk.problems if not p.name.startswith(".")]
+        for path in (p for p in walk.files if not p.name.startswith(".")):
             try:
                 data = read_image_bytes(path)
                 sha = hashlib.sha256(data).hexdigest()

@@ -19,6 +19,7 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
 from facemask.io.imageio import decode_image, read_image_bytes
 from facemask.io.sources import FileSource
+from facemask.io.walk import walk_files
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,10 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 def _frames(path: Path, every: int) -> Iterator[np.ndarray]:
     """Every `every`-th frame of a video, or each image of a folder (or the one image `path`)."""
     if path.is_dir():
-        for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        walk = walk_files(path)
+        for item, why in walk.problems:
+            log.info("%s: skipped (%s)", item, why)
+        for item in (p for p in walk.files if not p.name.startswith(".")):
             if item.suffix.lower() in VIDEO_SUFFIXES:
                 yield from _frames(item, every)
                 continue
