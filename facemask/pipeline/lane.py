@@ -39,8 +39,8 @@ class FrameMonitor(Protocol):
 class Lane:
     """The per-frame work of one source in a run, with the state it carries from frame to frame.
 
-    `name` labels the source in a multi-source run; `draw` forces the overlay even when no sink of
-    its own shows pixels (the mosaic window shows every lane's picture).
+    `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
+    pixels (a video file, a window, a mosaic tile).
     """
 
     def __init__(
