@@ -80,9 +80,10 @@ def _source_runs(args: argparse.Namespace, opened: list, stack: ExitStack) -> li
     from facemask.pipeline.multi import SourceRun
     from facemask.sinks.base import JsonlSink, VideoFileSink
 
+    for _, source in opened:  # every reader thread stopped, however far the set-up gets
+        stack.callback(source.stop)
     runs, first = [], None
     for plan, source in opened:
-        stack.callback(source.stop)
         config = pipeline_config(args, plan.kind)
         if config.alerts is not None:
             config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))

@@ -121,6 +121,9 @@ def check_plans(args: argparse.Namespace, plans: list[SourcePlan], combined: Pat
             raise FacemaskError(
                 f"{p.video}: --output needs video file names ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder"
             )
+        for path in (p.video, p.json):  # as for one source, these need their folder (events make theirs)
+            if path is not None and path != STDOUT and not path.parent.is_dir():
+                raise FacemaskError(f"{path}: cannot write (folder {path.parent} does not exist)")
     if args.json == STDOUT:
         from facemask.io.stdio import standard_output
 
