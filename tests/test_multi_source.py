@@ -258,3 +258,47 @@ def test_one_output_file_for_several_sources_is_refused(tmp_path, clips, tiny_mo
     suffix = ".mp4" if option == "--output" else ".jsonl"
     proc = cli(clips / "walk.mp4", clips / "still.avi", "--model", tiny_model, option, tmp_path / f"one{suffix}")
     assert_one_error(proc, fragment, 2)
+
+
+def test_q_in_the_mosaic_window_stops_every_source(monkeypatch):
+    import facemask.sinks.base as base
+    from facemask.pipeline.mosaic import MosaicWindow
+
+    shown: list[np.ndarray] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(base.cv2, "imshow", lambda title, image: shown.append(image))
+    monkeypatch.setattr(base.cv2, "waitKey", lambda ms: ord("q") if len(shown) == 3 else -1)
+    monkeypatch.setattr(base.cv2, "destroyWindow", lambda title: None)
+    detector, classifier = OneFaceDetector(), BrightnessClassifier()
+    runs = [SourceRun(f"s{i}", tracked(detector, classifier), ValueSource(30, v)) for i, v in enumerate((40, 220))]
+    stats = run_sources(runs, window=MosaicWindow(["s0", "s1"]))
+    assert [(s.frames, s.stop_reason) for s in stats] == [(3, "user"), (3, "user")]
+    assert len(shown) == 3 and shown[0].shape == (360, 1280, 3)  # two 640x360 tiles side by side
+    assert shown[0][:, :640].mean() < shown[0][:, 640:].mean()  # the dark stream left, the bright one right
+
+
+def test_a_stop_signal_ends_every_source_with_whole_outputs(tmp_path, tiny_model):
+    import signal
+    import subprocess
+
+    from conftest import REPO, facemask_argv, wait_for_lines
+
+    for name in ("a", "b"):
+        write_video(tmp_path / f"{name}.mp4", frames=400)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = facemask_argv("detect", tmp_path / "a.mp4", tmp_path / "b.mp4", "--no-display", "--model", tiny_model,
+                         "--json", out, "--events", out, module="facemask.cli")  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_lines(proc, out, "b.partial-*.jsonl", "the run ended before the signal", lines=5)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert stderr.strip() == "stopped by SIGTERM"
+    counts = [len([json.loads(line) for line in (out / f"{n}.jsonl").read_text().splitlines()]) for n in "ab"]
+    assert 5 <= min(counts) and max(counts) < 400 and abs(counts[0] - counts[1]) <= 1  # one frame of each a tick
+    assert (out / "a_events.jsonl").is_file() and not list(out.glob("*.partial-*"))
+    assert "all 2 sources: people" in stdout
