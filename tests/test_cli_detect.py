@@ -139,7 +139,7 @@ ERROR_CASES = {
         lambda d, m: [d / "ok.png", "--model", d / "wrong" / "m.tflite"],
         "does not match its card's input_size 64",
     ),
-    "video with other sources": (lambda d, m: [d / "ok.png", d / "corrupt.mp4", "--model", m], "must be the only"),
+    "video with images": (lambda d, m: [d / "ok.png", d / "corrupt.mp4", "--model", m], "cannot be mixed with images"),
     "empty folder": (lambda d, m: [d / "nothing", "--model", m], "no images in this folder"),
 }
 

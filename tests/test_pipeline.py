@@ -35,6 +35,13 @@ class FakeDetector:
 
 
 class FakeClassifier:
+    def __init__(self) -> None:
+        self.batches: list[int] = []  # faces per classify_many call
+
+    def classify_many(self, images: list[np.ndarray], faces: list[Faces]) -> list[Faces]:
+        self.batches.append(sum(len(f) for f in faces))
+        return [self.classify(image, f) for image, f in zip(images, faces)]
+
     def classify(self, image: np.ndarray, faces: Faces) -> Faces:
         p = np.full(len(faces), 0.8, np.float32)
         labels = np.full(len(faces), "mask", dtype=object)

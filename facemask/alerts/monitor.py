@@ -19,6 +19,7 @@ Why this design:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,25 @@ def _run_lines(counters: dict) -> list[str]:
 def summary_line(summary: dict) -> str:
     """The end-of-run line a user reads: the panel's words for the run so far, on one line."""
     return ", ".join(line[0].lower() + line[1:] for line in _run_lines(summary))
+
+
+TOTAL_KEYS = ("people", "masked", "unmasked", "violations", "violators", "resolved", "frames")
+
+
+def total_summary(summaries: Sequence[dict]) -> dict:
+    """Several sources' summaries added up: people, masked and unmasked people, violations, and the compliance
+    rate of the sum (masked people / people with a known label, over every source)."""
+    total = {key: sum(s.get(key, 0) for s in summaries) for key in TOTAL_KEYS}
+    return {"sources": len(summaries), **total, "compliance_rate": compliance_rate(total["masked"], total["unmasked"])}
+
+
+def total_line(total: dict) -> str:
+    """`people 5, violations 3 (1 resolved), compliance 40% (2 of 5 masked)`: the closing line over all sources."""
+    known = total["masked"] + total["unmasked"]
+    return (
+        f"people {total['people']}, violations {total['violations']} ({total['resolved']} resolved), "
+        f"compliance {compliance_text(total['compliance_rate'])} ({total['masked']} of {known} masked)"
+    )
 
 
 @dataclass
@@ -134,7 +154,8 @@ class ViolationMonitor:
             if event is not None:
                 events.append(event)
         self._forget(t)
-        return events
+        source = self.config.source
+        return [{"source": source, **event} for event in events] if source is not None else events
 
     def counters(self) -> dict:
         """Live figures for an overlay: people, masked and unmasked people, violations, compliance, in violation now."""

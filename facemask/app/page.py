@@ -68,7 +68,7 @@ def inference_lock() -> threading.Lock:
 class Locked:
     """A shared model whose inference calls each take the lock; everything else passes through."""
 
-    CALLS = frozenset({"detect", "classify", "predict_crops"})
+    CALLS = frozenset({"detect", "classify", "classify_many", "predict_crops"})
 
     def __init__(self, inner, lock: threading.Lock) -> None:
         self._inner, self._lock = inner, lock

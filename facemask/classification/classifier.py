@@ -16,6 +16,7 @@ Cards are read and checked in card.py; each model file runs in runtime.py (CardM
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -72,10 +73,25 @@ class MaskClassifier:
 
     def classify(self, image_bgr: np.ndarray, faces: Faces) -> Faces:
         """Labels at the threshold; `mask_prob` re-centred on it, so the shown label is always the likelier."""
-        raw = self.predict_crops(*(m.crops(image_bgr, faces.xyxy) for m in self.models))
+        return self.classify_many([image_bgr], [faces])[0]
+
+    def classify_many(self, images_bgr: Sequence[np.ndarray], faces: Sequence[Faces]) -> list[Faces]:
+        """`classify` for the faces of several images (one frame per stream) in one batch per model.
+
+        A multi-source run pays one inference call a tick, not one per stream; each face's answer
+        is the one `classify` gives it alone.
+        """
+        crops = [np.concatenate([m.crops(im, f.xyxy) for im, f in zip(images_bgr, faces)]) for m in self.models]
+        raw = self.predict_crops(*crops)
         labels = self.labels_for(raw)
         mask_prob = centre_on_threshold(raw, self.threshold)
-        return faces.with_(mask_prob=mask_prob, label=labels, raw_mask_prob=mask_prob, raw_label=labels.copy())
+        out, start = [], 0
+        for f in faces:
+            rows = slice(start, start + len(f))
+            start = rows.stop
+            p, label = mask_prob[rows], labels[rows]
+            out.append(f.with_(mask_prob=p, label=label, raw_mask_prob=p, raw_label=label.copy()))
+        return out
 
     def labels_for(self, mask_prob: np.ndarray) -> np.ndarray:
         """`no_mask` when P(no_mask) reaches the threshold, else `mask`."""

@@ -43,8 +43,13 @@ def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, 
 
 def summary_path(args: argparse.Namespace) -> Path | None:
     """`--summary`, or by default beside `--events` or `--json` (never beside stdout or a device)."""
-    beside = (p for p in (args.events, args.json) if p is not None and p != STDOUT and not _is_device(p))
-    return args.summary or next((p.with_name(p.stem + "_summary.json") for p in beside), None)
+    return args.summary or summary_beside(args.events, args.json)
+
+
+def summary_beside(events: Path | None, json_path: Path | None) -> Path | None:
+    """The summary's default place: `<stem>_summary.json` beside the events file, else the JSON Lines."""
+    beside = (p for p in (events, json_path) if p is not None and p != STDOUT and not _is_device(p))
+    return next((p.with_name(p.stem + "_summary.json") for p in beside), None)
 
 
 def _is_device(path: Path) -> bool:
@@ -78,9 +83,13 @@ def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:
     )
 
 
-def load_pipeline(args: argparse.Namespace, config: PipelineConfig):
-    """builder.build_pipeline, with the native libraries' load chatter muted unless `--verbose`."""
+def load_pipeline(args: argparse.Namespace, config: PipelineConfig, like=None):
+    """builder.build_pipeline, with the native libraries' load chatter muted unless `--verbose`.
+
+    `like` (a Pipeline) lends its detector and classifier: several sources load the models once.
+    """
     from facemask.pipeline.builder import build_pipeline
 
+    shared = (like.analyzer.detector, like.analyzer.classifier) if like is not None else ()
     with native_stderr_silenced(not getattr(args, "verbose", False)):
-        return build_pipeline(config)
+        return build_pipeline(config, *shared)

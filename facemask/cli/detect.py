@@ -23,7 +23,9 @@ def register(subparsers) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="image, folder of images, video file, camera index (e.g. 0) or stream URL",
+        help="image, folder of images, video file, camera index (e.g. 0) or stream URL; several videos, cameras "
+        "and streams run together, each with its own outputs (--output DIR or 'out/{name}.mp4'); exit code 4 "
+        "when some of them failed and the others finished",
     )
     _add_arguments(p)
 
@@ -58,10 +60,16 @@ def run(args: argparse.Namespace) -> int:
 
     kinds = [source_kind(spec) for spec in args.sources]
     video = [spec for spec, kind in zip(args.sources, kinds) if kind in VIDEO_KINDS]
-    if video and len(args.sources) > 1:
-        raise FacemaskError(f"{video[0]}: a video, camera or stream must be the only SOURCE")
+    if video and len(video) < len(args.sources):
+        raise FacemaskError(
+            f"{video[0]}: videos, cameras and streams cannot be mixed with images or folders in one run"
+        )
     check_option_combinations(args, kinds)
     set_pixel_budget(args.max_megapixels)
+    if len(video) > 1:
+        from facemask.cli.sources import detect_sources
+
+        return detect_sources(args, kinds)
     check_detect_outputs(args, kinds)
     if build_configs(args, kinds[0])[2].display:
         from facemask.sinks.base import check_display
@@ -89,5 +97,6 @@ def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> Non
         raise FacemaskError("--summary needs a tracked video, camera or stream")
     if not video and single_image_output(args) and (len(kinds) > 1 or kinds[0] != "image"):
         raise FacemaskError(f"{args.output}: --output takes a folder when there is more than one image")
-    if (args.open_timeout != options.OPEN_TIMEOUT_S or args.reconnect) and kinds[0] not in ("camera", "stream"):
+    live = any(kind in ("camera", "stream") for kind in kinds)
+    if (args.open_timeout != options.OPEN_TIMEOUT_S or args.reconnect) and not live:
         raise FacemaskError("--open-timeout and --reconnect apply to cameras and streams only")

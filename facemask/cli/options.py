@@ -103,12 +103,17 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="show images in a window too, one at a time (any key: next; q or Esc: stop the batch)",
     )
-    add_json(p, "results as JSON: one line per frame for video, one document for images; - for stdout")
+    add_json(
+        p,
+        "results as JSON: one line per frame for video, one document for images; - for stdout; "
+        "several video sources: a folder or a template such as 'out/{name}.jsonl'",
+    )
     p.add_argument(
         "--output",
         type=Path,
         metavar="PATH",
-        help="annotated output: a video file for video; a folder for images, or a file for one image",
+        help="annotated output: a video file for video; a folder for images, or a file for one image; "
+        "several video sources: a folder or a template such as 'out/{name}.mp4'",
     )
     add_model(p)
     _add_detector_options(p)
@@ -149,7 +154,8 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
         "--events",
         type=Path,
         metavar="PATH",
-        help="violation events as JSON Lines, with face snapshots in PATH_snapshots/",
+        help="violation events as JSON Lines, with face snapshots in PATH_snapshots/; several sources: a folder "
+        "or a template with {name}",
     )
     p.add_argument(
         "--violation-after",
@@ -169,7 +175,8 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
         "--summary",
         type=Path,
         metavar="PATH",
-        help="end-of-run summary JSON (default: beside --events or --json when given)",
+        help="end-of-run summary JSON (default: beside --events or --json when given); several sources: one "
+        "file for all with totals, or a folder or {name} template for one each",
     )
 
 

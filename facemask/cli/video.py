@@ -43,14 +43,19 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
             if monitor is not None:  # a stream that gave up still gets its summary
                 report_summary(args, monitor.summary(), out.summary_path)
             raise
-    labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
-    say(args, f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}")
+    say(args, readings_line(stats))
     if monitor is not None:
         report_summary(args, monitor.summary(), out.summary_path)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
     return 0 if stats.stop_signal is None else stopped(stats.stop_signal)
+
+
+def readings_line(stats) -> str:
+    """`300 frames in 12.0 s (25.0 fps); face readings: 280 mask, 20 no_mask`."""
+    labels = ", ".join(f"{n} {label}" for label, n in sorted(stats.labels.items())) or "none"
+    return f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} fps); face readings: {labels}"
 
 
 def progress_sink(source):

@@ -96,7 +96,8 @@ class AlertConfig:
     """Debounced violation alerts.
 
     A person is a confirmed track (see TrackerConfig); `action_queue` bounds the beep/command
-    jobs waiting for the worker thread (more are dropped, never waited for).
+    jobs waiting for the worker thread (more are dropped, never waited for). `source` names the
+    stream in each event of a multi-source run (None: events carry no `source`).
     """
 
     events_path: Path | None = None
@@ -105,6 +106,7 @@ class AlertConfig:
     beep: bool = False
     on_violation: str | None = None
     action_queue: int = 8
+    source: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("min_no_mask_s", "rearm_mask_s"):

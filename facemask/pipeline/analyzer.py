@@ -1,12 +1,13 @@
-"""Detector plus classifier for one image: the one place a frame is detected, then classified.
+"""Detector plus classifier: the one place frames are detected, then classified.
 
 Every entry point reaches it through the pipeline (builder.build_pipeline); it is also the
-public one-image API the README shows.
+public one-image API the README shows. A multi-source run hands it one frame per stream a tick
+(`analyze_many`), so the classifier sees all their faces in one batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,9 +42,14 @@ class FaceMaskAnalyzer:
 
         `lap("detect")` and `lap("classify")` mark the end of each step, so a run can time them apart.
         """
-        faces = self.detector.detect(image)
+        return self.analyze_many([image], lap)[0]
+
+    def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
+        """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
+        found = [self.detector.detect(image) for image in images]
         lap("detect")
-        if self.classifier is not None and len(faces):
-            faces = self.classifier.classify(image, faces)
+        if self.classifier is not None and any(len(faces) for faces in found):
+            classified = self.classifier.classify_many(images, found)
+            found = [new if len(faces) else faces for faces, new in zip(found, classified)]
         lap("classify")
-        return faces
+        return found

@@ -2,45 +2,34 @@
 
 Every input kind is a `Source` that yields Frames (a video file in io/sources.py, a camera
 or stream in io/streams.py; images and folders in io/images.py), so all of them run through
-`Pipeline.run`; builder.build_pipeline assembles the stages. Decoding runs on the source's
-reader thread (video) or in its `read()` (images); everything stateful (tracker, monitor,
-sinks) runs here, so none of it needs locks. The tracker and the violation monitor plug in
-through the small protocols below. The whole run sits in an ExitStack (a try/finally) that
-closes every sink and the monitor and stops the source, whether the run ends, the source
-dies, a sink fails or Ctrl-C arrives: a reader thread left running aborts the interpreter at exit.
+`Pipeline.run`; builder.build_pipeline assembles the stages. Several sources in one process
+(pipeline/multi.py) run through the same loop, `run_lanes`: one lane (pipeline/lane.py) per
+source, one frame of each a tick, their faces classified in one batch. Decoding runs on the
+source's reader thread (video) or in its `read()` (images); everything stateful (tracker,
+monitor, sinks) runs here, so none of it needs locks. The whole run sits in an ExitStack (a
+try/finally) that closes every sink and the monitor and stops every source, whether the run
+ends, a source dies, a sink fails or Ctrl-C arrives: a reader thread left running aborts the
+interpreter at exit.
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Protocol
 
 from facemask.core.config import check_detect_every
-from facemask.core.types import Faces, Frame
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Frame
 from facemask.io.sources import Source
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.lane import FrameMonitor, Lane, Tracker
 from facemask.pipeline.overlay import Overlay
-from facemask.pipeline.runstats import RateMeter, RunStats, StageClock
+from facemask.pipeline.runstats import RunStats, StageClock
 from facemask.pipeline.stopsignals import Stopped, StopSignals
 from facemask.sinks.base import Sink
-
-
-class Tracker(Protocol):
-    def update(self, faces: Faces, timestamp: float) -> Faces: ...
-    def predict(self, timestamp: float) -> Faces: ...
-
-
-class FrameMonitor(Protocol):
-    """Per-frame observer such as the alerts stage (alerts.AlertStage): sees tracked faces, reports counters."""
-
-    def update(self, frame: Frame, faces: Faces) -> list[dict]: ...
-    def counters(self) -> dict: ...
-    def summary(self) -> dict: ...
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -70,91 +59,126 @@ class Pipeline:
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
         `stats.stop_signal`).
         """
-        failed_empty = []  # set when the run fails before its first frame: then outputs are discarded
-        with ExitStack() as stack:
-            signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
-            stack.callback(source.stop)
-            for output in (*sinks, *([self.monitor] if self.monitor is not None else [])):
-                stack.callback(lambda o=output: o.discard() if failed_empty else o.close())
-            run = _Run(self, sinks)
-            start = perf_counter()
-            try:
-                run.loop(source, max_frames, signals)
-            except (KeyboardInterrupt, Stopped):
-                run.stats.stop_reason = "interrupted"
-                run.stats.stop_signal = signals.received or signal.SIGINT
-            except BaseException:
-                if run.stats.frames == 0:
-                    failed_empty.append(True)
+        lane = self.lane(source, sinks)
+        run_lanes(self.analyzer, [lane], max_frames)
+        return lane.stats
+
+    def lane(self, source: Source, sinks: Sequence[Sink] = (), name: str = "") -> Lane:
+        """This pipeline's stages after detection, on one started source, into its sinks (see run_lanes)."""
+        return Lane(source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name)
+
+
+ErrorHandler = Callable[[Lane, FacemaskError], None]
+
+
+def run_lanes(
+    analyzer: FaceMaskAnalyzer,
+    lanes: Sequence[Lane],
+    max_frames: int | None = None,
+    on_error: ErrorHandler | None = None,
+    after_tick: Callable[[], None] | None = None,
+) -> None:
+    """The one loop: each tick, one frame from every live lane, detected and classified together, then
+    each lane's own stages. Every lane is closed before this returns or raises.
+
+    `analyzer` is the one detector and classifier every lane shares. Without `on_error` a lane's
+    FacemaskError (its source died, an output failed) ends the run and is raised; with it that
+    lane alone ends (`error`), is closed and reported, and the others go on.
+    `after_tick` runs once a tick after every lane has written (the mosaic window). A sink's
+    `wants_stop` and a stop signal end every lane; `max_frames` counts per lane.
+    """
+    failed = []  # set when the run fails: a lane with no frame yet then discards its outputs
+    with ExitStack() as stack:
+        signals = stack.enter_context(StopSignals())  # first in, last out: held while outputs close
+        for lane in lanes:
+            stack.callback(lambda lane=lane: lane.close(failed=bool(failed)))
+        tick = _Tick(lanes, analyzer, max_frames, signals, on_error)
+        try:
+            while tick.step():
+                if after_tick is not None:
+                    after_tick()
+                if signals.received is not None:
+                    raise Stopped
+                if any(lane.wants_stop for lane in lanes):
+                    tick.end_all("user")
+        except (KeyboardInterrupt, Stopped):
+            for lane in tick.live:
+                lane.stats.stop_signal = signals.received or signal.SIGINT
+            tick.end_all("interrupted")
+        except BaseException:
+            failed.append(True)
+            raise
+        finally:
+            signals.settle()  # from here a signal is only noted: closing must not be cut short
+            for lane in lanes:
+                lane.settle(tick.started)
+
+
+class _Tick:
+    """One pass over the live lanes a call, and which lanes are still live."""
+
+    def __init__(
+        self,
+        lanes: Sequence[Lane],
+        analyzer: FaceMaskAnalyzer,
+        max_frames: int | None,
+        signals: StopSignals,
+        on_error: ErrorHandler | None,
+    ) -> None:
+        self.live = list(lanes)
+        self.analyzer, self.max_frames, self.signals, self.on_error = analyzer, max_frames, signals, on_error
+        self.started = perf_counter()
+
+    def step(self) -> bool:
+        """One frame from each live lane, detected and classified in one go, then finished lane by lane.
+
+        False once no lane is left.
+        """
+        clock = StageClock()
+        frames = [(lane, frame) for lane in list(self.live) if (frame := self._read(lane)) is not None]
+        clock.lap("decode_wait")
+        due = [lane.detect_due for lane, _ in frames]
+        images = [frame.image for (_, frame), detect in zip(frames, due) if detect]
+        found = iter(self.analyzer.analyze_many(images, clock.lap) if images else ())
+        for (lane, frame), detect in zip(frames, due):
+            self._guard(lane, lane.finish, frame, next(found) if detect else None, clock.fork())
+        return bool(self.live)
+
+    def _read(self, lane: Lane) -> Frame | None:
+        if self.max_frames is not None and lane.stats.frames >= self.max_frames:
+            self._end(lane, "max_frames")
+            return None
+        with self.signals.waiting():
+            frame = self._guard(lane, lane.source.read)
+        if frame is None and lane.live:
+            self._end(lane, "end")
+        return frame
+
+    def _guard(self, lane: Lane, call: Callable, *args):
+        """`call(*args)`; with an error handler, a FacemaskError ends this lane alone and is reported."""
+        try:
+            return call(*args)
+        except FacemaskError as exc:
+            if self.on_error is None:
                 raise
-            finally:
-                signals.settle()  # from here a signal is only noted: closing must not be cut short
-                run.stats.wall_s = perf_counter() - start
-                run.stats.dropped = source.dropped
-        return run.stats
+            self._end(lane, "error", failed=True)
+            self.on_error(lane, exc)
+            return None
 
+    def _end(self, lane: Lane, reason: str, failed: bool = False) -> None:
+        """End one lane; while others go on, close its outputs now, so its files are complete."""
+        lane.end(reason, self.started)
+        self.live.remove(lane)
+        if not self.live:
+            return  # the last one closes with the run, once signals are settled
+        try:
+            lane.close(failed)
+        except FacemaskError as exc:
+            if self.on_error is None:
+                raise
+            self.on_error(lane, exc)
 
-def _analyze(
-    frame: Frame, analyzer: FaceMaskAnalyzer, tracker: Tracker | None, detect_now: bool, last: Faces, clock: StageClock
-) -> Faces:
-    """Detect and classify (or, between detections, let the tracker predict), then track."""
-    if detect_now:
-        faces = analyzer.analyze(frame.image, clock.lap)
-        if tracker is not None:
-            faces = tracker.update(faces, frame.timestamp)
-    elif tracker is not None:
-        faces = tracker.predict(frame.timestamp)
-    else:
-        faces = last
-    clock.lap("track")
-    return faces
-
-
-class _Run:
-    """The per-frame work of one `Pipeline.run`, with the state it carries from frame to frame."""
-
-    def __init__(self, pipeline: Pipeline, sinks: Sequence[Sink]) -> None:
-        self.pipeline, self.sinks = pipeline, sinks
-        self.draw = any(s.needs_image for s in sinks)
-        self.stats = RunStats()
-        self.faces = Faces.empty()
-        self.rate = RateMeter()  # frames out per second, as drawn on the overlay
-
-    def loop(self, source: Source, max_frames: int | None, signals: StopSignals) -> None:
-        stats = self.stats
-        while max_frames is None or stats.frames < max_frames:
-            clock = StageClock()
-            with signals.waiting():
-                frame = source.read()
-            clock.lap("decode_wait")
-            if frame is None:
-                break
-            self.step(frame, clock)
-            self.rate.tick()
-            if signals.received is not None:
-                raise Stopped
-            if any(s.wants_stop for s in self.sinks):
-                stats.stop_reason = "user"
-                break
-        else:
-            stats.stop_reason = "max_frames"
-        if self.pipeline.monitor is not None:
-            stats.summary = self.pipeline.monitor.summary()
-
-    def step(self, frame: Frame, clock: StageClock) -> None:
-        p = self.pipeline
-        detect_now = self.stats.frames % p.detect_every == 0
-        faces = self.faces = _analyze(frame, p.analyzer, p.tracker, detect_now, self.faces, clock)
-        self.stats.detected_frames += detect_now
-        monitor = p.monitor
-        if monitor is not None:
-            self.stats.events += len(monitor.update(frame, faces))
-        clock.lap("alerts")
-        if self.draw:
-            lines = p.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
-            frame = replace(frame, image=p.overlay.draw(frame.image, faces, lines))
-        clock.lap("draw")
-        for sink in self.sinks:
-            sink.write(frame, faces)
-        clock.lap("write")
-        self.stats.record(clock.times, faces)
+    def end_all(self, reason: str) -> None:
+        for lane in list(self.live):
+            lane.end(reason, self.started)
+        self.live.clear()

@@ -64,6 +64,12 @@ class StageClock:
         self.times[stage] = self.times.get(stage, 0.0) + (now - self._t) * 1000.0
         self._t = now
 
+    def fork(self) -> StageClock:
+        """A clock that keeps the laps so far and times from now: each stream's own stages after a shared tick."""
+        clock = StageClock()
+        clock.times = dict(self.times)
+        return clock
+
 
 def _stage_buffers() -> dict[str, deque]:
     return {stage: deque(maxlen=STATS_WINDOW) for stage in STAGES}
@@ -73,8 +79,9 @@ def _stage_buffers() -> dict[str, deque]:
 class RunStats:
     """Counts for the whole run; stage timings for the latest STATS_WINDOW frames.
 
-    `stop_reason` is `end` (source finished), `max_frames`, `user` (q/Esc) or `interrupted` (Ctrl-C,
-    SIGTERM or SIGHUP, whose number is in `stop_signal`).
+    `stop_reason` is `end` (source finished), `max_frames`, `user` (q/Esc), `interrupted` (Ctrl-C,
+    SIGTERM or SIGHUP, whose number is in `stop_signal`) or, in a multi-source run, `error` (this
+    source died; the others went on).
     """
 
     frames: int = 0

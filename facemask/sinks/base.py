@@ -211,12 +211,16 @@ def _frames_readable(path: Path) -> int:
 
 
 class JsonlSink(Sink):
-    """One JSON line per processed frame, flushed at once so a crash loses nothing already seen."""
+    """One JSON line per processed frame, flushed at once so a crash loses nothing already seen.
+
+    `source` (a multi-source run's stream name) leads each record; without it records have none.
+    """
 
     needs_image = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: str | None = None) -> None:
         self.path = Path(path)
+        self.source = source
         self._file = open_results(self.path)
 
     @property
@@ -226,6 +230,8 @@ class JsonlSink(Sink):
 
     def write(self, frame: Frame, faces: Faces) -> None:
         record = {"frame": frame.index, "time_s": round(frame.timestamp, 4), "faces": faces.to_records()}
+        if self.source is not None:
+            record = {"source": self.source, **record}
         self._file.write(json.dumps(record) + "\n")
 
     def close(self) -> None:

@@ -1,0 +1,121 @@
+"""One source's stages after detection: track, alerts, draw, write; and the outputs that source owns.
+
+`Pipeline.run` drives one lane, a multi-source run (pipeline/multi.py) several, through the same
+loop (run.run_lanes): the detector and classifier are shared, once a tick for every lane, and
+everything that carries state from frame to frame (tracker, monitor, frame rate, counts) lives
+here, one per source. A lane owns its source, its sinks and its monitor: `close` stops and closes
+them, so one source can end (or die) while the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import replace
+from time import perf_counter
+from typing import Protocol
+
+from facemask.core.types import Faces, Frame
+from facemask.io.sources import Source
+from facemask.pipeline.overlay import Overlay
+from facemask.pipeline.runstats import RateMeter, RunStats, StageClock
+from facemask.sinks.base import Sink
+
+
+class Tracker(Protocol):
+    def update(self, faces: Faces, timestamp: float) -> Faces: ...
+    def predict(self, timestamp: float) -> Faces: ...
+
+
+class FrameMonitor(Protocol):
+    """Per-frame observer such as the alerts stage (alerts.AlertStage): sees tracked faces, reports counters."""
+
+    def update(self, frame: Frame, faces: Faces) -> list[dict]: ...
+    def counters(self) -> dict: ...
+    def summary(self) -> dict: ...
+    def close(self) -> None: ...
+
+
+class Lane:
+    """The per-frame work of one source in a run, with the state it carries from frame to frame.
+
+    `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
+    pixels (a video file, a window, a mosaic tile).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        sinks: Sequence[Sink],
+        tracker: Tracker | None,
+        monitor: FrameMonitor | None,
+        overlay: Overlay,
+        detect_every: int,
+        name: str = "",
+    ) -> None:
+        self.source, self.sinks, self.name = source, sinks, name
+        self.tracker, self.monitor, self.overlay, self.detect_every = tracker, monitor, overlay, detect_every
+        self.draw = any(s.needs_image for s in sinks)
+        self.stats = RunStats()
+        self.faces = Faces.empty()
+        self.rate = RateMeter()  # frames out per second, as drawn on the overlay
+        self.live = True
+        self._failed_empty = False  # set when the run fails before this lane's first frame: outputs discarded
+        self._owned = ExitStack()
+        self._owned.callback(source.stop)
+        for output in (*sinks, *([monitor] if monitor is not None else [])):
+            self._owned.callback(lambda o=output: o.discard() if self._failed_empty else o.close())
+
+    @property
+    def detect_due(self) -> bool:
+        """Whether this lane's next frame goes through the detector (every `detect_every`-th)."""
+        return self.stats.frames % self.detect_every == 0
+
+    @property
+    def wants_stop(self) -> bool:
+        return any(s.wants_stop for s in self.sinks)
+
+    def finish(self, frame: Frame, detected: Faces | None, clock: StageClock) -> None:
+        """Everything after detect and classify: track (or predict between detections), alerts, draw, write."""
+        faces = self.faces = self._track(frame, detected)
+        clock.lap("track")
+        self.stats.detected_frames += detected is not None
+        monitor = self.monitor
+        if monitor is not None:
+            self.stats.events += len(monitor.update(frame, faces))
+        clock.lap("alerts")
+        if self.draw:
+            lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
+            frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines))
+        clock.lap("draw")
+        for sink in self.sinks:
+            sink.write(frame, faces)
+        clock.lap("write")
+        self.stats.record(clock.times, faces)
+        self.rate.tick()
+
+    def _track(self, frame: Frame, detected: Faces | None) -> Faces:
+        if detected is not None:
+            return self.tracker.update(detected, frame.timestamp) if self.tracker is not None else detected
+        if self.tracker is not None:
+            return self.tracker.predict(frame.timestamp)
+        return self.faces
+
+    def end(self, reason: str, started: float) -> None:
+        """This lane is over (`end`, `max_frames`, `user`, `error`): its counts and the monitor's summary are final."""
+        self.live = False
+        self.stats.stop_reason = reason
+        if self.monitor is not None and reason != "interrupted":
+            self.stats.summary = self.monitor.summary()
+        self.settle(started)
+
+    def settle(self, started: float) -> None:
+        """Wall time and frames dropped, fixed when the lane ends or the run does, whichever comes first."""
+        if not self.stats.wall_s:
+            self.stats.wall_s = perf_counter() - started
+            self.stats.dropped = self.source.dropped
+
+    def close(self, failed: bool = False) -> None:
+        """Close every output (all discarded when `failed` before the first frame) and stop the source; once."""
+        self._failed_empty = failed and self.stats.frames == 0
+        self._owned.close()
