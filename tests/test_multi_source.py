@@ -234,7 +234,7 @@ def test_a_source_that_fails_is_one_error_line_and_the_run_is_partial(tmp_path, 
     out.mkdir()
     proc = cli(clips / "cut.avi", clips / "walk.mp4", clips / "corrupt.mp4", "--model", tiny_model,
                "--json", out, "--events", out)  # fmt: skip
-    assert proc.returncode == 4, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr and len(lines) == 2, proc.stderr
     assert lines[0].startswith(f"error: {clips / 'corrupt.mp4'}: cannot open video")

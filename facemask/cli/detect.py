@@ -24,7 +24,7 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="SOURCE",
         help="image, folder of images, video file, camera index (e.g. 0) or stream URL; several videos, cameras "
-        "and streams run together, each with its own outputs (--output DIR or 'out/{name}.mp4'); exit code 4 "
+        "and streams run together, each with its own outputs (--output DIR or 'out/{name}.mp4'); exit code 1 "
         "when some of them failed and the others finished",
     )
     _add_arguments(p)

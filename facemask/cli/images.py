@@ -14,7 +14,7 @@ from pathlib import Path
 
 from facemask.cli.configs import STDOUT, build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import check_image_destinations, say, single_image_output, stopped
-from facemask.core.errors import FacemaskError, one_line
+from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
 def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
@@ -60,7 +60,7 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
         raise FacemaskError("no image could be read")
     if stats.stop_signal is not None:
         return stopped(stats.stop_signal)
-    return 1 if source.failed or (image_sink is not None and image_sink.failed) else 0
+    return PARTIAL_EXIT if source.failed or (image_sink is not None and image_sink.failed) else 0
 
 
 def _batch_line(total: int, stats, failed: int) -> str:

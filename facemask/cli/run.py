@@ -29,9 +29,10 @@ def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> in
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed command (`args.func`), printing any failure as one `error:` line; its exit status.
 
-    Exit statuses: 0 done; 1 an image batch skipped some images; 2 an error (bad input, a failed
-    run); 3 an unexpected error; 4 a multi-source `detect` lost some sources (each one an `error:`
-    line) while the others finished; 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+    Exit statuses: 0 done; 1 (PARTIAL_EXIT) a run over several inputs finished but some of them
+    failed, each with its `error:` line (images of a batch, sources of a multi-source `detect`);
+    2 an error (bad input, a failed run); 3 an unexpected error; 128 + N stopped by signal N
+    (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
     Commands that set `mute_native` (detect, benchmark, train, export, evaluate) run with native
     stderr muted (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log, libpng and

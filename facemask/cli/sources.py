@@ -18,9 +18,7 @@ from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import say, stopped
 from facemask.cli.sources_outputs import SourcePlan, plan_sources
 from facemask.cli.video import readings_line
-from facemask.core.errors import FacemaskError, one_line
-
-PARTIAL_EXIT = 4  # some sources failed (each said why on stderr), the others ran to their end
+from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
 def detect_sources(args: argparse.Namespace, kinds: list[str]) -> int:

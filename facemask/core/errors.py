@@ -6,6 +6,7 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LONG_MESSAGE = 500
+PARTIAL_EXIT = 1  # a run over several inputs finished, but some inputs failed (each said why on stderr)
 
 
 class FacemaskError(Exception):
