@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,6 +64,8 @@ def test_the_lite_is_one_network_distilled_from_the_mean():
     card = json.loads((MODELS_DIR / SHIPPED["lite"][0]).with_suffix(".json").read_text())
     assert card["architecture"] == "lite" and card["input_size"] == 112
     stage = card["training"]["stages"][-1]
-    assert stage["distillation"] == {"teacher": "default", "teacher_weight": 0.5}
+    assert stage["distillation"]["teacher"] == "default" and stage["distillation"]["teacher_weight"] == 0.5
+    # Issue 18: distilled on the shared clips' unlabelled faces as well, labelled by the teacher alone.
+    assert {Path(p).name for p in stage["distillation"]["unlabelled"]} >= {"nomask_man.mp4", "dancers_nomask.mp4"}
     assert "cosine" in stage["schedule"] and stage["wall_time_s"] > 0
     assert all(m <= 0.03 for m in card["calibration"]["ece_test"].values())
