@@ -60,7 +60,9 @@ class Pipeline:
     def __post_init__(self) -> None:
         check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
 
-    def run(self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None) -> RunStats:
+    def run(
+        self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None, keep_on_stop: bool = True
+    ) -> RunStats:
         """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
         Owns the source, the sinks and the monitor from here on: all are closed before returning
@@ -68,14 +70,15 @@ class Pipeline:
         was written so far stays valid; a run that fails before its first frame (an image alone that
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
-        `stats.stop_signal`).
+        `stats.stop_signal`); with `keep_on_stop=False` (a batch worker, whose file is retried whole) a
+        stopped run discards its outputs instead of closing them.
         """
-        failed_empty = []  # set when the run fails before its first frame: then outputs are discarded
+        discard = []  # set when the run fails before its first frame, or stops unkept: outputs are discarded
         with ExitStack() as stack:
             signals = stack.enter_context(StopSignals())  # first in, last out: held while sinks close
             stack.callback(source.stop)
             for output in (*sinks, *([self.monitor] if self.monitor is not None else [])):
-                stack.callback(lambda o=output: o.discard() if failed_empty else o.close())
+                stack.callback(lambda o=output: o.discard() if discard else o.close())
             run = _Run(self, sinks)
             start = perf_counter()
             try:
@@ -83,9 +86,11 @@ class Pipeline:
             except (KeyboardInterrupt, Stopped):
                 run.stats.stop_reason = "interrupted"
                 run.stats.stop_signal = signals.received or signal.SIGINT
+                if not keep_on_stop:
+                    discard.append(True)
             except BaseException:
                 if run.stats.frames == 0:
-                    failed_empty.append(True)
+                    discard.append(True)
                 raise
             finally:
                 signals.settle()  # from here a signal is only noted: closing must not be cut short
