@@ -196,3 +196,10 @@ def test_ray_is_never_imported_by_other_commands():
             [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120, cwd=REPO
         )
         assert done.stdout.strip().splitlines()[-1] == "False", (argv, done.stderr)
+
+
+def test_an_address_nobody_answers_is_one_line_at_once():
+    from facemask.batch.cluster import check_reachable
+
+    with pytest.raises(FacemaskError, match="no Ray head answers there"):
+        check_reachable("127.0.0.1:1", timeout_s=2)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,17 +43,33 @@ def ray_session(ray: ModuleType, address: str | None, workers: int | None, verbo
         quiet = {"logging_level": logging.INFO if verbose else logging.ERROR, "log_to_driver": verbose}
         try:
             if address:
+                check_reachable(address)
                 ray.init(address=address, **quiet)
             else:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
-            raise FacemaskError(f"cannot start or join {where} ({one_line(str(exc))})") from None
+            if not address:
+                raise FacemaskError(f"cannot start a local Ray cluster ({one_line(str(exc))})") from None
+            raise FacemaskError(
+                f"cannot join the Ray cluster at {address} ({one_line(str(exc))}); is `ray start --head` running "
+                "there, and is RAY_AUTH_MODE set here as on its nodes?"
+            ) from None
     try:
         yield workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     finally:
         if owned:
             ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A `HOST:PORT` nobody listens on is one line in seconds; Ray itself would retry it for minutes."""
+    found = re.fullmatch(r"\[?([\w.:-]+?)\]?:(\d+)", address)
+    if found is None:
+        return  # `auto`, `ray://...`: left to Ray
+    try:
+        socket.create_connection((found.group(1), int(found.group(2))), timeout=timeout_s).close()
+    except OSError as exc:
+        raise FacemaskError(f"--ray-address {address}: no Ray head answers there ({exc.strerror or exc})") from None
 
 
 def worker_env() -> dict[str, str]:
