@@ -41,10 +41,11 @@ class Backend:
     verbose: bool = False
 
     def describe(self, workers: int) -> str:
+        """Where the videos run, as `processing ...` goes on."""
         if self.ray is None:
             return "in this process"
         where = f"the Ray cluster at {self.address}" if self.address else "a Ray cluster on this machine"
-        return f"{workers} worker{'s' if workers != 1 else ''} on {where}"
+        return f"on {workers} worker{'s' if workers != 1 else ''} of {where}"
 
 
 def run_jobs(backend: Backend, jobs: list[FileJob], config: PipelineConfig, started=None) -> Iterator[FileResult]:
@@ -67,6 +68,6 @@ def run_in_process(jobs: list[FileJob], config: PipelineConfig, started=None) ->
     if error is not None:
         raise FacemaskError(error)
     if started is not None:
-        started("in this process")
+        started(Backend(None).describe(1))
     for job in jobs:
         yield worker.process(job)

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     failed = sum(not r.ok for r in ordered)
     print(f"{len(ordered) - failed} of {len(jobs)} videos ok, {failed} failed; report: {json_path}, {csv_path}")
     if signum is not None:
-        print(f"{len(jobs) - len(ordered)} videos not run; the same command again resumes the batch")
+        print(f"not run: {len(jobs) - len(ordered)} of {len(jobs)} videos; the same command again resumes the batch")
         return stopped(signum)
     return 1 if failed else 0
 
@@ -111,7 +111,7 @@ def _process(backend, todo: list, config, results: dict, total: int) -> None:
 
     if not todo:
         return
-    running = run_jobs(backend, todo, config, started=lambda where: print(f"processing on {where}"))
+    running = run_jobs(backend, todo, config, started=lambda where: print(f"processing {where}"))
     with progress_bar(running, desc="videos", total=len(todo)) as bar:
         for result in bar:
             results[result.name] = result
