@@ -24,12 +24,14 @@ from types import ModuleType
 
 from facemask.batch.plan import FileJob
 from facemask.batch.report import FileResult
-from facemask.batch.worker import FileWorker
+from facemask.batch.worker import BatchStopped, FileWorker
 from facemask.core.config import PipelineConfig
 from facemask.core.errors import FacemaskError, one_line
 from facemask.io.imageio import MAX_PIXELS_ENV
+from facemask.pipeline.stopsignals import StopSignals
 
 RETRIES = 2  # runs of a file after its worker died, before it is reported as failed
+POLL_S = 0.5  # how often the wait for results looks for a stop signal
 
 
 @contextmanager
@@ -83,23 +85,39 @@ def worker_env() -> dict[str, str]:
 def run_on_ray(
     ray: ModuleType, jobs: list[FileJob], config: PipelineConfig, workers: int, worker_class: type = FileWorker
 ) -> Iterator[FileResult]:
-    """Each job's result as it finishes. A worker whose models do not load ends the batch with its one line."""
+    """Each job's result as it finishes. A worker whose models do not load ends the batch with its one line.
+
+    Ctrl-C, SIGTERM or SIGHUP end the batch between results (BatchStopped), so the report of the videos
+    done is still written. The handlers go in after `ray.init`, which puts in its own, and only note the
+    signal (`settle`): an exception raised inside Ray's `wait` would break it, so the wait polls instead.
+    """
     actor_class = ray.remote(worker_class).options(
         num_cpus=1, max_restarts=-1, max_task_retries=RETRIES, runtime_env={"env_vars": worker_env()}
     )
     actors = [actor_class.remote(config, in_actor=True) for _ in range(max(1, min(workers, len(jobs))))]
     queue = deque(sorted(jobs, key=_size, reverse=True))
     waiting = {actor.ready.remote(): (actor, None) for actor in actors}  # a call in flight -> its actor, its job
-    while waiting:
-        [ref], _ = ray.wait(list(waiting), num_returns=1)
-        actor, job = waiting.pop(ref)
-        if job is None:
-            _check_ready(ray, ref)
-        else:
-            yield _result(ray, ref, job)
-        if queue:
-            job = queue.popleft()
-            waiting[actor.process.remote(job)] = (actor, job)
+    with StopSignals() as signals:
+        signals.settle()
+        while waiting:
+            ref = _next_done(ray, waiting, signals)
+            actor, job = waiting.pop(ref)
+            if job is None:
+                _check_ready(ray, ref)
+            else:
+                yield _result(ray, ref, job)
+            if queue:
+                job = queue.popleft()
+                waiting[actor.process.remote(job)] = (actor, job)
+
+
+def _next_done(ray: ModuleType, waiting: dict, signals: StopSignals):
+    """The first call in flight to finish; a stop signal ends the wait within POLL_S."""
+    while signals.received is None:
+        done, _ = ray.wait(list(waiting), num_returns=1, timeout=POLL_S)
+        if done:
+            return done[0]
+    raise BatchStopped(signals.received)
 
 
 def _size(job: FileJob) -> int:

@@ -6,7 +6,7 @@ Ray is imported here, lazily, and nowhere else: other commands never load it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -48,7 +48,12 @@ class Backend:
         return f"on {workers} worker{'s' if workers != 1 else ''} of {where}"
 
 
-def run_jobs(backend: Backend, jobs: list[FileJob], config: PipelineConfig, started=None) -> Iterator[FileResult]:
+Started = Callable[[str], None] | None  # told where the videos run, once that is known
+
+
+def run_jobs(
+    backend: Backend, jobs: list[FileJob], config: PipelineConfig, started: Started = None
+) -> Iterator[FileResult]:
     """Each job's result as it finishes; `started(text)` is told where they run once that is known."""
     if backend.ray is None:
         yield from run_in_process(jobs, config, started)
@@ -62,7 +67,7 @@ def run_jobs(backend: Backend, jobs: list[FileJob], config: PipelineConfig, star
         yield from run_on_ray(backend.ray, jobs, config, workers)
 
 
-def run_in_process(jobs: list[FileJob], config: PipelineConfig, started=None) -> Iterator[FileResult]:
+def run_in_process(jobs: list[FileJob], config: PipelineConfig, started: Started = None) -> Iterator[FileResult]:
     worker = FileWorker(config)
     _, error = worker.ready()
     if error is not None:

@@ -13,12 +13,19 @@ import argparse
 import signal
 from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from facemask.cli import options, values
 from facemask.cli.configs import pipeline_config, set_pixel_budget
 from facemask.cli.outputs import stopped
 from facemask.core.errors import FacemaskError
 from facemask.io.quiet import quiet_native_logs
+
+if TYPE_CHECKING:  # annotations only: the batch modules load when the command runs
+    from facemask.batch.plan import FileJob
+    from facemask.batch.report import FileResult
+    from facemask.batch.runner import Backend
+    from facemask.core.config import PipelineConfig
 
 
 def register(subparsers) -> None:
@@ -71,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     start, signum = perf_counter(), None
     try:
         _process(backend, todo, pipeline_config(args, "video"), results, len(jobs))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # between videos in this process (during one, the loop's StopSignals has it)
         signum = signal.SIGINT
     except BatchStopped as stop:
         signum = stop.signum
@@ -85,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _backend(args: argparse.Namespace):
+def _backend(args: argparse.Namespace) -> Backend:
     """Ray when installed (a cluster with --ray-address), else this process, said in one line."""
     from facemask.batch.runner import NO_RAY_HINT, Backend, import_ray
 
@@ -104,7 +111,9 @@ def _make_folder(folder: Path) -> None:
         raise FacemaskError(f"{folder}: cannot create output folder ({exc.strerror})") from None
 
 
-def _process(backend, todo: list, config, results: dict, total: int) -> None:
+def _process(
+    backend: Backend, todo: list[FileJob], config: PipelineConfig, results: dict[str, FileResult], total: int
+) -> None:
     """Run the videos left, each result into `results` and a line (above a progress bar on a terminal)."""
     from facemask.batch.runner import run_jobs
     from facemask.sinks.progress_bar import progress_bar
@@ -118,7 +127,7 @@ def _process(backend, todo: list, config, results: dict, total: int) -> None:
             bar.write(f"[{len(results)}/{total}] {describe(result)}")
 
 
-def describe(result) -> str:
+def describe(result: FileResult) -> str:
     """A video's line: `clip: ok, 240 frames, 3 people, 1 violation, compliance 67%, 8.1 s on host/1a2b3c4d`."""
     from facemask.core.labels import compliance_text
 
