@@ -94,7 +94,7 @@ def test_batch_on_ray_writes_what_detect_writes_and_reports_a_bad_video(ray_clus
     assert rows["broken"]["status"] == "error" and "broken.mp4" in rows["broken"]["error"]
     totals = report["totals"]
     assert (totals["files"], totals["ok"], totals["failed"], totals["frames"]) == (3, 2, 1, sum(CLIPS.values()))
-    table = list(csv.DictReader((out / "report.csv").open()))
+    table = list(csv.DictReader((out / "report.csv").read_text().splitlines()))
     assert [r["name"] for r in table] == ["a", "b", "broken", ""] and table[-1]["file"] == "total"
     assert table[0]["node"] == rows["a"]["node"] and table[-1]["frames"] == str(sum(CLIPS.values()))
 
