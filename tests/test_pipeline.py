@@ -190,6 +190,17 @@ def test_ctrl_c_ends_the_run_normally_with_everything_closed(tmp_path):
     assert read_back(video)[0] == 3
 
 
+def test_a_stopped_run_kept_unwhole_leaves_no_output(tmp_path):
+    """A batch worker's run (keep_on_stop=False) stopped mid-file: its file is retried whole, so no video or
+    JSON Lines under the real names, and no partial files either."""
+    video, jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
+    source = FakeSource(20, fail_at=3, error=KeyboardInterrupt())
+    sinks = [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)]
+    stats = Pipeline(fake_analyzer()).run(source, sinks, keep_on_stop=False)
+    assert stats.stop_reason == "interrupted" and stats.frames == 3 and source.stopped
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_failing_sink_still_lets_the_others_close():
     good, bad, source = ListSink(), ListSink(fail_at=2), FakeSource(5)
     with pytest.raises(OSError, match="disk full"):

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> the module that registers it, in `
     "benchmark": "facemask.cli.benchmark",
     "app": "facemask.cli.app",
     "detect": "facemask.cli.detect",
+    "batch": "facemask.cli.batch",
 }
 
 

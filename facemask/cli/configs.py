@@ -24,12 +24,17 @@ VIDEO_KINDS = ("camera", "stream", "video")
 STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
 
 
-def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
+def model_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig]:
+    """The detector and classifier options (options.add_detector_options, add_model): `detect` and `batch` alike."""
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
     detector = DetectorConfig(
         confidence=args.confidence, mode=mode, model_dir=args.face_model, backend=args.face_detector
     )
-    classifier = ClassifierConfig(model=args.model, threshold=args.mask_threshold)
+    return detector, ClassifierConfig(model=args.model, threshold=args.mask_threshold)
+
+
+def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
+    detector, classifier = model_configs(args, kind)
     display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
     output = OutputConfig(
         display=display,
@@ -73,8 +78,9 @@ def set_pixel_budget(megapixels: float | None) -> None:
 
 
 def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:
-    """The stages `detect` runs: images each detected and untracked; video tracked unless `--no-track`."""
-    detector, classifier, _ = build_configs(args, kind)
+    """The stages `detect` (and `batch`, on each file) runs: images each detected and untracked; video tracked
+    unless `--no-track`."""
+    detector, classifier = model_configs(args, kind)
     if kind not in VIDEO_KINDS:
         return PipelineConfig.for_images(detector, classifier)
     tracker = None if args.no_track else TrackerConfig()

@@ -116,7 +116,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
         "several video sources: a folder or a template such as 'out/{name}.mp4'",
     )
     add_model(p)
-    _add_detector_options(p)
+    add_detector_options(p)
     p.add_argument(
         "--realtime",
         action="store_true",
@@ -130,7 +130,8 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     add_max_megapixels(p, "refuse images and video frames whose header declares more pixels than this (default: 50)")
 
 
-def _add_detector_options(p: argparse.ArgumentParser) -> None:
+def add_detector_options(p: argparse.ArgumentParser) -> None:
+    """`--confidence`, `--mask-threshold`, `--detector-mode`, `--face-detector`, `--face-model`: detect and batch."""
     p.add_argument(
         "--confidence",
         type=values.unit_interval,
@@ -157,13 +158,7 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
         help="violation events as JSON Lines, with face snapshots in PATH_snapshots/; several sources: a folder "
         "or a template with {name}",
     )
-    p.add_argument(
-        "--violation-after",
-        type=values.delay_seconds,
-        default=AlertConfig.min_no_mask_s,
-        metavar="S",
-        help="seconds a person must read no_mask before one violation is raised (default: 1.0)",
-    )
+    add_violation_after(p)
     p.add_argument("--beep", action="store_true", help="ring the terminal bell on each violation")
     p.add_argument(
         "--on-violation",
@@ -177,6 +172,17 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="end-of-run summary JSON (default: beside --events or --json when given); several sources: one "
         "file for all with totals, or a folder or {name} template for one each",
+    )
+
+
+def add_violation_after(p: argparse.ArgumentParser) -> None:
+    """`--violation-after S`: when a violation is raised, for detect and batch alike."""
+    p.add_argument(
+        "--violation-after",
+        type=values.delay_seconds,
+        default=AlertConfig.min_no_mask_s,
+        metavar="S",
+        help="seconds a person must read no_mask before one violation is raised (default: 1.0)",
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -14,11 +13,11 @@ from facemask.core.errors import FacemaskError
 
 def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
     from facemask.io.sources import open_source
-    from facemask.sinks.base import JsonlSink, VideoFileSink, WindowSink
+    from facemask.sinks.base import VideoFileSink, WindowSink
+    from facemask.sinks.video_outputs import VideoOutputs
 
     out = build_configs(args, kind)[2]
     source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
-    sinks = []
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
@@ -26,14 +25,9 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
         # opened leaves no output behind.
         pipeline = load_pipeline(args, pipeline_config(args, kind))
         monitor = pipeline.monitor
-        # Sinks that only check their arguments come first and the one that opens a file last,
-        # so a failing constructor leaves nothing open behind it.
-        if out.output is not None:
-            sinks.append(VideoFileSink(video_output_path(out.output, spec, kind), source.fps))
-        if out.display:
-            sinks.append(WindowSink(title=f"facemask: {spec}"))
-        if out.json_path is not None:
-            sinks.append(JsonlSink(out.json_path))
+        video = None if out.output is None else video_output_path(out.output, spec, kind)
+        window = [WindowSink(title=f"facemask: {spec}")] if out.display else []
+        sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window)
         progress = progress_sink(source)
         if progress is not None:
             sinks.append(progress)
@@ -75,7 +69,7 @@ def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -
 
     say(args, summary_line(summary))
     if path is not None:
-        from facemask.io.safeio import write_text
+        from facemask.sinks.video_outputs import write_summary
 
-        write_text(path, json.dumps(summary, indent=1, default=str))
+        write_summary(path, summary)
         say(args, f"wrote summary to {path}")

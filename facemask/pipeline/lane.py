@@ -60,11 +60,11 @@ class Lane:
         self.faces = Faces.empty()
         self.rate = RateMeter()  # frames out per second, as drawn on the overlay
         self.live = True
-        self._failed_empty = False  # set when the run fails before this lane's first frame: outputs discarded
+        self._discard = False  # the outputs are thrown away, not committed (see close)
         self._owned = ExitStack()
         self._owned.callback(source.stop)
         for output in (*sinks, *([monitor] if monitor is not None else [])):
-            self._owned.callback(lambda o=output: o.discard() if self._failed_empty else o.close())
+            self._owned.callback(lambda o=output: o.discard() if self._discard else o.close())
 
     @property
     def detect_due(self) -> bool:
@@ -115,7 +115,7 @@ class Lane:
             self.stats.wall_s = perf_counter() - started
             self.stats.dropped = self.source.dropped
 
-    def close(self, failed: bool = False) -> None:
-        """Close every output (all discarded when `failed` before the first frame) and stop the source; once."""
-        self._failed_empty = failed and self.stats.frames == 0
+    def close(self, failed: bool = False, discard: bool = False) -> None:
+        """Close every output (discarded when `discard`, or `failed` before the first frame), stop the source."""
+        self._discard = discard or (failed and self.stats.frames == 0)
         self._owned.close()

@@ -49,7 +49,9 @@ class Pipeline:
     def __post_init__(self) -> None:
         check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
 
-    def run(self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None) -> RunStats:
+    def run(
+        self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None, keep_on_stop: bool = True
+    ) -> RunStats:
         """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
         Owns the source, the sinks and the monitor from here on: all are closed before returning
@@ -57,10 +59,11 @@ class Pipeline:
         was written so far stays valid; a run that fails before its first frame (an image alone that
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
-        `stats.stop_signal`).
+        `stats.stop_signal`); with `keep_on_stop=False` (a batch worker, whose file is retried whole) a
+        stopped run discards its outputs instead of closing them.
         """
         lane = self.lane(source, sinks)
-        run_lanes(self.analyzer, [lane], max_frames)
+        run_lanes(self.analyzer, [lane], max_frames, keep_on_stop=keep_on_stop)
         return lane.stats
 
     def lane(self, source: Source, sinks: Sequence[Sink] = (), name: str = "") -> Lane:
@@ -77,6 +80,7 @@ def run_lanes(
     max_frames: int | None = None,
     on_error: ErrorHandler | None = None,
     after_tick: Callable[[], None] | None = None,
+    keep_on_stop: bool = True,
 ) -> None:
     """The one loop: each tick, one frame from every live lane, detected and classified together, then
     each lane's own stages. Every lane is closed before this returns or raises.
@@ -85,13 +89,14 @@ def run_lanes(
     FacemaskError (its source died, an output failed) ends the run and is raised; with it that
     lane alone ends (`error`), is closed and reported, and the others go on.
     `after_tick` runs once a tick after every lane has written (the mosaic window). A sink's
-    `wants_stop` and a stop signal end every lane; `max_frames` counts per lane.
+    `wants_stop` and a stop signal end every lane; `max_frames` counts per lane. With `keep_on_stop`
+    False, a stop signal discards every lane's outputs instead of closing them.
     """
-    failed = []  # set when the run fails: a lane with no frame yet then discards its outputs
+    failed, unkept = [], []  # a failed run discards a lane's outputs if it has no frame yet; a stop unkept, all
     with ExitStack() as stack:
         signals = stack.enter_context(StopSignals())  # first in, last out: held while outputs close
         for lane in lanes:
-            stack.callback(lambda lane=lane: lane.close(failed=bool(failed)))
+            stack.callback(lambda lane=lane: lane.close(failed=bool(failed), discard=bool(unkept)))
         tick = _Tick(lanes, analyzer, max_frames, signals, on_error)
         try:
             while tick.step():
@@ -105,6 +110,8 @@ def run_lanes(
             for lane in tick.live:
                 lane.stats.stop_signal = signals.received or signal.SIGINT
             tick.end_all("interrupted")
+            if not keep_on_stop:
+                unkept.append(True)
         except BaseException:
             failed.append(True)
             raise

@@ -146,6 +146,11 @@ class VideoFileSink(Sink):
         discard(self._temp)
         self._temp = None
 
+    def discard(self) -> None:
+        """A run whose outputs are dropped (a batch worker stopped mid-file): no video under the real name."""
+        if self._writer is not None:
+            self._abandon()
+
     def close(self) -> None:
         if self._writer is None:
             return

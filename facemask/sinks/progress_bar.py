@@ -30,14 +30,16 @@ class _Plain:
 
 
 @contextmanager
-def progress_bar(items: Iterable, desc: str, enabled: bool = True):
-    """`items` with a bar on stderr while iterated; `bar.write(text, file=...)` prints above it."""
+def progress_bar(items: Iterable, desc: str, enabled: bool = True, total: int | None = None):
+    """`items` with a bar on stderr while iterated; `bar.write(text, file=...)` prints above it.
+
+    `total` sizes the bar when `items` has no length (a batch's results, as they finish)."""
     if not (enabled and show_progress()):
         yield _Plain(items)
         return
     from tqdm import tqdm
 
-    bar = tqdm(items, desc=desc, unit=desc.rstrip("s") or "item", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(items, desc=desc, total=total, unit=desc.rstrip("s") or "item", file=sys.stderr, dynamic_ncols=True)
     try:
         yield bar
     finally:

@@ -17,14 +17,13 @@ import numpy as np
 from facemask.classification.crops import face_crops
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
-from facemask.io.imageio import decode_image, read_image_bytes
+from facemask.io.imageio import VIDEO_SUFFIXES, decode_image, read_image_bytes
 from facemask.io.sources import FileSource
 from facemask.io.walk import walk_files
 
 log = logging.getLogger(__name__)
 
 MIN_FACE_PX = 24  # smaller faces are mostly blur at every input size
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
 def _frames(path: Path, every: int) -> Iterator[np.ndarray]:
