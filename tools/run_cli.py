@@ -9,11 +9,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def detect(video: Path, *args: str, what: str, timeout: float) -> subprocess.CompletedProcess:
-    """`python -m facemask.cli detect VIDEO --no-display ARGS` from the repo root; a failed run raises
+def detect(video: Path | list[Path], *args: str, what: str, timeout: float) -> subprocess.CompletedProcess:
+    """`python -m facemask.cli detect VIDEO... --no-display ARGS` from the repo root; a failed run raises
     RuntimeError naming `what` with the end of its stderr, so a broken figure is never written."""
+    videos = [str(v) for v in (video if isinstance(video, list) else [video])]
     proc = subprocess.run(
-        [sys.executable, "-m", "facemask.cli", "detect", str(video), "--no-display", *args],
+        [sys.executable, "-m", "facemask.cli", "detect", *videos, "--no-display", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

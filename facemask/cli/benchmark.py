@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from facemask.cli import options, values
+from facemask.core.config import detect_cadence
 from facemask.core.errors import FacemaskError
 
 
@@ -50,7 +51,7 @@ def run(a: argparse.Namespace) -> int:
         tracking=not a.no_track,
         events=not a.no_events,
         encode=a.encode,
-        detect_every=a.detect_every,
+        detect_every=detect_cadence(a.detect_every),
         detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
         classifier=ClassifierConfig(model=a.model),
     )

@@ -17,6 +17,7 @@ from facemask.core.config import (
     OutputConfig,
     PipelineConfig,
     TrackerConfig,
+    detect_cadence,
 )
 from facemask.io.quiet import native_stderr_silenced
 
@@ -77,15 +78,19 @@ def set_pixel_budget(megapixels: float | None) -> None:
     pixel_budget()  # a bad FACEMASK_MAX_PIXELS is one line now, not one per image of a folder
 
 
-def pipeline_config(args: argparse.Namespace, kind: str) -> PipelineConfig:
+def pipeline_config(args: argparse.Namespace, kind: str, sources: int = 1) -> PipelineConfig:
     """The stages `detect` (and `batch`, on each file) runs: images each detected and untracked; video tracked
-    unless `--no-track`."""
+    unless `--no-track`, detected at the cadence of `sources` streams sharing the detector."""
     detector, classifier = model_configs(args, kind)
     if kind not in VIDEO_KINDS:
         return PipelineConfig.for_images(detector, classifier)
     tracker = None if args.no_track else TrackerConfig()
     return PipelineConfig(
-        detector, classifier, tracker=tracker, alerts=build_alert_config(args), detect_every=args.detect_every
+        detector,
+        classifier,
+        tracker=tracker,
+        alerts=build_alert_config(args),
+        detect_every=detect_cadence(args.detect_every, sources),
     )
 
 

@@ -60,10 +60,11 @@ def add_detect_every(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detect-every",
         type=values.positive_int,
-        default=TrackerConfig.detect_every,
+        default=None,
         metavar="N",
         help="run the detector every N frames; the tracker predicts the frames in between "
-        f"(default: {TrackerConfig.detect_every})",
+        f"(default: {TrackerConfig.detect_every}; with several sources, {TrackerConfig.detect_every} x their number: "
+        "they take turns at the one detector)",
     )
 
 

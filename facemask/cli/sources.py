@@ -82,7 +82,7 @@ def _source_runs(args: argparse.Namespace, opened: list, stack: ExitStack) -> li
         stack.callback(source.stop)
     runs, first = [], None
     for plan, source in opened:
-        config = pipeline_config(args, plan.kind)
+        config = pipeline_config(args, plan.kind, sources=len(opened))
         if config.alerts is not None:
             config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))
         pipeline = first = load_pipeline(args, config, like=first)

@@ -43,6 +43,20 @@ class ClassifierConfig:
     threads: int = 2
 
 
+def detect_cadence(requested: int | None, sources: int = 1) -> int:
+    """Detect every N-th frame: as asked, else every 2nd; with several sources, every (2 x sources)-th.
+
+    Several streams share one detector and take turns (Pipeline.lane staggers them), so by default
+    the detector runs on every other tick whatever the number of cameras: the cost of one video at
+    the single-source default. Like DeepStream's `interval` and Frigate's detect rate, the trackers
+    carry the frames in between. Measured: four 720p clips at 12-13 fps each with every 4th frame
+    detected, 16-17 fps with every 8th, on 2 cores (docs/bench/multi_source.json).
+    """
+    if requested is not None:
+        return requested
+    return TrackerConfig.detect_every * max(1, sources)
+
+
 def check_detect_every(frames: int) -> None:
     """The detection cadence: every frame (1), every 2nd (2)...; 0 or less would never detect."""
     if frames < 1:

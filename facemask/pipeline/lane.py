@@ -52,8 +52,9 @@ class Lane:
         overlay: Overlay,
         detect_every: int,
         name: str = "",
+        turn: int = 0,
     ) -> None:
-        self.source, self.sinks, self.name = source, sinks, name
+        self.source, self.sinks, self.name, self.turn = source, sinks, name, turn
         self.tracker, self.monitor, self.overlay, self.detect_every = tracker, monitor, overlay, detect_every
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
@@ -68,8 +69,10 @@ class Lane:
 
     @property
     def detect_due(self) -> bool:
-        """Whether this lane's next frame goes through the detector (every `detect_every`-th)."""
-        return self.stats.frames % self.detect_every == 0
+        """Whether this lane's next frame goes through the detector: its first, then every `detect_every`-th,
+        shifted by its `turn` so that lanes sharing a detector take turns."""
+        frames = self.stats.frames
+        return frames == 0 or (frames + self.turn) % self.detect_every == 0
 
     @property
     def wants_stop(self) -> bool:

@@ -54,7 +54,7 @@ def run_sources(
         if window is not None:
             stack.callback(window.close)
         lanes = [
-            run.pipeline.lane(run.source, [*run.sinks, *([window.tile(i)] if window else [])], run.name)
+            run.pipeline.lane(run.source, [*run.sinks, *([window.tile(i)] if window else [])], run.name, turn=i)
             for i, run in enumerate(runs)
         ]
         for lane in lanes:  # closed by run_lanes; this covers a refusal before it starts (no-op after)

@@ -66,9 +66,13 @@ class Pipeline:
         run_lanes(self.analyzer, [lane], max_frames, keep_on_stop=keep_on_stop)
         return lane.stats
 
-    def lane(self, source: Source, sinks: Sequence[Sink] = (), name: str = "") -> Lane:
-        """This pipeline's stages after detection, on one started source, into its sinks (see run_lanes)."""
-        return Lane(source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name)
+    def lane(self, source: Source, sinks: Sequence[Sink] = (), name: str = "", turn: int = 0) -> Lane:
+        """This pipeline's stages after detection, on one started source, into its sinks (see run_lanes).
+
+        `turn` staggers the detection cadence: lane i of a multi-source run is detected on the frames
+        where the others are predicted, so the shared detector's load is even from tick to tick.
+        """
+        return Lane(source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn)
 
 
 ErrorHandler = Callable[[Lane, FacemaskError], None]
