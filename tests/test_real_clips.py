@@ -20,11 +20,11 @@ def clip(tmp_path_factory):
     cache: dict[str, dict] = {}
     workdir = tmp_path_factory.mktemp("clips")
 
-    def get(name: str, expected: str | None) -> dict:
-        if name not in cache:
-            records, events = run_clip(shared_path("videos", name), "default", workdir)
-            cache[name] = summarize(records, events, expected)
-        return cache[name]
+    def get(name: str, expected: str | None, model: str = "default") -> dict:
+        if (name, model) not in cache:
+            records, events = run_clip(shared_path("videos", name), model, workdir / model)
+            cache[name, model] = summarize(records, events, expected)
+        return cache[name, model]
 
     return get
 
@@ -50,3 +50,17 @@ def test_putting_a_mask_on_raises_one_or_two_violations_and_ends_masked(clip):
     s = clip("putting_mask_on.mp4", None)
     assert 1 <= s["violations"] <= 2, s
     assert s["last20_mask_fraction"] == 1.0, s
+
+
+@pytest.mark.parametrize("model", ["default", "lite"])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("nomask_man.mp4", "no_mask"), ("mask_woman.mp4", "mask"), ("medical_staff_masks.mp4", "mask")],
+)
+def test_both_models_label_the_clips_right_with_a_confidence_that_agrees(clip, name, expected, model):
+    """Issue 19 item 2: `--model lite` called the bearded man in nomask_man "Mask" on 36 of 206 frames
+    (the distilled lite before this one: 10). Both models must label >= 99 % of the frames right, and no
+    label is shown under 50 % (issue 19's acceptance; the clips are in the lite's unlabelled training faces)."""
+    s = clip(name, expected, model)
+    assert s["label_accuracy"] >= 0.99, s
+    assert s["min_shown_confidence"] >= 0.5, s
