@@ -74,13 +74,16 @@ class RecordSink(Sink):
 
     def __init__(self) -> None:
         self.records: list[list[dict]] = []
-        self.closed = False
+        self.closed = self.discarded = False
 
     def write(self, frame: Frame, faces: Faces) -> None:
         self.records.append(faces.to_records())
 
     def close(self) -> None:
         self.closed = True
+
+    def discard(self) -> None:
+        self.discarded = True
 
 
 def tracked(detector, classifier):
@@ -125,6 +128,18 @@ def test_a_dying_source_is_reported_and_closed_while_the_others_go_on():
     assert dying.stopped and runs[0].sinks[0].closed and len(runs[0].sinks[0].records) == 5
     assert stats[0].stop_reason == "error" and stats[1].stop_reason == "end"
     assert len(runs[1].sinks[0].records) == 30 and healthy.stopped
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_source_that_dies_before_its_first_frame_discards_its_outputs(first):
+    """Issue 21's rule: every output opened before a failure is discarded, when it would hold nothing;
+    also when the dead source is the last one left (its outputs then close with the run)."""
+    errors: list = []
+    dead, healthy = ValueSource(30, 40, fail_at=0), ValueSource(30 if first else 0, 220)  # 0: ends first
+    runs, _, _ = run_many([dead, healthy] if first else [healthy, dead], errors)
+    dead_sink = runs[0 if first else 1].sinks[0]
+    assert dead_sink.discarded and not dead_sink.closed and dead_sink.records == []
+    assert runs[1 if first else 0].sinks[0].closed
 
 
 def test_without_an_error_handler_a_dying_source_ends_the_run():

@@ -61,6 +61,7 @@ class Lane:
         self.faces = Faces.empty()
         self.rate = RateMeter()  # frames out per second, as drawn on the overlay
         self.live = True
+        self.failed = False  # this lane ended on an error (a lane with no frame then discards its outputs)
         self._discard = False  # the outputs are thrown away, not committed (see close)
         self._owned = ExitStack()
         self._owned.callback(source.stop)

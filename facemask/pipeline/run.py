@@ -100,7 +100,7 @@ def run_lanes(
     with ExitStack() as stack:
         signals = stack.enter_context(StopSignals())  # first in, last out: held while outputs close
         for lane in lanes:
-            stack.callback(lambda lane=lane: lane.close(failed=bool(failed), discard=bool(unkept)))
+            stack.callback(lambda lane=lane: lane.close(failed=bool(failed) or lane.failed, discard=bool(unkept)))
         tick = _Tick(lanes, analyzer, max_frames, signals, on_error)
         try:
             while tick.step():
@@ -179,6 +179,7 @@ class _Tick:
     def _end(self, lane: Lane, reason: str, failed: bool = False) -> None:
         """End one lane; while others go on, close its outputs now, so its files are complete."""
         lane.end(reason, self.started)
+        lane.failed = failed
         self.live.remove(lane)
         if not self.live:
             return  # the last one closes with the run, once signals are settled
