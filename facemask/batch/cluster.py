@@ -91,10 +91,10 @@ def run_on_ray(
     done is still written. The handlers go in after `ray.init`, which puts in its own, and only note the
     signal (`settle`): an exception raised inside Ray's `wait` would break it, so the wait polls instead.
     """
-    actor_class = ray.remote(worker_class).options(
-        num_cpus=1, max_restarts=-1, max_task_retries=RETRIES, runtime_env={"env_vars": worker_env()}
-    )
-    actors = [actor_class.remote(config, in_actor=True) for _ in range(max(1, min(workers, len(jobs))))]
+    actor_class = ray.remote(worker_class).options(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)
+    actors = [
+        actor_class.remote(config, in_actor=True, env=worker_env()) for _ in range(max(1, min(workers, len(jobs))))
+    ]
     queue = deque(sorted(jobs, key=_size, reverse=True))
     waiting = {actor.ready.remote(): (actor, None) for actor in actors}  # a call in flight -> its actor, its job
     with StopSignals() as signals:

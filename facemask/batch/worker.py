@@ -5,8 +5,8 @@ Each file goes through the one builder and the one loop with the outputs `facema
 opens (sinks/video_outputs.py), so its JSON Lines are what `facemask detect FILE --json` writes.
 A tracked pipeline carries state, so each file gets its own, around the worker's loaded models.
 
-In an actor the worker holds itself to one thread (OpenCV, LiteRT; batch/cluster.py sets
-OMP_NUM_THREADS=1 before it starts): N workers on N cores then never fight over them. A file
+In an actor the worker holds itself to one thread (OpenCV, LiteRT; batch/cluster.py passes
+OMP_NUM_THREADS=1, set before the models load): N workers on N cores then never fight over them. A file
 stopped mid-way (SIGTERM to the worker) leaves no output under its real name; the actor ends
 itself with that signal, so Ray restarts it and runs the file again.
 """
@@ -38,7 +38,13 @@ class BatchStopped(Exception):
 class FileWorker:
     """`process(job) -> FileResult` for one whole file at a time; a file's failure is its result, never raised."""
 
-    def __init__(self, config: PipelineConfig, in_actor: bool = False) -> None:
+    def __init__(self, config: PipelineConfig, in_actor: bool = False, env: dict[str, str] | None = None) -> None:
+        """`env`: variables set here before any library loads (an actor's thread count, the pixel budget).
+
+        Set by the worker itself rather than through a Ray runtime environment, which costs each
+        actor about a second to start.
+        """
+        os.environ.update(env or {})
         from facemask.classification.classifier import MaskClassifier
         from facemask.detection.loader import load_face_detector
 
