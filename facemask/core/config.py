@@ -49,8 +49,8 @@ def detect_cadence(requested: int | None, sources: int = 1) -> int:
     Several streams share one detector and take turns (Pipeline.lane staggers them), so by default
     the detector runs on every other tick whatever the number of cameras: the cost of one video at
     the single-source default. Like DeepStream's `interval` and Frigate's detect rate, the trackers
-    carry the frames in between. Measured: four 720p clips at 12-13 fps each with every 4th frame
-    detected, 16-17 fps with every 8th, on 2 cores (docs/bench/multi_source.json).
+    carry the frames in between. Measured: four 720p clips at 11.7-13.1 fps each with every 4th frame
+    detected, 16.0-17.3 fps with every 8th, on 2 cores (docs/bench/multi_source.json).
     """
     if requested is not None:
         return requested
