@@ -90,7 +90,8 @@ def main() -> None:
             2 * a.frames,
             a.model,
             a.detect_every,
-            ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector],
+            ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector]
+            + ([] if a.face_check else ["--no-face-check"]),
         )
         row = {
             "video": video.name,
@@ -116,6 +117,7 @@ def main() -> None:
             "detect_every": a.detect_every,
             "detector_mode": a.detector_mode,
             "face_detector": a.face_detector,
+            "face_check": a.face_check,
         },
         "rows": rows,
     }

@@ -39,10 +39,13 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
 from facemask.detection.loader import load_face_detector
 from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
+from facemask.evaluation.by_eye import ByEye, by_eye_precision
+from facemask.evaluation.detection_report import format_summary, plot_curve
+from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
 from facemask.pipeline.builder import build_pipeline
 from facemask.pipeline.runstats import StageClock
-from facemask.training.voc import SIZE_BUCKETS, DetectionTally, scene_split, score_curve, voc_dataset
+from facemask.training.voc import DetectionTally, scene_split, score_curve, voc_dataset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score
@@ -72,6 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="default", help="mask classifier: default, resnet50, lite, a path, or none")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     parser.add_argument("--curve", type=Path, default=None, help="write the precision/recall curve (PNG) here")
+    parser.add_argument(
+        "--sheets", type=Path, help="draw every unmatched box on numbered contact sheets in this folder"
+    )
+    parser.add_argument("--by-eye", type=Path, help="labels of unmatched boxes looked at by eye: adds by-eye precision")
     return parser.parse_args(argv)
 
 
@@ -86,7 +93,7 @@ def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
 class ReferenceDetector(FaceDetector):
     """The tutorial design: one 300x300 pass of the whole frame, boxes above the threshold."""
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
         h, w = image.shape[:2]
         self.net.setInput(cv2.dnn.blobFromImage(image, 1.0, (300, 300), MEAN_BGR, swapRB=False, crop=False))
         out = self.net.forward()[0, 0]
@@ -130,7 +137,9 @@ def build_detectors(args: argparse.Namespace):
         config = DetectorConfig(backend="res10", mode="fast", confidence=args.confidence or 0.5)
         curve = {CURVE_FLOOR: ReferenceDetector(replace(config, confidence=CURVE_FLOOR))} if args.curve else {}
         return config, ReferenceDetector(config), curve  # a plain threshold: one run at the floor is exact
-    config = DetectorConfig(backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5)
+    config = DetectorConfig(
+        backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5, face_check=args.face_check
+    )
     if args.face_detector in CUT_LAST:
         return config, load_face_detector(replace(config, confidence=CURVE_FLOOR)), {}
     cuts = CURVE_CUTS if args.curve else ()
@@ -143,8 +152,8 @@ class FloorCut:
     def __init__(self, detector, config: DetectorConfig) -> None:
         self.detector, self.config, self.found = detector, config, Faces.empty()
 
-    def detect(self, image: np.ndarray) -> Faces:
-        self.found = self.detector.detect(image)
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        self.found = self.detector.detect(image, held)
         at_floor = self.detector.config.confidence != self.config.confidence
         return final_cut(self.found, self.config) if at_floor else self.found
 
@@ -162,6 +171,7 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
     tally = DetectionTally(iou=args.iou)
     detector.detect(read_image(pairs[0][0]))  # warm-up: the first forward allocates
     detector_ms, ref_ms, classify_ms, curve_faces = [], [], [], {c: [] for c in curve_detectors}
+    unmatched: list[Shown] = []
     for path, annotation in pairs:
         image, clock = read_image(path), StageClock()
         faces = pipeline.analyzer.analyze(image, clock.lap)
@@ -173,7 +183,8 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
             curve_faces[cut].append(det.detect(image))
         if not curve_detectors:
             curve_faces.setdefault(CURVE_FLOOR, []).append(floor.found)
-        tally.add(annotation, faces)
+        missed = tally.add(annotation, faces) < 0
+        unmatched += [Shown(path, box, float(sc)) for box, sc in zip(faces.xyxy[missed], faces.score[missed])]
     report = {
         "detector": {k: v for k, v in vars(config).items() if k != "model_dir"} | {"mode": args.mode},
         "classifier": args.model if classifier is not None else None,
@@ -182,99 +193,24 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
         "images": len(pairs),
         "timing": _timing(detector_ms, ref_ms, classify_ms),
         **tally.report(),
+        **unmatched_boxes(args, unmatched, tally.tp),
     }
     gts = [g for _, g in pairs]
     curve = [score_curve(found, gts, args.iou) for _, found in sorted(curve_faces.items())] if args.curve else None
     return report, curve
 
 
-def plot_curve(curves: list[dict], report: dict, path: Path) -> dict:
-    """Precision/recall (faces >= 32 px) over the score cut, the operating point marked; returns summary points.
-
-    One curve: every cut of one run at the floor. Several: one run per cut, each giving one point.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n_big, n_masked = report["support"]["all"][">=32"], report["support"]["masked"][">=32"]
-    if len(curves) == 1:
-        tp, fp, masked = curves[0]["tp"], curves[0]["fp"], curves[0]["masked"]
-    else:  # the full count of each run, loosest cut first
-        tp, fp, masked = (np.array([c[k][-1] if len(c[k]) else 0 for c in curves]) for k in ("tp", "fp", "masked"))
-    recall, precision = tp / max(n_big, 1), tp / np.maximum(tp + fp, 1)
-    cfg = report["detector"]
-    style = {"lw": 1.5} if len(curves) == 1 else {"lw": 1.5, "marker": "."}
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
-    ax.plot(recall, precision, label="all faces >= 32 px", **style)
-    ax.plot(masked / max(n_masked, 1), precision, ls="--", label="masked recall (same cut)", **style)
-    ax.plot(
-        [report["recall"]["all"][">=32"]],
-        [report["precision_ge32"]],
-        "o",
-        color="black",
-        label=f"operating point (confidence {cfg['confidence']})",
-    )
-    ax.set(
-        xlabel="recall",
-        ylabel="precision",
-        xlim=(0, 1),
-        ylim=(0.5, 1.01),
-        title=f"{cfg['backend']} {cfg['mode']}, {report['split']} split ({report['images']} scenes)",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    at = {
-        f"recall_at_precision_{p}": round(float(recall[precision >= p].max()), 4) if (precision >= p).any() else None
-        for p in (0.9, 0.95)
-    }
-    cuts = {"min_score": CURVE_FLOOR} if len(curves) == 1 else {"cuts": list(CURVE_CUTS)}
-    return {"png": str(path), **cuts, **at}
-
-
-def format_summary(report: dict) -> str:
-    """The report as a few lines for the terminal; the JSON holds everything."""
-    t, cfg = report["timing"], report["detector"]
-    columns = (*SIZE_BUCKETS, ">=32", "all")
-    lines = [
-        f"{cfg['backend']} {cfg['mode']}, confidence {cfg['confidence']}, {report['split']} split, "
-        f"{report['images']} images:"
-        f" detector {t['detector_ms_mean']} ms/image, {t['ratio_to_300x300']}x a 300x300 pass"
-        f" ({t['reference_300x300_ms_mean']} ms)",
-        f"{'recall':<10}" + "".join(f"{c:>8}" for c in columns),
-    ]
-    for row, values in report["recall"].items():
-        cells = "".join(f"{'-' if values[c] is None else format(values[c], '.3f'):>8}" for c in columns)
-        lines.append(f"{row:<10}{cells}   (n>=32: {report['support'][row]['>=32']})")
-    lines.append(
-        f"precision >=32 px: {report['precision_ge32']} "
-        f"(TP {report['true_positives_ge32']}, FP {report['false_positives']}"
-        f" of which {report['false_positives_below_32px']} < 32 px; "
-        f"{report['ignored_on_faces_below_32px']} on faces < 32 px ignored)"
-    )
-    if "label_accuracy_ge32" in report:
-        acc, right = report["label_accuracy_ge32"], report["found_and_right_ge32"]
-        lines.append(
-            f"labels >=32 px: accuracy {acc['all']} on {acc['n']} (masked {acc['masked']}, unmasked {acc['unmasked']};"
-            f" incorrect read no_mask {acc['incorrect_read_as_no_mask']});"
-            f" classifier {t['classifier_ms_mean']} ms/image"
-        )
-        lines.append(
-            f"found-and-right >=32 px: {right['all']} (masked {right['masked']}, unmasked {right['unmasked']};"
-            f" with incorrect as no_mask {right['incl_incorrect']})"
-        )
-    if "curve" in report:
-        c = report["curve"]
-        lines.append(
-            f"curve {c['png']}: recall at precision 0.90 {c['recall_at_precision_0.9']}, "
-            f"at 0.95 {c['recall_at_precision_0.95']}"
-        )
-    return "\n".join(lines)
+def unmatched_boxes(args: argparse.Namespace, unmatched: list[Shown], true_positives: int) -> dict:
+    """The unmatched boxes on contact sheets (`--sheets`), and the precision once they were looked at (`--by-eye`)."""
+    out: dict = {}
+    if args.sheets is not None:
+        sheets = write_sheets(unmatched, args.sheets, f"unmatched_{args.split}")
+        out["sheets"] = {"folder": str(args.sheets), "sheets": len(sheets), "boxes": len(unmatched)}
+    if args.by_eye is not None:
+        by_eye = ByEye.load(args.by_eye)
+        labels = [by_eye.label(s.scene.name, s.box[None])[0] for s in unmatched]
+        out["by_eye"] = {"labels": str(args.by_eye), **by_eye_precision(true_positives, labels)}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         result, curve = score(args)
         report |= result
         if curve is not None:
-            report["curve"] = plot_curve(curve, report, args.curve)
+            report["curve"] = plot_curve(curve, report, args.curve, CURVE_FLOOR, CURVE_CUTS)
     except (FacemaskError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

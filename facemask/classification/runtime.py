@@ -17,7 +17,9 @@ from facemask.classification.crops import face_crops
 from facemask.core.errors import FacemaskError
 
 
-class _LiteRTRunner:
+class LiteRTRunner:
+    """A TFLite model on LiteRT: float32 batches in (quantized on the way if the model is), float32 out."""
+
     def __init__(self, path: Path, threads: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -76,7 +78,7 @@ class CardModel:
         self.path = path
         self.card = load_card(path)
         verify_model_file(path, self.card.sha256)
-        self.run = _LiteRTRunner(path, threads) if path.suffix == ".tflite" else _KerasRunner(path)
+        self.run = LiteRTRunner(path, threads) if path.suffix == ".tflite" else _KerasRunner(path)
         self._mask_col = self.card.labels.index("mask")
         self._check_output()
 

@@ -52,7 +52,7 @@ def run(a: argparse.Namespace) -> int:
         events=not a.no_events,
         encode=a.encode,
         detect_every=detect_cadence(a.detect_every),
-        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
+        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector, face_check=a.face_check),
         classifier=ClassifierConfig(model=a.model),
     )
     result = run_benchmark(cfg)

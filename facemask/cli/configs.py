@@ -29,7 +29,11 @@ def model_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, 
     """The detector and classifier options (options.add_detector_options, add_model): `detect` and `batch` alike."""
     mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
     detector = DetectorConfig(
-        confidence=args.confidence, mode=mode, model_dir=args.face_model, backend=args.face_detector
+        confidence=args.confidence,
+        mode=mode,
+        model_dir=args.face_model,
+        backend=args.face_detector,
+        face_check=args.face_check,
     )
     return detector, ClassifierConfig(model=args.model, threshold=args.mask_threshold)
 

@@ -43,6 +43,12 @@ def add_model(p: argparse.ArgumentParser) -> None:
 def add_face_detector(p: argparse.ArgumentParser, help: str | None = None) -> None:
     """`--face-detector`: every command (and tool) that runs the face detector."""
     p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend, help=help)
+    p.add_argument(
+        "--no-face-check",
+        dest="face_check",
+        action="store_false",
+        help="fused detector without its face check, at its own higher cut (fewer masked faces found)",
+    )
 
 
 def add_detector_mode(p: argparse.ArgumentParser, default: str | None = "fast", help: str | None = None) -> None:

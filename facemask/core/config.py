@@ -24,6 +24,7 @@ class DetectorConfig:
     nms_iou: float = 0.4
     min_size: int = 8
     backend: str = "fused"
+    face_check: bool = True  # the fused detector's check on its weaker candidates (detection/facecheck.py)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.confidence < 1.0:

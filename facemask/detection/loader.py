@@ -1,10 +1,11 @@
 """Which face detector runs: res10 SSD alone, YuNet alone, or res10 first and YuNet fused with it.
 
-The fused detector's settings (YuNet's input size, res10's score floor, the fusion weights and
-IoU, the cut) are data, chosen on the scenes' train+val split by tools/tune_fusion.py and
-shipped as facemask/detection/face_fusion.json. Each tuned cut is mapped to 0.5 on the reported score,
-so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point" for every
-backend, as it always did for res10, and moving it trades recall for precision the same way.
+The fused detector's settings are data, shipped as facemask/detection/face_fusion.json: YuNet's
+input size, res10's score floor, the fusion weights and IoU and the cut, chosen on the scenes'
+train+val split by tools/tune_fusion.py; and the face check's (detection/facecheck.py) lower cut
+and thresholds, chosen with it by tools/tune_check.py. Each tuned cut is mapped to 0.5 on the
+reported score, so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point"
+for every backend, as it always did for res10, and moving it trades recall for precision the same way.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from typing import Protocol
 
 import numpy as np
 
+from facemask.core.boxes import iou_matrix
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
+from facemask.detection.facecheck import FaceCheck
 from facemask.detection.fusion import weighted_box_fusion
 from facemask.detection.res10 import FaceDetector, final_cut
 from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 SETTINGS_FILE = "face_fusion.json"
+HELD_IOU = 0.3  # a candidate overlapping a tracked face this much is that face
 
 
 class Detector(Protocol):
@@ -32,7 +36,10 @@ class Detector(Protocol):
 
     config: DetectorConfig
 
-    def detect(self, image: np.ndarray) -> Faces: ...
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        """The faces in `image`. `held`: boxes the tracker already follows in this stream, which a
+        detector may trust without a second look (the fused detector's face check skips them)."""
+        ...
 
 
 @cache
@@ -68,7 +75,7 @@ class YuNetFaceDetector:
         settings = YuNetSettings(area=tuned["area"], max_upscale=tuned["max_upscale"], confidence=FLOOR)
         self.yunet = YuNetDetector(settings)
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
         faces = self.yunet.detect(image)
         faces = faces.with_(score=rescale(faces.score, self.cut))
         return final_cut(faces, self.config)
@@ -85,12 +92,24 @@ class FusedFaceDetector:
         self.yunet = YuNetDetector(YuNetSettings(**tuned["yunet"]))
         self.weights = (float(tuned["weights"]["res10"]), float(tuned["weights"]["yunet"]))
         self.iou = float(tuned["iou"])
-        self.cut = tuned_cut(tuned)
+        check = tuned.get("check") if config.face_check else None
+        self.check = FaceCheck() if check else None
+        self.cut = tuned_cut(check or tuned)  # the check lets the detector cut lower: its own tuned cut
+        self.verify_below = float(rescale(np.float32(check["verify_below"]), self.cut)) if check else 0.0
+        self.face_cut = float(check["face_cut"]) if check else 0.0
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
         faces = weighted_box_fusion([self.res10.detect(image), self.yunet.detect(image)], self.weights, self.iou)
-        faces = faces.with_(score=rescale(faces.score, self.cut))
-        return final_cut(faces, self.config)
+        faces = final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
+        weak = faces.score < self.verify_below
+        if held is not None and len(held) and weak.any():  # a face the tracker follows was checked when it came
+            weak &= iou_matrix(faces.xyxy, held).max(axis=1) < HELD_IOU
+        weak = np.flatnonzero(weak)
+        if self.check is None or not len(weak):
+            return faces
+        keep = np.ones(len(faces), bool)
+        keep[weak] = self.check.p_face(image, faces.xyxy[weak]) >= self.face_cut
+        return faces[keep]
 
 
 def load_face_detector(config: DetectorConfig | None = None) -> Detector:

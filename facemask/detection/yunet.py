@@ -71,7 +71,7 @@ class YuNetDetector:
         self.settings = settings or YuNetSettings()
         self._detect = _import_yuface()
 
-    def detect(self, image: np.ndarray) -> Faces:
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
         if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
             raise FacemaskError("detector got an empty frame")
         h, w = image.shape[:2]

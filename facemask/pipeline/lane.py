@@ -15,6 +15,8 @@ from dataclasses import replace
 from time import perf_counter
 from typing import Protocol
 
+import numpy as np
+
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import Source
 from facemask.pipeline.overlay import Overlay
@@ -74,6 +76,11 @@ class Lane:
         shifted by its `turn` so that lanes sharing a detector take turns."""
         frames = self.stats.frames
         return frames == 0 or (frames + self.turn) % self.detect_every == 0
+
+    @property
+    def held(self) -> np.ndarray | None:
+        """The boxes this lane's tracker follows now (None without a tracker): the detector's hint."""
+        return self.faces.xyxy if self.tracker is not None else None
 
     @property
     def wants_stop(self) -> bool:

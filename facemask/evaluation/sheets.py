@@ -1,0 +1,73 @@
+"""Contact sheets: boxes shown in their context, numbered, so a person can say by eye what each one holds.
+
+A scored "false positive" on the scenes is often a face nobody annotated. tools/score_detection.py
+(`--sheets`) and tools/face_check_data.py draw them here; a person counts or labels them from the
+sheets, and the index beside them (`<prefix>_index.tsv`: number, scene, box, score) ties each
+number back to its box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facemask.io.imageio import read_image
+
+TILE, COLS, ROWS = 128, 8, 6
+CONTEXT = 2.0  # the tile shows the box at this many times its size
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One box to show: the scene it is in, the box, and its score."""
+
+    scene: Path
+    box: np.ndarray
+    score: float
+
+
+def tile(image: np.ndarray, box: np.ndarray, label: str) -> np.ndarray:
+    """The box with its context, scaled to TILE px, the box drawn, the label written under it."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1, 1.0) * CONTEXT
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    ax1, ay1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    ax2, ay2 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
+    crop = image[ay1 : max(ay2, ay1 + 1), ax1 : max(ax2, ax1 + 1)]
+    scale = TILE / max(crop.shape[:2])
+    size = (max(1, min(TILE, round(crop.shape[1] * scale))), max(1, min(TILE, round(crop.shape[0] * scale))))
+    crop = cv2.resize(crop, size)
+    out = np.full((TILE, TILE, 3), 40, np.uint8)
+    out[: crop.shape[0], : crop.shape[1]] = crop
+    p1 = (int((x1 - ax1) * scale), int((y1 - ay1) * scale))
+    p2 = (int((x2 - ax1) * scale), int((y2 - ay1) * scale))
+    cv2.rectangle(out, p1, p2, (0, 255, 255), 1)
+    for color, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(out, label, (2, TILE - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, width)
+    return out
+
+
+def write_sheets(shown: Sequence[Shown], folder: Path, prefix: str) -> list[Path]:
+    """COLS x ROWS numbered tiles a sheet (`<prefix>_NN.jpg`) and the index; returns the sheets' paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    per, paths, index = COLS * ROWS, [], []
+    images: dict[Path, np.ndarray] = {}
+    for start in range(0, len(shown), per):
+        sheet = np.zeros((ROWS * TILE, COLS * TILE, 3), np.uint8)
+        for k, item in enumerate(shown[start : start + per]):
+            image = images.setdefault(item.scene, read_image(item.scene))
+            r, c = divmod(k, COLS)
+            number = start + k
+            shown_tile = tile(image, item.box, f"{number} {item.score:.2f}")
+            sheet[r * TILE : (r + 1) * TILE, c * TILE : (c + 1) * TILE] = shown_tile
+            box = ",".join(str(int(round(float(v)))) for v in item.box)
+            index.append(f"{number}\t{item.scene.name}\t{box}\t{item.score:.3f}")
+        paths.append(folder / f"{prefix}_{start // per:02d}.jpg")
+        cv2.imwrite(str(paths[-1]), sheet, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    (folder / f"{prefix}_index.tsv").write_text("number\tscene\tbox\tscore\n" + "".join(f"{line}\n" for line in index))
+    return paths
