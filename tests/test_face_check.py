@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from facemask.core.config import DetectorConfig
+from facemask.core.config import DetectorConfig, TrackerConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
 from facemask.detection import loader
 from facemask.detection.facecheck import FaceCheck, check_model_path
-from facemask.detection.loader import FusedFaceDetector, fusion_settings, rescale
+from facemask.detection.loader import BIRTH, FusedFaceDetector, fusion_settings
 from facemask.evaluation.by_eye import ByEye, by_eye_precision, entry
 from facemask.evaluation.sheets import COLS, ROWS, TILE, Shown, write_sheets
 from facemask.io.imageio import read_image
@@ -76,9 +76,19 @@ def test_without_the_check_the_detector_keeps_its_own_higher_cut():
     assert det.check is None and det.cut == preset["confidence"]
     with_check = FusedFaceDetector(DetectorConfig(mode="accurate"))
     assert with_check.cut == preset["check"]["confidence"]
-    assert with_check.verify_below == pytest.approx(
-        float(rescale(np.float32(preset["check"]["verify_below"]), with_check.cut))
-    )
+    raw_below = np.float32(preset["check"]["verify_below"])
+    assert with_check.verify_below == pytest.approx(float(with_check.reported(raw_below)))
+
+
+def test_the_check_changes_which_weak_boxes_are_kept_not_which_start_a_track():
+    """From the tracker's birth score up a box reports what it did without the check; the boxes only the
+    check let in report under it (ByteTrack's two levels: they carry a track, never start one)."""
+    alone = FusedFaceDetector(DetectorConfig(mode="fast", face_check=False))
+    checked = FusedFaceDetector(DetectorConfig(mode="fast"))
+    raw = np.array([checked.cut, (checked.cut + alone.cut) / 2, alone.cut, 0.7, 0.9], np.float32)
+    got, before = checked.reported(raw), alone.reported(raw)
+    assert got[0] == pytest.approx(0.5) and 0.5 < got[1] < got[2] < BIRTH == TrackerConfig.birth_score
+    assert got[3:] == pytest.approx(before[3:]) and (before[3:] >= BIRTH).all()
 
 
 def test_cli_flag_turns_the_check_off():

@@ -174,6 +174,18 @@ def test_the_detector_is_told_what_the_tracker_holds():
     assert untracked.detector.held == [None, None]
 
 
+def test_a_tentative_track_is_not_held():
+    """A face the tracker has not confirmed yet must pass the face check again at the next detection."""
+
+    class Tentative(FakeTracker):
+        def update(self, faces: Faces, timestamp: float) -> Faces:
+            return faces.with_(track_id=np.full(len(faces), -1))
+
+    analyzer = fake_analyzer()
+    Pipeline(analyzer, Tentative()).run(FakeSource(2), [ListSink()])
+    assert analyzer.detector.held == [[], []]
+
+
 def test_without_tracker_skipped_frames_reuse_the_last_faces():
     sink = ListSink()
     Pipeline(fake_analyzer(), detect_every=2).run(FakeSource(4), [sink])

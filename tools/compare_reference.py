@@ -4,7 +4,10 @@ Absolute fps drift on shared machines, so each video is timed with the reference
 our pipeline back to back, in this one process tree, and the ratio is what we report.
 
 usage: python tools/compare_reference.py [VIDEO ...] [--backbone mobilenetv2] [--frames 150]
-       [--model default] [--detect-every 2] [--json docs/bench/reference_ratio.json]
+       [--model default] [--detect-every N] [--people] [--json docs/bench/reference_ratio.json]
+
+`--people` also runs `facemask detect` on each whole video, as a user would, and reports the people
+it counted beside the count by eye (tests/clips_truth.json).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,7 +54,7 @@ def reference(video: Path, backbone: str, frames: int) -> dict:
     return {"fps": fps, "faces_per_frame": round(faces / max(1, counted), 3)}
 
 
-def ours(video: Path, frames: int, model: str, detect_every: int, extra: list[str]) -> dict:
+def ours(video: Path, frames: int, model: str, detect_every: int | None, extra: list[str]) -> dict:
     out = _run(
         [
             sys.executable,
@@ -62,12 +66,23 @@ def ours(video: Path, frames: int, model: str, detect_every: int, extra: list[st
             str(frames),
             "--model",
             model,
-            "--detect-every",
-            str(detect_every),
+            *(["--detect-every", str(detect_every)] if detect_every else []),
             *extra,
         ]
     )
     return json.loads(out[: out.rindex("facemask_fps=")])
+
+
+def people(video: Path, a) -> dict:
+    """People counted by `facemask detect` on the whole video (the user's path), beside the count by eye."""
+    from clip_counts import load_truth, run_counts
+
+    extra = ("--model", a.model, "--face-detector", a.face_detector, *(() if a.face_check else ("--no-face-check",)))
+    extra += ("--detect-every", str(a.detect_every)) if a.detect_every else ()
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = run_counts(video, "every2", Path(tmp), extra)
+    truth = load_truth().get(video.name, {}).get("people")
+    return {"people": counts["people"], "people_by_eye": truth, "detect_fps": counts["fps"]}
 
 
 def main() -> None:
@@ -80,6 +95,11 @@ def main() -> None:
     options.add_detector_mode(ap)
     options.add_face_detector(ap)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--people",
+        action="store_true",
+        help="also run `facemask detect` on each whole video (its defaults) and report the people it counts",
+    )
     a = ap.parse_args()
     videos = a.videos or [SHARED / "data" / "videos" / v for v in VIDEOS]
     rows = []
@@ -104,6 +124,7 @@ def main() -> None:
             if ref["faces_per_frame"]
             else None,
             "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()},
+            **(people(video, a) if a.people else {}),
         }
         rows.append(row)
         print(json.dumps(row))

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from facemask.core.boxes import iou_matrix
-from facemask.core.config import DetectorConfig
+from facemask.core.config import DetectorConfig, TrackerConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
 from facemask.detection.facecheck import FaceCheck
@@ -29,6 +29,7 @@ from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 SETTINGS_FILE = "face_fusion.json"
 HELD_IOU = 0.3  # a candidate overlapping a tracked face this much is that face
+BIRTH = TrackerConfig.birth_score  # the reported score from which a box may start a track
 
 
 class Detector(Protocol):
@@ -95,14 +96,24 @@ class FusedFaceDetector:
         check = tuned.get("check") if config.face_check else None
         self.check = FaceCheck() if check else None
         self.cut = tuned_cut(check or tuned)  # the check lets the detector cut lower: its own tuned cut
-        self.verify_below = float(rescale(np.float32(check["verify_below"]), self.cut)) if check else 0.0
+        own = tuned_cut(tuned)  # the detector's cut without the check, and where it reported BIRTH:
+        self.birth = own + (BIRTH - 0.5) * (1.0 - own) / 0.5 if check else self.cut
+        self.verify_below = float(self.reported(np.float32(check["verify_below"]))) if check else 0.0
         self.face_cut = float(check["face_cut"]) if check else 0.0
+
+    def reported(self, score: np.ndarray) -> np.ndarray:
+        """The fused score mapped so the tuned cut is 0.5. With the check the cut is lower, but from BIRTH
+        up a box reports what it did without the check: the check changes which weaker boxes are kept,
+        which can carry a person's track, not which may start one (ByteTrack's two levels, tracking/)."""
+        if self.birth <= self.cut:
+            return rescale(score, self.cut)
+        return np.interp(score, (0.0, self.cut, self.birth, 1.0), (0.0, 0.5, BIRTH, 1.0)).astype(np.float32)
 
     def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
         faces = weighted_box_fusion([self.res10.detect(image), self.yunet.detect(image)], self.weights, self.iou)
-        faces = final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
+        faces = final_cut(faces.with_(score=self.reported(faces.score)), self.config)
         weak = faces.score < self.verify_below
-        if held is not None and len(held) and weak.any():  # a face the tracker follows was checked when it came
+        if held is not None and len(held) and weak.any():  # a confirmed person passed the check on the way in
             weak &= iou_matrix(faces.xyxy, held).max(axis=1) < HELD_IOU
         weak = np.flatnonzero(weak)
         if self.check is None or not len(weak):

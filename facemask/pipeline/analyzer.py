@@ -49,7 +49,7 @@ class FaceMaskAnalyzer:
     ) -> list[Faces]:
         """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch.
 
-        `held`: per stream, the boxes its tracker follows (see Detector.detect), or None.
+        `held`: per stream, the boxes of the people its tracker has confirmed (see Detector.detect), or None.
         """
         held = held or [None] * len(images)
         found = [self.detector.detect(image, boxes) for image, boxes in zip(images, held)]

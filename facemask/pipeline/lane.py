@@ -79,8 +79,9 @@ class Lane:
 
     @property
     def held(self) -> np.ndarray | None:
-        """The boxes this lane's tracker follows now (None without a tracker): the detector's hint."""
-        return self.faces.xyxy if self.tracker is not None else None
+        """The boxes of the people this lane's tracker has confirmed (None without a tracker): the
+        detector's hint. A tentative track is not held: its face must pass the face check again."""
+        return self.faces.xyxy[self.faces.track_id >= 0] if self.tracker is not None else None
 
     @property
     def wants_stop(self) -> bool:
