@@ -124,6 +124,7 @@ def main() -> None:
             if ref["faces_per_frame"]
             else None,
             "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()},
+            "facemask_stage_ms_mean": {k: v["mean"] for k, v in mine["stage_ms"].items()},
             **(people(video, a) if a.people else {}),
         }
         rows.append(row)
