@@ -44,7 +44,8 @@ class FaceCheck:
             raise FacemaskError(f"{path}: model input {self.run.input_hw} does not match its card's {self.size}")
 
     def crops(self, image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
-        """uint8 RGB crops as the check sees them; training cuts its examples with this too."""
+        """uint8 RGB crops as the check sees them: `face_crops` at the card's size and margin, as
+        tools/train_face_check.py cut its examples."""
         return face_crops(image, xyxy, self.size, self.margin)
 
     def p_face(self, image: np.ndarray, xyxy: np.ndarray) -> np.ndarray:

@@ -38,8 +38,8 @@ class Detector(Protocol):
     config: DetectorConfig
 
     def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
-        """The faces in `image`. `held`: boxes the tracker already follows in this stream, which a
-        detector may trust without a second look (the fused detector's face check skips them)."""
+        """The faces in `image`. `held`: the boxes of the people the tracker has confirmed in this stream,
+        which a detector may trust without a second look (the fused detector's face check skips them)."""
         ...
 
 
@@ -113,11 +113,11 @@ class FusedFaceDetector:
         faces = weighted_box_fusion([self.res10.detect(image), self.yunet.detect(image)], self.weights, self.iou)
         faces = final_cut(faces.with_(score=self.reported(faces.score)), self.config)
         weak = faces.score < self.verify_below
-        if held is not None and len(held) and weak.any():  # a confirmed person passed the check on the way in
+        if self.check is None or not weak.any():
+            return faces
+        if held is not None and len(held):  # a confirmed person passed the check on the way in
             weak &= iou_matrix(faces.xyxy, held).max(axis=1) < HELD_IOU
         weak = np.flatnonzero(weak)
-        if self.check is None or not len(weak):
-            return faces
         keep = np.ones(len(faces), bool)
         keep[weak] = self.check.p_face(image, faces.xyxy[weak]) >= self.face_cut
         return faces[keep]
