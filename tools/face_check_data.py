@@ -10,9 +10,8 @@ annotated face it matches (IoU >= 0.3, as tools/score_detection.py matches), in
 `OUT/candidates_<mode>.pkl`. `sheets` draws every candidate of a split that matches no annotated face,
 best score first, 48 to a numbered sheet (`OUT/sheets/<mode>_<split>_NN.jpg`, evaluation/sheets.py):
 the box in its context, so a person can tell a face nobody annotated from a hand, an ear or a sign.
-What they decide goes
-into docs/bench/by_eye/trainval_candidates.json (`{"scene", "box", "label": "face" | "not_face"}`), which
-tools/train_face_check.py and the fusion tuning read.
+`label` turns their notes per sheet into `{"scene", "box", "label": "face" | "not_face" | "undecided"}`
+entries (docs/bench/by_eye/), which tools/train_face_check.py and tools/tune_check.py read.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ Faces: every annotated face of 12 px or more in the `train` scenes, as annotated
 way detector boxes sit; the detector's own boxes on them; and unannotated faces found by eye.
 Not faces: the detector's candidates (image and video presets) that match no annotated face and
 were checked by eye (hands, ears, hair, backs of heads, signs, logos, clocks), and boxes drawn
-at random where no face or candidate lies. Candidates nobody looked at are left out. The `val` scenes are held out for
-the tuning (tools/tune_fusion.py --check) and `test` for tools/score_detection.py. Needs the
-harvest of tools/face_check_data.py first.
+at random where no face or candidate lies. Candidates nobody looked at, or nobody could decide,
+are left out. The `val` scenes serve as its validation set and, unseen, in tools/tune_check.py;
+`test` is kept for tools/score_detection.py. Needs both harvests of tools/face_check_data.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 from facemask.classification.crops import face_crops
 from facemask.core.boxes import iou_matrix
 from facemask.detection.facecheck import CROP_MARGIN, INPUT_SIZE
-from facemask.evaluation.by_eye import ByEye
+from facemask.evaluation.by_eye import MATCH_IOU, ByEye
 from facemask.io.imageio import read_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def scene_examples(row: dict, by_eye: ByEye, image: np.ndarray, rng, video_row: 
     extra = [
         i
         for i in np.flatnonzero(video_row["gt"] < 0)
-        if not len(found) or iou_matrix(video_row["xyxy"][i : i + 1], found).max() < 0.6
+        if not len(found) or iou_matrix(video_row["xyxy"][i : i + 1], found).max() < MATCH_IOU
     ]
     xyxy = np.concatenate([found, video_row["xyxy"][extra]]).reshape(-1, 4)
     matched = np.concatenate([row["gt"], video_row["gt"][extra]])

@@ -1,6 +1,6 @@
 """Choose the fused detector's lower cut and the face check's settings together; write them into face_fusion.json.
 
-    python tools/tune_check.py [--mode accurate] [--split val] [--precision 0.96]
+    python tools/tune_check.py [--mode accurate] [--split train+val] [--precision 0.96]
         [--work runs/facecheck] [--labels docs/bench/by_eye/trainval_candidates.json]
 
 Reads the candidates of tools/face_check_data.py (`--mode`'s harvest) on the tuning scenes, asks
@@ -10,10 +10,10 @@ Precision is counted by eye: a kept box that matches no annotated face counts as
 a person labelled it a face (docs/bench/by_eye/trainval_candidates.json); a box nobody looked at
 or could not decide counts as wrong. The winner finds the most faces >= 32 px at that precision;
 then the most masked ones, then the higher precision, then the fewer checks break ties. The
-check was trained on the `train` scenes, so `val` (the default) tunes it on scenes it never saw;
-`test` is never read. Thresholds are raw fused scores, like `confidence`: the check's own
-`confidence` is the lower cut the detector takes while the check runs (`--no-face-check`: the
-old one).
+check was trained on the `train` scenes: with them in the tuning split, the settings are also
+scored on the `val` scenes alone, which it never saw. `test` is never read. Thresholds are raw
+fused scores, like `confidence`: the check's own `confidence` is the lower cut the detector takes
+while the check runs (`--no-face-check`: the old one).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from facemask.detection.facecheck import FaceCheck
-from facemask.evaluation.by_eye import ByEye
+from facemask.detection.loader import unrescale
+from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.io.imageio import read_image
 from facemask.training.voc import size_buckets
 
@@ -39,14 +40,9 @@ VERIFY_BELOW = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 FACE_CUTS = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
 
 
-def unscale(score: float, cut: float) -> float:
-    """The raw fused score of a reported one (loader.rescale's inverse)."""
-    return score * cut / 0.5 if score < 0.5 else cut + (score - 0.5) * (1 - cut) / 0.5
-
-
 def gather(rows: list[dict], data: Path, by_eye: ByEye, check: FaceCheck, floor: float) -> dict:
     """Every candidate >= floor of the tuning scenes as flat arrays, with P(face) and what it is."""
-    cols: dict[str, list] = {k: [] for k in ("score", "p_face", "big_tp", "masked_tp", "small_tp", "eye_face")}
+    cols: dict[str, list] = {k: [] for k in ("score", "p_face", "big_tp", "masked_tp", "small_tp", "eye")}
     n_big = n_masked = 0
     for row in rows:
         big = size_buckets(row["gt_xyxy"]) > 0
@@ -62,7 +58,7 @@ def gather(rows: list[dict], data: Path, by_eye: ByEye, check: FaceCheck, floor:
         cols["big_tp"].append((gt >= 0) & big[matched] if len(big) else np.zeros(len(gt), bool))
         cols["masked_tp"].append((gt >= 0) & masked[matched] if len(big) else np.zeros(len(gt), bool))
         cols["small_tp"].append((gt >= 0) & ~big[matched] if len(big) else np.zeros(len(gt), bool))
-        cols["eye_face"].append(np.array([lab == "face" for lab in by_eye.label(row["scene"], xyxy)]) & (gt < 0))
+        cols["eye"].append(np.array(by_eye.label(row["scene"], xyxy), dtype=object))
     flat = {k: np.concatenate(v) for k, v in cols.items()}
     return flat | {"n_big": n_big, "n_masked": n_masked}
 
@@ -70,13 +66,12 @@ def gather(rows: list[dict], data: Path, by_eye: ByEye, check: FaceCheck, floor:
 def evaluate(c: dict, cut: float, verify_below: float, face_cut: float) -> dict:
     kept = (c["score"] >= cut) & ((c["score"] >= verify_below) | (c["p_face"] >= face_cut))
     tp, unmatched = int((kept & c["big_tp"]).sum()), kept & ~c["big_tp"] & ~c["small_tp"]
-    right = tp + int((unmatched & c["eye_face"]).sum())
     counted = tp + int(unmatched.sum())
     return {
         "recall_ge32": round(tp / c["n_big"], 4),
         "masked_recall_ge32": round(int((kept & c["masked_tp"]).sum()) / c["n_masked"], 4),
         "precision_ge32_scored": round(tp / max(counted, 1), 4),
-        "precision_ge32_by_eye": round(right / max(counted, 1), 4),
+        "precision_ge32_by_eye": by_eye_precision(tp, list(c["eye"][unmatched]))["precision_ge32_by_eye"] or 0.0,
         "checked": int(((c["score"] >= cut) & (c["score"] < verify_below)).sum()),
     }
 
@@ -101,7 +96,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--mode", choices=("fast", "accurate"), default="accurate")
-    ap.add_argument("--split", default="val", help="tuning scenes: val, train or train+val (never test)")
+    ap.add_argument("--split", default="train+val", help="tuning scenes: val, train or train+val (never test)")
     ap.add_argument("--precision", type=float, default=0.96, help="by-eye precision the setting keeps")
     ap.add_argument("--work", type=Path, default=REPO / "runs" / "facecheck")
     ap.add_argument("--labels", type=Path, default=REPO / "docs" / "bench" / "by_eye" / "trainval_candidates.json")
@@ -122,8 +117,8 @@ def main() -> int:
         point["val_scenes_alone"] = evaluate(val, cut, below, face_cut)
     without = evaluate(c, 0.5, 0.5, 0.0)  # the old operating point, no check
     preset["check"] = {
-        "confidence": round(unscale(cut, old_cut), 4),
-        "verify_below": round(unscale(min(below, 1.0), old_cut), 4),
+        "confidence": round(unrescale(cut, old_cut), 4),
+        "verify_below": round(unrescale(min(below, 1.0), old_cut), 4),
         "face_cut": face_cut,
         "tuned_on": f"{args.split} scenes ({len(rows)}), by-eye precision >= {args.precision}",
         "command": "python " + " ".join(["tools/tune_check.py", *sys.argv[1:]]),

@@ -66,6 +66,11 @@ def rescale(score: np.ndarray, cut: float) -> np.ndarray:
     return np.where(score < cut, 0.5 * score / cut, 0.5 + 0.5 * (score - cut) / (1.0 - cut)).astype(np.float32)
 
 
+def unrescale(score: float, cut: float) -> float:
+    """The raw score `rescale(., cut)` maps to `score`: tuning reads reported scores, the settings keep raw ones."""
+    return score * cut / 0.5 if score < 0.5 else cut + (score - 0.5) * (1.0 - cut) / 0.5
+
+
 class YuNetFaceDetector:
     """YuNet alone, at the mode's tuned input size and cut."""
 
