@@ -73,16 +73,47 @@ def ours(video: Path, frames: int, model: str, detect_every: int | None, extra: 
     return json.loads(out[: out.rindex("facemask_fps=")])
 
 
+def detector_args(a) -> list[str]:
+    """The face detector options, the same for the timed run and the people count."""
+    return ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector] + (
+        [] if a.face_check else ["--no-face-check"]
+    )
+
+
 def people(video: Path, a) -> dict:
     """People counted by `facemask detect` on the whole video (the user's path), beside the count by eye."""
     from clip_counts import load_truth, run_counts
 
-    extra = ("--model", a.model, "--face-detector", a.face_detector, *(() if a.face_check else ("--no-face-check",)))
+    extra = ("--model", a.model, *detector_args(a))
     extra += ("--detect-every", str(a.detect_every)) if a.detect_every else ()
     with tempfile.TemporaryDirectory() as tmp:
         counts = run_counts(video, "every2", Path(tmp), extra)
     truth = load_truth().get(video.name, {}).get("people")
     return {"people": counts["people"], "people_by_eye": truth, "detect_fps": counts["fps"]}
+
+
+def compare(video: Path, a) -> dict:
+    """One video: the reference loop, then `facemask benchmark` (and, with --people, `facemask detect`)."""
+    ref = reference(video, a.backbone, a.frames)
+    mine = ours(
+        video,
+        2 * a.frames,
+        a.model,
+        a.detect_every,
+        detector_args(a),
+    )
+    return {
+        "video": video.name,
+        "reference_fps": ref["fps"],
+        "facemask_fps": mine["fps"],
+        "fps_ratio": round(mine["fps"] / ref["fps"], 2),
+        "reference_faces_per_frame": ref["faces_per_frame"],
+        "facemask_faces_per_frame": mine["faces_per_frame"],
+        "faces_ratio": round(mine["faces_per_frame"] / ref["faces_per_frame"], 2) if ref["faces_per_frame"] else None,
+        "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()},
+        "facemask_stage_ms_mean": {k: v["mean"] for k, v in mine["stage_ms"].items()},
+        **(people(video, a) if a.people else {}),
+    }
 
 
 def main() -> None:
@@ -104,29 +135,7 @@ def main() -> None:
     videos = a.videos or [SHARED / "data" / "videos" / v for v in VIDEOS]
     rows = []
     for video in videos:
-        ref = reference(video, a.backbone, a.frames)
-        mine = ours(
-            video,
-            2 * a.frames,
-            a.model,
-            a.detect_every,
-            ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector]
-            + ([] if a.face_check else ["--no-face-check"]),
-        )
-        row = {
-            "video": video.name,
-            "reference_fps": ref["fps"],
-            "facemask_fps": mine["fps"],
-            "fps_ratio": round(mine["fps"] / ref["fps"], 2),
-            "reference_faces_per_frame": ref["faces_per_frame"],
-            "facemask_faces_per_frame": mine["faces_per_frame"],
-            "faces_ratio": round(mine["faces_per_frame"] / ref["faces_per_frame"], 2)
-            if ref["faces_per_frame"]
-            else None,
-            "facemask_stage_ms_p50": {k: v["p50"] for k, v in mine["stage_ms"].items()},
-            "facemask_stage_ms_mean": {k: v["mean"] for k, v in mine["stage_ms"].items()},
-            **(people(video, a) if a.people else {}),
-        }
+        row = compare(video, a)
         rows.append(row)
         print(json.dumps(row))
     doc = {
