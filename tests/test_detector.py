@@ -105,7 +105,15 @@ def test_fuse_keeps_separate_faces_apart():
 
 def test_drop_nested_removes_parts_of_a_larger_face_only():
     boxes = np.array([[0, 0, 100, 100], [20, 20, 50, 50], [90, 90, 130, 130], [200, 0, 230, 30]], np.float32)
-    assert drop_nested(boxes).tolist() == [True, False, True, True]
+    score = np.array([0.9, 0.5, 0.5, 0.5], np.float32)
+    assert drop_nested(boxes, score).tolist() == [True, False, True, True]
+
+
+def test_drop_nested_keeps_a_face_inside_a_weaker_large_box():
+    """A body or crowd patch res10 half-believes (0.11) must not erase the sure face inside it (0.94)."""
+    boxes = np.array([[64, 9, 318, 366], [76, 99, 115, 140]], np.float32)
+    assert drop_nested(boxes, np.array([0.11, 0.94], np.float32)).tolist() == [True, True]
+    assert drop_nested(boxes, np.array([0.94, 0.11], np.float32)).tolist() == [True, False]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ import numpy as np
 
 from facemask.core.config import DetectorConfig
 from facemask.detection.fusion import weighted_box_fusion
-from facemask.detection.res10 import FaceDetector, final_cut
+from facemask.detection.res10 import FaceDetector
 from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
 from facemask.io.imageio import read_image
 from facemask.training.voc import scene_split, score_curve, size_buckets, voc_dataset
@@ -35,21 +35,26 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mask-detection"
 YUNET_INPUTS = {"a120k": (120_000, 1.0), "a270k": (270_000, 1.5), "a480k": (480_000, 2.0)}
 VIDEO_INPUTS = ("a120k",)
-RES10_FLOOR = {"fast": 0.1, "accurate": 0.15}
 RES10_CUTS = (0.15, 0.3, 0.5)
 WEIGHTS = (0.75, 1.0, 1.5, 2.0, 3.0)
 IOUS = (0.2, 0.3, 0.4, 0.5)
 
 
-def run_detectors(pairs, cache: Path) -> dict:
-    """Raw faces per tuning scene: res10 per mode at its floor, YuNet per input size at its floor."""
+def run_detectors(pairs, cache: Path, res10_cuts: tuple[float, ...] = RES10_CUTS) -> dict:
+    """Raw faces per tuning scene: res10 per (mode, cut), YuNet per input size at its floor.
+
+    res10 runs at each cut rather than once at a floor: its NMS and nested-box rule see only the
+    boxes above the cut, so a lower run cut afterwards need not give what the detector gives.
+    """
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    res10 = {m: FaceDetector(DetectorConfig(mode=m, confidence=RES10_FLOOR[m])) for m in RES10_FLOOR}
+    res10 = {
+        (m, c): FaceDetector(DetectorConfig(mode=m, confidence=c)) for m in ("fast", "accurate") for c in res10_cuts
+    }
     yunet = {
         k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR)) for k, (a, u) in YUNET_INPUTS.items()
     }
-    raw: dict = {"res10": {m: [] for m in res10}, "yunet": {k: [] for k in yunet}}
+    raw: dict = {"res10": {k: [] for k in res10}, "yunet": {k: [] for k in yunet}}
     for n, (path, _) in enumerate(pairs):
         image = read_image(path)
         for m, det in res10.items():
@@ -91,7 +96,7 @@ def tune(raw: dict, gts: list, precision: float) -> dict:
         best = None
         inputs = VIDEO_INPUTS if mode == "fast" else tuple(YUNET_INPUTS)
         for key, cut, weight, iou in itertools.product(inputs, RES10_CUTS, WEIGHTS, IOUS):
-            res10 = [final_cut(f, DetectorConfig(mode=mode, confidence=cut)) for f in raw["res10"][mode]]
+            res10 = raw["res10"][(mode, cut)]
             fused = [weighted_box_fusion([r, y], (1.0, weight), iou) for r, y in zip(res10, raw["yunet"][key])]
             point = operating_point(score_curve(fused, gts), n_big, n_masked, precision)
             if point and (

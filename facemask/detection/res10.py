@@ -220,8 +220,9 @@ def fuse(xyxy: np.ndarray, score: np.ndarray, group: np.ndarray, iou: float) -> 
     return xyxy[kept], np.asarray(fused, np.float32)
 
 
-def drop_nested(xyxy: np.ndarray) -> np.ndarray:
-    """Keep-mask without boxes mostly inside a much larger box: an eye or a mask read as a face."""
+def drop_nested(xyxy: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Keep-mask without boxes mostly inside a much larger box that scores at least as high: an eye or a
+    mask read as a face. A weaker large box (a body, a crowd patch) never removes a face inside it."""
     x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
     y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
     x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
@@ -230,7 +231,8 @@ def drop_nested(xyxy: np.ndarray) -> np.ndarray:
     area = _area(xyxy)
     inside = inter >= NESTED_INSIDE * area[:, None]
     larger = area[None, :] >= NESTED_AREA_RATIO * area[:, None]
-    return ~(inside & larger).any(axis=1)
+    surer = score[None, :] >= score[:, None]
+    return ~(inside & larger & surer).any(axis=1)
 
 
 def final_cut(faces: Faces, config: DetectorConfig) -> Faces:
@@ -268,7 +270,7 @@ class FaceDetector:
         keep = box_sizes(xyxy) >= self.config.min_size  # boxes too small to be faces get no vote in the fusion
         xyxy, score = fuse(xyxy[keep], score[keep], group[keep], self.config.nms_iou)
         faces = final_cut(Faces(xyxy=xyxy, score=score), self.config)
-        return faces[drop_nested(faces.xyxy)]
+        return faces[drop_nested(faces.xyxy, faces.score)]
 
     def _forward(self, image: np.ndarray, p: Pass, floor: float) -> tuple[np.ndarray, np.ndarray]:
         """Pixel boxes in the frame and scores of one pass, without ghosts and cut faces."""
