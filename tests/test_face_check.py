@@ -18,7 +18,17 @@ from facemask.detection import loader
 from facemask.detection.facecheck import FaceCheck, check_model_path
 from facemask.detection.loader import BIRTH, FusedFaceDetector, fusion_settings
 from facemask.evaluation.by_eye import ByEye, by_eye_precision, entry
-from facemask.evaluation.sheets import COLS, ROWS, TILE, Shown, write_sheets
+from facemask.evaluation.sheets import (
+    CLOSER,
+    CLOSER_ROW,
+    CLOSER_ROWS,
+    COLS,
+    ROWS,
+    TILE,
+    Shown,
+    write_closer,
+    write_sheets,
+)
 from facemask.io.imageio import read_image
 from facemask.training.voc import read_voc, scene_split, voc_dataset
 
@@ -187,6 +197,20 @@ def test_contact_sheets_number_every_box_and_index_them(tmp_path):
     assert cv2.imread(str(paths[0])).shape == (ROWS * TILE, COLS * TILE, 3)
     index = (tmp_path / "sheets" / "unmatched_test_index.tsv").read_text().splitlines()
     assert len(index) == len(shown) + 1 and index[1].split("\t")[:3] == ["0", "s.png", "0,20,30,60"]
+
+
+def test_closer_sheets_show_each_undecided_box_twice_with_its_number(tmp_path):
+    scene = tmp_path / "s.png"
+    image = np.full((200, 300, 3), 128, np.uint8)
+    image[40:60, 100:120] = 255  # the box's own pixels: the closer tile is mostly them
+    cv2.imwrite(str(scene), image)
+    shown = [(n, Shown(scene, np.array([100, 40, 120, 60], np.float32), 0.4)) for n in (7, 11, 30)] * 5
+    paths = write_closer(shown, tmp_path / "closer", "unmatched_test")
+    assert [p.name for p in paths] == ["unmatched_test_closer_00.png", "unmatched_test_closer_01.png"]
+    sheet = cv2.imread(str(paths[0]))
+    assert sheet.shape == (CLOSER_ROWS * CLOSER, CLOSER_ROW * 2 * CLOSER, 3)
+    wide, near = sheet[:CLOSER, :CLOSER], sheet[:CLOSER, CLOSER : 2 * CLOSER]
+    assert (near == 255).all(axis=2).mean() > (wide == 255).all(axis=2).mean() > 0
 
 
 def test_score_detection_writes_sheets_and_by_eye_precision(tmp_path):

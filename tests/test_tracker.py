@@ -220,9 +220,9 @@ def scored(boxes, scores) -> Faces:
     return faces(boxes).with_(score=np.asarray(scores, np.float32))
 
 
-def test_a_weak_detection_continues_a_track_but_never_starts_one():
+def test_a_weak_detection_continues_a_track_and_without_weak_births_never_starts_one():
     """ByteTrack's two levels: a turned face (score 0.52) keeps its id; a weak box alone gets none."""
-    tracker = FaceTracker(TrackerConfig(birth_score=0.6, min_hits=2, confirm_s=0.1))
+    tracker = FaceTracker(TrackerConfig(birth_score=0.6, min_hits=2, confirm_s=0.1, weak_min_hits=0))
     for i in range(3):
         out = tracker.update(scored([box(100, 100)], [0.9]), i / 10)
     for i in range(3, 20):
@@ -231,6 +231,36 @@ def test_a_weak_detection_continues_a_track_but_never_starts_one():
     assert out.label.tolist() == ["mask", "mask"]  # the untracked face is still drawn and labelled
     assert tracker.predict(2.05).track_id.tolist() == [1, -1]  # and between detections too
     assert tracker.ids_created == 1 and tracker.active_tracks == 1
+
+
+WEAK = {"birth_score": 0.6, "min_hits": 2, "confirm_s": 0.1, "weak_min_hits": 8, "weak_confirm_s": 1.0}
+
+
+def test_a_weak_box_seen_second_after_second_becomes_a_person():
+    """A face at the back of a crowd never scores 0.6, but it is there at every detection: after
+    8 detections over a second it counts, and not before."""
+    tracker = FaceTracker(TrackerConfig(**WEAK))
+    ids = [tracker.update(scored([box(300 + i, 300)], [0.52]), i / 10).track_id[0] for i in range(12)]
+    assert ids[:10] == [-1] * 10  # 8 hits by t=0.7, but not yet a second
+    assert ids[10:] == [1, 1] and tracker.ids_created == 1
+
+
+def test_a_weak_box_on_a_few_frames_never_becomes_a_person():
+    """A hand that passes for a face on 5 detections, then is gone, then again on 5: no id."""
+    tracker = FaceTracker(TrackerConfig(**WEAK))
+    for i in range(30):  # a detector run every 0.1 s; the hand is there on runs 0-4 and 20-24
+        seen = [box(300, 300)] if i % 20 < 5 else []
+        tracker.update(scored(seen, [0.52] * len(seen)), i / 10)
+    assert tracker.ids_created == 0
+
+
+def test_a_weak_track_takes_the_usual_rule_only_from_its_first_strong_box():
+    """The glove of medical_staff_masks.mp4: weak for 0.5 s, then strong on two runs 0.08 s apart: no
+    person (the usual rule needs 0.1 s of strong-started history); a face strong for 0.1 s: a person."""
+    tracker = FaceTracker(TrackerConfig(**WEAK))
+    for t, score in ((0.0, 0.52), (0.2, 0.55), (0.4, 0.55), (0.5, 0.65), (0.58, 0.7)):
+        assert tracker.update(scored([box(300, 300)], [score]), t).track_id.tolist() == [-1]
+    assert tracker.update(scored([box(300, 300)], [0.52]), 0.62).track_id.tolist() == [1]
 
 
 def test_predict_moves_boxes_forward_without_changing_state():
@@ -375,6 +405,8 @@ def test_unclassified_readings_keep_the_smoothed_label():
         ({"relink_s": -1}, "relink"),
         ({"confirm_s": -0.1}, "confirm"),
         ({"min_hits": 0}, "min_hits"),
+        ({"weak_min_hits": -1}, "weak_min_hits"),
+        ({"weak_confirm_s": -1.0}, "weak_confirm_s"),
         ({"birth_score": 1.5}, "birth_score"),
         ({"smoothing_alpha": 0.0}, "alpha"),
         ({"hysteresis": 0.5}, "hysteresis"),

@@ -3,6 +3,7 @@
     python tools/face_check_data.py harvest [--data ../shared/data/mask-detection] [--out runs/facecheck]
     python tools/face_check_data.py sheets --split train [--min-score 0.1] [--out runs/facecheck]
     python tools/face_check_data.py label --index SHEETS/x_index.tsv --notes NOTES.txt --labels OUT.json
+    python tools/face_check_data.py closer --index SHEETS/x_index.tsv --labels LABELS.json --out DIR
 
 `harvest` runs the fused detector (`--mode`, image mode by default, no face check) down to a score of 0.02 on every
 scene once and keeps each candidate with its split (`voc.scene_split`), its score and the
@@ -10,6 +11,7 @@ annotated face it matches (IoU >= 0.3, as tools/score_detection.py matches), in
 `OUT/candidates_<mode>.pkl`. `sheets` draws every candidate of a split that matches no annotated face,
 best score first, 48 to a numbered sheet (`OUT/sheets/<mode>_<split>_NN.jpg`, evaluation/sheets.py):
 the box in its context, so a person can tell a face nobody annotated from a hand, an ear or a sign.
+`closer` draws the boxes a labels file still calls undecided again, larger, for a second look.
 `label` turns their notes per sheet into `{"scene", "box", "label": "face" | "not_face" | "undecided"}`
 entries (docs/bench/by_eye/), which tools/train_face_check.py and tools/tune_check.py read.
 """
@@ -27,7 +29,7 @@ import numpy as np
 from facemask.core.config import DetectorConfig
 from facemask.detection.loader import load_face_detector
 from facemask.evaluation.by_eye import ByEye, entry
-from facemask.evaluation.sheets import Shown, write_sheets
+from facemask.evaluation.sheets import Shown, write_closer, write_sheets
 from facemask.io.imageio import read_image
 from facemask.training.voc import match, scene_split, voc_dataset
 
@@ -85,6 +87,19 @@ def sheets(data: Path, out: Path, split: str, scores: tuple[float, float], mode:
     print(f"{len(todo)} unmatched candidates scoring {scores[0]}-{scores[1]} in {split}: {out / 'sheets'}")
 
 
+def closer(data: Path, index: Path, labels: Path, out: Path) -> None:
+    """Sheets that look again, larger, at the boxes of a sheets' index still labelled undecided."""
+    by_eye = ByEye.load(labels)
+    todo = []
+    for line in index.read_text().splitlines()[1:]:
+        number, scene, box, score = line.split("\t")
+        xyxy = np.array(box.split(","), np.float32)
+        if by_eye.label(scene, xyxy[None])[0] == "undecided":
+            todo.append((int(number), Shown(data / "images" / scene, xyxy, float(score))))
+    paths = write_closer(todo, out, index.stem.removesuffix("_index"))
+    print(f"{len(todo)} undecided boxes on {len(paths)} sheets: {out}")
+
+
 def label(index: Path, notes: Path, out: Path, about: str) -> None:
     """Turn what a person noted per sheet into by-eye labels: every box on a sheet is a face unless noted.
 
@@ -108,7 +123,7 @@ def label(index: Path, notes: Path, out: Path, about: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("harvest", "sheets", "label"))
+    ap.add_argument("what", choices=("harvest", "sheets", "closer", "label"))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "facecheck")
     ap.add_argument("--split", default="train+val")
@@ -116,13 +131,15 @@ def main() -> int:
     ap.add_argument("--max-score", type=float, default=1.0)
     ap.add_argument("--mode", choices=("fast", "accurate"), default="accurate", help="the detector preset")
     ap.add_argument("--skip-labelled", type=Path, help="sheets: leave out the boxes this labels file covers")
-    ap.add_argument("--index", type=Path, help="label: a sheets' index (TSV)")
+    ap.add_argument("--index", type=Path, help="label, closer: a sheets' index (TSV)")
     ap.add_argument("--notes", type=Path, help="label: what a person noted per sheet")
-    ap.add_argument("--labels", type=Path, help="label: the JSON to write")
+    ap.add_argument("--labels", type=Path, help="label: the JSON to write; closer: the labels to read")
     ap.add_argument("--about", default="", help="label: how the boxes were chosen and looked at")
     args = ap.parse_args()
     if args.what == "label":
         label(args.index, args.notes, args.labels, args.about)
+    elif args.what == "closer":
+        closer(args.data, args.index, args.labels, args.out)
     elif args.what == "harvest":
         harvest(args.data, args.out, args.mode)
     else:

@@ -47,14 +47,16 @@ def run_detectors(pairs, cache: Path, res10_cuts: tuple[float, ...] = RES10_CUTS
     boxes above the cut, so a lower run cut afterwards need not give what the detector gives.
     """
     if cache.is_file():
-        return pickle.loads(cache.read_bytes())
+        raw = pickle.loads(cache.read_bytes())
+        if raw.get("res10_cuts") == tuple(res10_cuts):  # a cache of other floors (or an older layout) is redone
+            return raw
     res10 = {
         (m, c): FaceDetector(DetectorConfig(mode=m, confidence=c)) for m in ("fast", "accurate") for c in res10_cuts
     }
     yunet = {
         k: YuNetDetector(YuNetSettings(area=a, max_upscale=u, confidence=FLOOR)) for k, (a, u) in YUNET_INPUTS.items()
     }
-    raw: dict = {"res10": {k: [] for k in res10}, "yunet": {k: [] for k in yunet}}
+    raw: dict = {"res10": {k: [] for k in res10}, "yunet": {k: [] for k in yunet}, "res10_cuts": tuple(res10_cuts)}
     for n, (path, _) in enumerate(pairs):
         image = read_image(path)
         for m, det in res10.items():

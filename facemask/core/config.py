@@ -69,9 +69,12 @@ class TrackerConfig:
     """Association, confirmation and smoothing. Times are in seconds so they hold at any frame rate
     and any detection schedule (`--detect-every`, `--realtime` drops).
 
-    Only a detection scoring `birth_score` or more starts a track; weaker ones (down to the
-    detector's cut) can only continue one (ByteTrack's two score levels). A track is *confirmed*
-    (gets an id, counts as a person) after `min_hits` detections spanning `confirm_s`. It is
+    A detection scoring `birth_score` or more starts a track that is *confirmed* (gets an id,
+    counts as a person) after `min_hits` detections spanning `confirm_s`. Weaker ones (down to the
+    detector's cut) continue tracks (ByteTrack's two score levels) and start tracks held to the
+    stricter `weak_min_hits` over `weak_confirm_s`, or to the usual rule counted from their first
+    strong detection: a face at the back of a crowd that is there second after second counts, a
+    hand that looks like a face for a few frames does not. It is
     matched by motion for `max_missed_s` after its last detection; a confirmed track lost longer
     is kept `relink_s` more, and takes back a face that reappears within `relink_distance` face
     sizes of where it was last seen, at a similar size.
@@ -85,6 +88,8 @@ class TrackerConfig:
     relink_distance: float = 0.5
     confirm_s: float = 0.4
     min_hits: int = 2
+    weak_confirm_s: float = 1.0  # a track a weak box started: held to this, and to weak_min_hits (0: never starts)
+    weak_min_hits: int = 8
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
     detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between
@@ -99,6 +104,11 @@ class TrackerConfig:
                 raise FacemaskError(f"tracker {name} must be >= 0, got {getattr(self, name)}")
         if self.min_hits < 1:
             raise FacemaskError(f"tracker min_hits must be >= 1 detection, got {self.min_hits}")
+        if self.weak_min_hits < 0 or self.weak_confirm_s < 0:
+            raise FacemaskError(
+                "tracker weak_min_hits and weak_confirm_s must be >= 0, "
+                f"got {self.weak_min_hits} and {self.weak_confirm_s}"
+            )
         if not 0.0 < self.smoothing_alpha <= 1.0:
             raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
         if not 0.0 <= self.hysteresis < 0.5:

@@ -19,6 +19,7 @@ from facemask.io.imageio import read_image
 
 TILE, COLS, ROWS = 128, 8, 6
 CONTEXT = 2.0  # the tile shows the box at this many times its size
+CLOSER, CLOSER_ROW, CLOSER_ROWS = 220, 3, 4  # the second look: bigger tiles, fewer a sheet
 
 
 @dataclass(frozen=True)
@@ -30,26 +31,43 @@ class Shown:
     score: float
 
 
-def tile(image: np.ndarray, box: np.ndarray, label: str) -> np.ndarray:
-    """The box with its context, scaled to TILE px, the box drawn, the label written under it."""
+def tile(image: np.ndarray, box: np.ndarray, label: str, size: int = TILE, context: float = CONTEXT) -> np.ndarray:
+    """The box with `context` times its size around it, scaled to `size` px, the box drawn, the label under it."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1, 1.0) * CONTEXT
+    side = max(x2 - x1, y2 - y1, 1.0) * context
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     ax1, ay1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     ax2, ay2 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
     crop = image[ay1 : max(ay2, ay1 + 1), ax1 : max(ax2, ax1 + 1)]
-    scale = TILE / max(crop.shape[:2])
-    size = (max(1, min(TILE, round(crop.shape[1] * scale))), max(1, min(TILE, round(crop.shape[0] * scale))))
-    crop = cv2.resize(crop, size)
-    out = np.full((TILE, TILE, 3), 40, np.uint8)
+    scale = size / max(crop.shape[:2])
+    fit = (max(1, min(size, round(crop.shape[1] * scale))), max(1, min(size, round(crop.shape[0] * scale))))
+    crop = cv2.resize(crop, fit, interpolation=cv2.INTER_CUBIC)
+    out = np.full((size, size, 3), 40, np.uint8)
     out[: crop.shape[0], : crop.shape[1]] = crop
     p1 = (int((x1 - ax1) * scale), int((y1 - ay1) * scale))
     p2 = (int((x2 - ax1) * scale), int((y2 - ay1) * scale))
     cv2.rectangle(out, p1, p2, (0, 255, 255), 1)
     for color, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(out, label, (2, TILE - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, width)
+        cv2.putText(out, label, (2, size - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, width)
     return out
+
+
+def write_closer(shown: Sequence[tuple[int, Shown]], folder: Path, prefix: str) -> list[Path]:
+    """A second look at boxes nobody could tell on the sheets: each numbered box twice, CLOSER px, with
+    three times its size of context and nearly alone, CLOSER_ROW boxes a row, CLOSER_ROWS rows a sheet."""
+    folder.mkdir(parents=True, exist_ok=True)
+    per, paths = CLOSER_ROW * CLOSER_ROWS, []
+    for start in range(0, len(shown), per):
+        sheet = np.zeros((CLOSER_ROWS * CLOSER, CLOSER_ROW * 2 * CLOSER, 3), np.uint8)
+        for k, (number, item) in enumerate(shown[start : start + per]):
+            image = read_image(item.scene)
+            pair = [tile(image, item.box, str(number), CLOSER, c) for c in (3.0, 1.6)]
+            r, c = divmod(k, CLOSER_ROW)
+            sheet[r * CLOSER : (r + 1) * CLOSER, c * 2 * CLOSER : (c + 1) * 2 * CLOSER] = np.hstack(pair)
+        paths.append(folder / f"{prefix}_closer_{start // per:02d}.png")
+        cv2.imwrite(str(paths[-1]), sheet)
+    return paths
 
 
 def write_sheets(shown: Sequence[Shown], folder: Path, prefix: str) -> list[Path]:

@@ -11,9 +11,12 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
   The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the
   steady state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`, so a
   lost track's box does not fly away.
-- ByteTrack's two score levels: only a detection scoring `birth_score` starts a track, while
+- ByteTrack's two score levels: a detection scoring `birth_score` starts a track, while
   weaker ones (down to the detector's cut) continue tracks that already exist, so a face
-  that turns or is half hidden keeps its track without weak false boxes starting new ones.
+  that turns or is half hidden keeps its track. A weak box may start a track too, but one
+  held to a stricter confirmation (`weak_min_hits` over `weak_confirm_s`); the usual one counts
+  only from its first strong box: a spectator at the back, seen second after second, becomes a
+  person; a hand that passes for a face on a few frames does not.
 - A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
   an id (ids are therefore people, not detector blips) and count. Tentative and untracked
   faces are still returned, with `track_id` -1, so they are drawn and written.
@@ -60,6 +63,8 @@ class _Track:
     velocity: np.ndarray  # box-centre velocity, px/s
     track_id: int = -1  # given at confirmation
     hits: int = 1
+    first_strong: float | None = None  # the first strong detection: the usual confirmation counts from it
+    strong_hits: int = 0  # detections since then
     misses: int = 0  # detector runs since the last match
     mask_prob: float = float("nan")  # smoothed P(mask)
     vote: float = float("nan")  # smoothed no_mask decision in [0, 1]
@@ -181,11 +186,14 @@ class FaceTracker:
             if track is None:
                 box, score = faces.xyxy[i].copy(), float(faces.score[i])
                 track = _Track(box, score, timestamp, timestamp, np.zeros(2, np.float32))
-                if strong[i]:  # a weak box that continues no track is shown, untracked, and forgotten
+                if strong[i] or cfg.weak_min_hits:
                     self._tracks.append(track)
                     owner[i] = track
             else:
                 track.observe(faces.xyxy[i].copy(), float(faces.score[i]), timestamp, cfg.max_missed_s)
+            if track.first_strong is None and strong[i]:
+                track.first_strong = timestamp
+            track.strong_hits += track.first_strong is not None
             track.read(float(faces.mask_prob[i]), str(faces.label[i]), cfg.smoothing_alpha, cfg.hysteresis)
             if i in owner:
                 self._maybe_confirm(track)
@@ -240,8 +248,11 @@ class FaceTracker:
 
     def _maybe_confirm(self, track: _Track) -> None:
         cfg = self.config
-        lasted = track.last_seen - track.first_seen >= cfg.confirm_s - 1e-6  # float time sums
-        if track.track_id < 0 and track.hits >= cfg.min_hits and lasted:
+        eps = 1e-6  # float time sums
+        strong_since = track.last_seen if track.first_strong is None else track.first_strong
+        usual = track.strong_hits >= cfg.min_hits and track.last_seen - strong_since >= cfg.confirm_s - eps
+        weak = 0 < cfg.weak_min_hits <= track.hits and track.last_seen - track.first_seen >= cfg.weak_confirm_s - eps
+        if track.track_id < 0 and (usual or weak):
             track.track_id = self._next_id
             self._next_id += 1
             log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
