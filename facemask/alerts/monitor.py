@@ -35,7 +35,8 @@ MAX_FRAME_GAP_S = 1.0  # a longer gap between frames (a stall) adds at most this
 
 DEFINITIONS = {
     "person": "a confirmed track: a face detected at least TrackerConfig.min_hits times over at least "
-    "TrackerConfig.confirm_s seconds; its id survives detector gaps, so each person counts once",
+    "TrackerConfig.confirm_s seconds from its first strong detection (score >= birth_score), or, with only "
+    "weaker ones, weak_min_hits times over weak_confirm_s; its id survives detector gaps, so each person counts once",
     "masked": "a person seen longer with the smoothed label mask than no_mask (unmasked: the reverse)",
     "compliance_rate": "masked people / people with a known label",
     "masked_time_rate": "seconds people were seen masked / seconds they were seen with a known label",
