@@ -1,12 +1,13 @@
 """Re-tune the fused detector and its face check together, counting precision by eye; write face_fusion.json.
 
-    python tools/tune_joint.py [--mode accurate] [--precision 0.96] [--cache runs/fusion_cache.pkl]
+    python tools/tune_joint.py [--mode accurate] [--precision 0.96] [--cache runs/joint_cache.pkl]
         [--labels docs/bench/by_eye/trainval_candidates.json]
 
 tools/tune_fusion.py chose the fusion (YuNet input, res10 floor, YuNet weight, IoU) with every
 unannotated face counted as a false positive, and tools/tune_check.py then chose the check's cuts
-for that fusion alone. Here every fusion setting of tune_fusion's grid is scored with its best
-check settings (tune_check's search), by the by-eye count of tune_check, on train+val
+for that fusion alone. Here every fusion setting of a grid like tune_fusion's (its YuNet inputs,
+res10 floors 0.15 and 0.3, YuNet weights 1-3, IoU 0.2-0.4) is scored with its best check
+settings (tune_check's search), by the by-eye count of tune_check, on train+val
 (`test` is never read). A setting's own cut (the detector without the check) is tune_fusion's:
 the lowest cut at scored precision `--fusion-precision`. The winner finds the most faces >= 32 px
 at by-eye precision `--precision`; masked faces, then the higher precision, break ties. Boxes

@@ -20,6 +20,7 @@ from facemask.io.imageio import read_image
 TILE, COLS, ROWS = 128, 8, 6
 CONTEXT = 2.0  # the tile shows the box at this many times its size
 CLOSER, CLOSER_ROW, CLOSER_ROWS = 220, 3, 4  # the second look: bigger tiles, fewer a sheet
+CLOSER_CONTEXTS = (3.0, 1.6)  # each box twice: in its surroundings, and nearly filling the tile
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,15 @@ def tile(image: np.ndarray, box: np.ndarray, label: str, size: int = TILE, conte
 
 
 def write_closer(shown: Sequence[tuple[int, Shown]], folder: Path, prefix: str) -> list[Path]:
-    """A second look at boxes nobody could tell on the sheets: each numbered box twice, CLOSER px, with
-    three times its size of context and nearly alone, CLOSER_ROW boxes a row, CLOSER_ROWS rows a sheet."""
+    """A second look at boxes nobody could tell on the sheets: each numbered box twice, CLOSER px, at each
+    of CLOSER_CONTEXTS times its size, CLOSER_ROW boxes a row, CLOSER_ROWS rows a sheet."""
     folder.mkdir(parents=True, exist_ok=True)
     per, paths = CLOSER_ROW * CLOSER_ROWS, []
     for start in range(0, len(shown), per):
         sheet = np.zeros((CLOSER_ROWS * CLOSER, CLOSER_ROW * 2 * CLOSER, 3), np.uint8)
         for k, (number, item) in enumerate(shown[start : start + per]):
             image = read_image(item.scene)
-            pair = [tile(image, item.box, str(number), CLOSER, c) for c in (3.0, 1.6)]
+            pair = [tile(image, item.box, str(number), CLOSER, c) for c in CLOSER_CONTEXTS]
             r, c = divmod(k, CLOSER_ROW)
             sheet[r * CLOSER : (r + 1) * CLOSER, c * 2 * CLOSER : (c + 1) * 2 * CLOSER] = np.hstack(pair)
         paths.append(folder / f"{prefix}_closer_{start // per:02d}.png")
