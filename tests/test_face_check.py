@@ -26,6 +26,7 @@ from facemask.evaluation.sheets import (
     ROWS,
     TILE,
     Shown,
+    read_index,
     write_closer,
     write_sheets,
 )
@@ -90,9 +91,10 @@ def test_without_the_check_the_detector_keeps_its_own_higher_cut():
     assert with_check.verify_below == pytest.approx(float(with_check.reported(raw_below)))
 
 
-def test_the_check_changes_which_weak_boxes_are_kept_not_which_start_a_track():
+def test_the_check_changes_which_weak_boxes_are_kept_not_which_are_strong():
     """From the tracker's birth score up a box reports what it did without the check; the boxes only the
-    check let in report under it (ByteTrack's two levels: they carry a track, never start one)."""
+    check let in report under it (ByteTrack's two levels: they carry a track, and start one only under
+    the tracker's stricter weak rule)."""
     alone = FusedFaceDetector(DetectorConfig(mode="fast", face_check=False))
     checked = FusedFaceDetector(DetectorConfig(mode="fast"))
     raw = np.array([checked.cut, (checked.cut + alone.cut) / 2, alone.cut, 0.7, 0.9], np.float32)
@@ -197,6 +199,8 @@ def test_contact_sheets_number_every_box_and_index_them(tmp_path):
     assert cv2.imread(str(paths[0])).shape == (ROWS * TILE, COLS * TILE, 3)
     index = (tmp_path / "sheets" / "unmatched_test_index.tsv").read_text().splitlines()
     assert len(index) == len(shown) + 1 and index[1].split("\t")[:3] == ["0", "s.png", "0,20,30,60"]
+    number, scene, box, score = read_index(tmp_path / "sheets" / "unmatched_test_index.tsv")[1]
+    assert (number, scene, box.tolist(), score) == (1, "s.png", [4, 20, 34, 60], 0.5)
 
 
 def test_closer_sheets_show_each_undecided_box_twice_with_its_number(tmp_path):

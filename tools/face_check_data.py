@@ -29,7 +29,7 @@ import numpy as np
 from facemask.core.config import DetectorConfig
 from facemask.detection.loader import load_face_detector
 from facemask.evaluation.by_eye import ByEye, entry
-from facemask.evaluation.sheets import Shown, write_closer, write_sheets
+from facemask.evaluation.sheets import Shown, read_index, write_closer, write_sheets
 from facemask.io.imageio import read_image
 from facemask.training.voc import match, scene_split, voc_dataset
 
@@ -91,11 +91,9 @@ def closer(data: Path, index: Path, labels: Path, out: Path) -> None:
     """Sheets that look again, larger, at the boxes of a sheets' index still labelled undecided."""
     by_eye = ByEye.load(labels)
     todo = []
-    for line in index.read_text().splitlines()[1:]:
-        number, scene, box, score = line.split("\t")
-        xyxy = np.array(box.split(","), np.float32)
+    for number, scene, xyxy, score in read_index(index):
         if by_eye.label(scene, xyxy[None])[0] == "undecided":
-            todo.append((int(number), Shown(data / "images" / scene, xyxy, float(score))))
+            todo.append((number, Shown(data / "images" / scene, xyxy, score)))
     paths = write_closer(todo, out, index.stem.removesuffix("_index"))
     print(f"{len(todo)} undecided boxes on {len(paths)} sheets: {out}")
 
@@ -110,10 +108,7 @@ def label(index: Path, notes: Path, out: Path, about: str) -> None:
         for part in line.split()[1:]:
             name, _, numbers = part.partition("=")
             said |= {int(n): name for n in numbers.split(",") if n}
-    boxes = []
-    for line in index.read_text().splitlines()[1:]:
-        number, scene, box, _ = line.split("\t")
-        boxes.append(entry(scene, np.array(box.split(","), np.float32), said.get(int(number), "face")))
+    boxes = [entry(scene, xyxy, said.get(number, "face")) for number, scene, xyxy, _ in read_index(index)]
     counts = {k: sum(b["label"] == k for b in boxes) for k in ("face", "not_face", "undecided")}
     lines = [json.dumps(b) for b in boxes]
     head = json.dumps({"about": about, "sheets": str(index.parent), "counts": counts}, indent=1)[:-2]

@@ -4,12 +4,14 @@
         [--precision 0.92] [--out facemask/detection/face_fusion.json]
 
 Only `train` and `val` of `voc.scene_split` are read: `test` stays held out for
-tools/score_detection.py. Each detector runs once per scene at its lowest useful score (cached),
-then every combination of YuNet input size, res10 score floor, YuNet weight and fusion IoU is
-fused offline with the package's own `weighted_box_fusion`; the cut on the fused score is the
-lowest that keeps precision (faces >= 32 px) at `--precision`. The winner is the setting with the
-most faces >= 32 px found; masked faces break ties. `fast` (video) only tries YuNet inputs of
-at most 120k pixels, the frame budget's size.
+tools/score_detection.py. YuNet runs once per scene and input size at its floor, res10 once per
+scene, mode and score floor tried (cached), then every combination of YuNet input size, res10 score
+floor, YuNet weight and fusion IoU is fused offline with the package's own `weighted_box_fusion`;
+the cut on the fused score is the lowest that keeps precision (faces >= 32 px) at `--precision`.
+The winner is the setting with the most faces >= 32 px found; masked faces break ties. `fast`
+(video) only tries YuNet inputs of at most 120k pixels, the frame budget's size. Since the face
+check, tools/tune_joint.py chooses the fused presets again with it; this tool's YuNet-alone cuts
+stay.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The fused detector's settings are data, shipped as facemask/detection/face_fusion.json: YuNet's
 input size, res10's score floor, the fusion weights and IoU and the cut, chosen on the scenes'
-train+val split by tools/tune_fusion.py; and the face check's (detection/facecheck.py) lower cut
-and thresholds, chosen with it by tools/tune_check.py. Each tuned cut is mapped to 0.5 on the
+train+val split, with the face check's (detection/facecheck.py) lower cut and thresholds, by
+tools/tune_joint.py (fusion and check together). Each tuned cut is mapped to 0.5 on the
 reported score, so `DetectorConfig.confidence` (0.5 by default) means "the tuned operating point"
 for every backend, as it always did for res10, and moving it trades recall for precision the same way.
 """
@@ -29,7 +29,7 @@ from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 SETTINGS_FILE = "face_fusion.json"
 HELD_IOU = 0.3  # a candidate overlapping a tracked face this much is that face
-BIRTH = TrackerConfig.birth_score  # the reported score from which a box may start a track
+BIRTH = TrackerConfig.birth_score  # the reported score from which a box starts a track by the usual rule
 
 
 class Detector(Protocol):
@@ -109,7 +109,8 @@ class FusedFaceDetector:
     def reported(self, score: np.ndarray) -> np.ndarray:
         """The fused score mapped so the tuned cut is 0.5. With the check the cut is lower, but from BIRTH
         up a box reports what it did without the check: the check changes which weaker boxes are kept,
-        which can carry a person's track, not which may start one (ByteTrack's two levels, tracking/)."""
+        which carry a person's track and start one only under the tracker's stricter weak rule
+        (ByteTrack's two levels, tracking/)."""
         if self.birth <= self.cut:
             return rescale(score, self.cut)
         return np.interp(score, (0.0, self.cut, self.birth, 1.0), (0.0, 0.5, BIRTH, 1.0)).astype(np.float32)

@@ -71,6 +71,15 @@ def write_closer(shown: Sequence[tuple[int, Shown]], folder: Path, prefix: str) 
     return paths
 
 
+def read_index(path: Path) -> list[tuple[int, str, np.ndarray, float]]:
+    """A sheets' index back as (number, scene file name, box, score), in sheet order."""
+    rows = []
+    for line in path.read_text().splitlines()[1:]:
+        number, scene, box, score = line.split("\t")
+        rows.append((int(number), scene, np.array(box.split(","), np.float32), float(score)))
+    return rows
+
+
 def write_sheets(shown: Sequence[Shown], folder: Path, prefix: str) -> list[Path]:
     """COLS x ROWS numbered tiles a sheet (`<prefix>_NN.jpg`) and the index; returns the sheets' paths."""
     folder.mkdir(parents=True, exist_ok=True)
