@@ -6,7 +6,8 @@ import pytest
 
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
-from facemask.training.dataset import class_folders, duplicate_groups, load_dataset, split_groups
+from facemask.training.dataset import class_folders, load_dataset, split_groups
+from facemask.training.dedup import duplicate_groups
 
 
 def _photo(seed: int, size: int = 64) -> np.ndarray:

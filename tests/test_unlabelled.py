@@ -12,7 +12,8 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
 from facemask.training.config import TrainConfig
 from facemask.training.data import Pooled, Source
-from facemask.training.dataset import LoadedDataset, Sample
+from facemask.training.dataset import LoadedDataset
+from facemask.training.dedup import Sample
 from facemask.training.unlabelled import load_unlabelled
 
 

@@ -20,13 +20,13 @@ from facemask.training.config import TrainConfig
 from facemask.training.dataset import (
     SPLITS,
     LoadedDataset,
-    duplicate_groups,
     is_scene_set,
     load_dataset,
     load_scenes,
     split_document,
     split_groups,
 )
+from facemask.training.dedup import duplicate_groups
 
 
 @dataclass

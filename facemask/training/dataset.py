@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from facemask import LABELS
@@ -16,19 +15,13 @@ from facemask.classification.crops import face_crops, training_crop
 from facemask.core.errors import FacemaskError
 from facemask.io.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
 from facemask.io.walk import walk_files
+from facemask.training.dedup import Sample, perceptual_hash
+from facemask.training.voc import match, scene_split, voc_dataset
 
 log = logging.getLogger(__name__)
 
 CLASS_DIRS = {"with_mask": "mask", "mask": "mask", "without_mask": "no_mask", "no_mask": "no_mask"}
 SPLITS = ("train", "val", "test")
-
-
-@dataclass
-class Sample:
-    path: Path
-    label: int  # index into LABELS
-    sha256: str
-    phash: int
 
 
 def class_folders(root: Path) -> dict[str, Path]:
@@ -51,14 +44,6 @@ def class_folders(root: Path) -> dict[str, Path]:
     if missing:
         raise FacemaskError(f"{root}: only one class found, missing a folder for {missing[0]!r}")
     return found
-
-
-def perceptual_hash(image_bgr: np.ndarray) -> int:
-    """64-bit DCT hash: equal or close for the same photo resized or re-encoded."""
-    gray = cv2.resize(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
-    low = cv2.dct(gray.astype(np.float32))[:8, :8].flatten()
-    bits = low > np.median(low[1:])
-    return int(sum(1 << i for i, b in enumerate(bits) if b))
 
 
 @dataclass
@@ -136,37 +121,6 @@ def load_dataset(root: Path, size: int, detect, cache_path: Path | None = None) 
     return LoadedDataset(samples, np.stack(crops), np.array(found), skipped)
 
 
-def duplicate_groups(samples: list[Sample], max_distance: int = 6) -> np.ndarray:
-    """Group id per sample: byte-identical files and perceptual near-duplicates share a group."""
-    n = len(samples)
-    parent = np.arange(n)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-
-    by_sha: dict[str, int] = {}
-    for i, s in enumerate(samples):
-        if s.sha256 in by_sha:
-            union(i, by_sha[s.sha256])
-        by_sha.setdefault(s.sha256, i)
-    hashes = np.array([s.phash for s in samples], dtype=np.uint64)
-    popcount = np.array([bin(i).count("1") for i in range(256)], np.uint8)
-    for i in range(n - 1):
-        x = (hashes[i + 1 :] ^ hashes[i]).view(np.uint8).reshape(-1, 8)
-        close = np.nonzero(popcount[x].sum(axis=1) <= max_distance)[0]
-        for j in close:
-            union(i, i + 1 + int(j))
-    return np.array([find(i) for i in range(n)])
-
-
 def split_groups(
     samples: list[Sample], groups: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 42
 ) -> dict[str, list[int]]:
@@ -222,8 +176,6 @@ def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: in
     annotated box, with the same margin. Incorrectly worn masks have no right two-class label and are
     left out, as are faces under `min_side` px, which hold no usable pixels.
     """
-    from facemask.training.voc import match, scene_split, voc_dataset  # voc reads this module's hashing
-
     pairs = voc_dataset(root)
     scenes = scene_split(pairs, seed)
     where = {name: split for split, names in scenes.items() for name in names}

@@ -242,7 +242,7 @@ def scene_split(pairs: list[tuple[Path, VocImage]], seed: int = 42) -> dict[str,
     import hashlib
 
     from facemask.io.imageio import decode_image, read_image_bytes
-    from facemask.training.dataset import Sample, duplicate_groups, perceptual_hash
+    from facemask.training.dedup import Sample, duplicate_groups, perceptual_hash
 
     samples = []
     for image_path, _ in pairs:
