@@ -1,9 +1,11 @@
-"""ViolationMonitor: debounce, re-arm, counters. AlertStage: the events file, snapshots, non-blocking actions."""
+"""ViolationMonitor: debounce, re-arm, counters. AlertStage and its outputs: the events file, snapshots,
+non-blocking actions."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -12,9 +14,11 @@ import pytest
 
 from facemask.alerts.monitor import FORGET_S, ViolationMonitor, counter_lines
 from facemask.alerts.stage import AlertStage
-from facemask.core.config import AlertConfig
+from facemask.core.config import AlertConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
+from facemask.pipeline.builder import build_alerts
+from facemask.sinks.events import EventsSink
 
 FPS = 10
 
@@ -40,8 +44,36 @@ def tracked(*people: tuple[int, str]) -> Faces:
     )
 
 
+class Alerts:
+    """The alert stage and its outputs as a run has them: events decided, put on the frame, then written and
+    acted on by the outputs (the events file, the actions) in the run's order."""
+
+    def __init__(self, config: AlertConfig, snapshot_dir: Path | None = None) -> None:
+        self.stage, self.outputs = build_alerts(PipelineConfig(alerts=config, snapshot_dir=snapshot_dir))
+        self.events = next((o for o in self.outputs if isinstance(o, EventsSink)), None)
+
+    def update(self, frame: Frame, faces: Faces) -> list[dict]:
+        events = self.stage.update(frame, faces)
+        for output in self.outputs:
+            output.write(replace(frame, events=tuple(events)), faces)
+        return events
+
+    def summary(self) -> dict:
+        return self.stage.summary()
+
+    def close(self) -> None:
+        for output in self.outputs:
+            output.close()
+
+    def __enter__(self) -> Alerts:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def feed(
-    monitor: ViolationMonitor | AlertStage, script: list[tuple[int, list[tuple[int, str]]]], start: int = 0
+    monitor: ViolationMonitor | AlertStage | Alerts, script: list[tuple[int, list[tuple[int, str]]]], start: int = 0
 ) -> list[dict]:
     """Run `script` — (frame count, people in each of those frames) — and collect every event."""
     events, index = [], start
@@ -113,7 +145,7 @@ def test_untracked_and_unclassified_faces_raise_nothing():
 
 def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     events_path = tmp_path / "out" / "events.jsonl"
-    monitor = AlertStage(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
+    monitor = Alerts(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
     events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")])])
     partial = monitor.events.partial_path  # flushed line by line under a partial name until close
     written = [json.loads(line) for line in partial.read_text().splitlines()]  # before close
@@ -124,6 +156,16 @@ def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     assert snapshot.parent == tmp_path / "out" / "events_snapshots" and snapshot.suffix == ".jpg"
     image = cv2.imread(str(snapshot))
     assert image is not None and image.shape[0] > 0
+
+
+def test_a_snapshot_is_cut_from_the_clean_picture_not_the_drawn_one(tmp_path):
+    shots = tmp_path / "shots"
+    clean = frame(20)
+    drawn = replace(clean, image=np.zeros_like(clean.image), clean=clean.image)  # as the lane hands it on
+    event = {"event": "violation", "track_id": 1, "frame": 20, "snapshot": str(shots / "a.jpg")}
+    with EventsSink(None) as sink:
+        sink.write(replace(drawn, events=(event,)), tracked((1, "no_mask")))
+    assert cv2.imread(str(shots / "a.jpg")).mean() == pytest.approx(120, abs=2)  # grey, not the black drawing
 
 
 def test_the_monitor_itself_writes_nothing(tmp_path):
@@ -138,14 +180,16 @@ def test_a_snapshot_that_cannot_be_saved_is_logged_and_the_event_still_written(t
     (tmp_path / "shots").write_text("a file where the snapshot folder should be")
     config = AlertConfig(events_path=tmp_path / "e.jsonl")
     with caplog.at_level(logging.WARNING, logger="facemask.sinks.events"):
-        with AlertStage(config, snapshot_dir=tmp_path / "shots") as stage:
+        with Alerts(config, snapshot_dir=tmp_path / "shots") as stage:
             (event,) = feed(stage, [(20, [(1, "no_mask")])])
-    assert event["snapshot"] is None and "cannot save snapshot" in caplog.text
-    assert [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()] == [event]
+    assert "cannot save snapshot" in caplog.text
+    assert [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()] == [
+        {**event, "snapshot": None}
+    ]
 
 
 def test_snapshot_dir_argument_wins(tmp_path):
-    with AlertStage(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
+    with Alerts(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
         (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     assert Path(event["snapshot"]).parent == tmp_path / "shots" and Path(event["snapshot"]).is_file()
 
@@ -154,7 +198,7 @@ def test_unwritable_events_path_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(FacemaskError, match="cannot write events"):
-        AlertStage(AlertConfig(events_path=blocker / "events.jsonl"))
+        Alerts(AlertConfig(events_path=blocker / "events.jsonl"))
 
 
 def wait_command(tmp_path: Path, name: str) -> str:
@@ -167,7 +211,7 @@ def wait_command(tmp_path: Path, name: str) -> str:
 
 
 def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
-    monitor = AlertStage(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
+    monitor = Alerts(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
     (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     # update() has returned while the command is still waiting for `release`: it did not block.
     assert not (tmp_path / "event.json").exists()
@@ -178,7 +222,7 @@ def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
 
 def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
     config = AlertConfig(on_violation=wait_command(tmp_path, "event.json"), action_queue=1)
-    monitor = AlertStage(config)
+    monitor = Alerts(config)
     events = feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask"), (3, "no_mask")])])
     assert len(events) == 3 and not (tmp_path / "event.json").exists()
     assert 1 <= monitor.summary()["dropped_actions"] <= 2  # one running, at most one queued
@@ -187,7 +231,7 @@ def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
 
 
 def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
-    with AlertStage(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
+    with Alerts(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")]), (10, [(1, "mask")])])
     assert capsys.readouterr().err.count("\a") == 2
 
@@ -195,7 +239,7 @@ def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
 def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
     marker = tmp_path / "ran"
     config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
-    with caplog.at_level(logging.WARNING, logger="facemask.alerts.actions"), AlertStage(config) as monitor:
+    with caplog.at_level(logging.WARNING, logger="facemask.alerts.actions"), Alerts(config) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
     assert marker.read_text().count("x") == 2
     assert "exited with status 3" in caplog.text
@@ -286,7 +330,7 @@ def test_counters_before_anyone_is_seen():
 
 
 def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
-    monitor = AlertStage(AlertConfig(events_path=tmp_path / "ev.jsonl"))
+    monitor = Alerts(AlertConfig(events_path=tmp_path / "ev.jsonl"))
     feed(monitor, [(20, [(1, "no_mask")])])
     monitor.close()
     monitor.close()

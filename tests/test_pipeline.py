@@ -114,7 +114,6 @@ class FakeTracker:
 class FakeMonitor:
     def __init__(self) -> None:
         self.seen: list[tuple[int, list[int]]] = []
-        self.closed = False
 
     def update(self, frame: Frame, faces: Faces) -> list[dict]:
         self.seen.append((frame.index, list(faces.track_id)))
@@ -125,9 +124,6 @@ class FakeMonitor:
 
     def summary(self) -> dict:
         return {"frames": len(self.seen)}
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def test_every_frame_in_order_with_timings_for_every_stage():
@@ -150,8 +146,8 @@ def test_tracker_and_monitor_plug_in():
     assert monitor.seen == [(i, [1]) for i in range(4)]  # the monitor sees tracked faces
     assert [list(f.track_id) for f in sink.faces] == [[1]] * 4
     assert stats.events == 1
+    assert [f.events for f in sink.frames] == [(), (), ({"event": "violation"},), ()]  # the events ride on the frame
     assert stats.summary == {"frames": 4}
-    assert monitor.closed
 
 
 def test_detect_every_lets_the_tracker_predict_in_between():
@@ -200,7 +196,7 @@ def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_pat
     )
     with pytest.raises(FacemaskError, match="ends at frame 5"):
         Pipeline(fake_analyzer(), monitor=monitor).run(source, [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)])
-    assert source.stopped and monitor.closed
+    assert source.stopped
     assert read_back(video) == (5, (160, 120), pytest.approx(10.0))
     assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == [0, 1, 2, 3, 4]
 
@@ -249,13 +245,16 @@ class CountingOverlay(Overlay):
 
 def test_drawing_happens_once_and_only_when_a_sink_shows_pixels():
     overlay = CountingOverlay()
-    Pipeline(fake_analyzer(), overlay=overlay).run(FakeSource(3), [ListSink(needs_image=False)])
+    undrawn = ListSink(needs_image=False)
+    Pipeline(fake_analyzer(), overlay=overlay).run(FakeSource(3), [undrawn])
     assert getattr(overlay, "calls", 0) == 0
+    assert undrawn.frames[1].clean is None and undrawn.frames[1].clean_image is undrawn.frames[1].image
     first, second = ListSink(), ListSink()
     Pipeline(fake_analyzer(), monitor=FakeMonitor(), overlay=overlay).run(FakeSource(3), [first, second])
     assert overlay.calls == 3
     assert first.frames[1].image is second.frames[1].image  # one annotated picture, shared
     assert not np.array_equal(first.frames[1].image, np.full((120, 160, 3), 1, np.uint8))
+    assert np.array_equal(first.frames[1].clean_image, np.full((120, 160, 3), 1, np.uint8))  # the picture as decoded
     assert (
         overlay.last_lines[0].startswith("FPS ") and overlay.last_lines[1] == "People 1  Violations 1  Compliance 50%"
     )

@@ -11,6 +11,9 @@ environment, which every descendant inherits, and at the end `/proc` is searched
 processes that carry it, that are in a command's session, or descend from either; all of them
 are ended. Only a process that both leaves the session and clears its environment (`setsid env
 -i ...`) escapes. The command's output goes to stderr: stdout may carry data (`--json -`).
+
+The worker is one of the run's outputs (`write(frame, faces)` takes the violations of
+`frame.events`), placed after the events output, so a command finds its snapshot saved.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ import threading
 import time
 from pathlib import Path
 
+from facemask.core.types import Faces, Frame
+from facemask.sinks.base import Sink
+
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 5.0
@@ -34,8 +40,10 @@ COMMAND_TIMEOUT_S = 60.0
 TOKEN_ENV = "FACEMASK_ACTION_TOKEN"
 
 
-class ActionWorker:
-    """Runs the beep and the user's command for each event on one background thread."""
+class ActionWorker(Sink):
+    """Runs the beep and the user's command for each violation on one background thread."""
+
+    needs_image = False
 
     def __init__(self, beep: bool, command: str | None, maxsize: int) -> None:
         self.beep, self.command = beep, command
@@ -49,6 +57,14 @@ class ActionWorker:
         self._thread = threading.Thread(target=self._run, name="facemask-alert-actions", daemon=True)
         self._thread.start()
 
+    def write(self, frame: Frame, faces: Faces) -> None:
+        """Queue the actions of each violation on this frame; a snapshot the events output could not save
+        is given as null, as in the events file."""
+        for event in frame.events:
+            if event["event"] == "violation":
+                shot = event.get("snapshot")
+                self.submit(event if shot is None or Path(shot).is_file() else {**event, "snapshot": None})
+
     def submit(self, event: dict) -> None:
         """Queue the actions for an event; never waits. A full queue drops the job."""
         try:
@@ -58,7 +74,10 @@ class ActionWorker:
             log.warning("alert actions are falling behind; dropped the one for track %s", event.get("track_id"))
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
-        """Let queued jobs finish within `timeout`, then end every process a command started and left running."""
+        """Let queued jobs finish within `timeout`, then end every process a command started and left running;
+        a second call does nothing."""
+        if self._closed.is_set():
+            return
         deadline = time.monotonic() + timeout
         try:
             self._queue.put(None, timeout=timeout)

@@ -1,26 +1,28 @@
 """Clips for the web page: the CLI's pipeline (builder.build_pipeline), run on an upload, into a WebM a browser plays.
 
 Kept apart from facemask/app/page.py so it holds no Streamlit code and can be tested directly.
-Everything the run writes (the upload, the video, the events, the snapshots) lives in a
-temporary folder that is gone when `process_clip` returns; the result holds the bytes.
+The upload and the video live in a temporary folder that is gone when `process_clip` returns;
+the events and each track's first snapshot come from the run itself (`frame.events`, the clean
+picture), kept in memory by an output of the page's own. The result holds the bytes.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from facemask.core.config import AlertConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces, Frame
 from facemask.io.sources import FileSource
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.builder import build_pipeline
-from facemask.sinks.base import WebmSink
+from facemask.sinks.base import Sink, WebmSink
+from facemask.sinks.events import snapshot_jpeg
 from facemask.sinks.progress import CallbackProgressSink, Report
 
-TEMP_PATH_KEYS = ("events_path", "snapshot_dir")  # summary entries that name the vanished temp folder
+FILE_KEYS = ("events_path", "snapshot_dir")  # summary entries naming files, which the page does not write
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class ClipResult:
     name: str
     video: bytes  # VP8 WebM
     summary: dict  # AlertStage.summary()
-    events: list[dict]  # as the events output wrote them, snapshot paths removed
+    events: list[dict]  # the monitor's events, as the events file has them, less the snapshot paths
     snapshots: dict[int, bytes]  # track id -> JPEG of its first violation
     frames: int
     fps: float  # processing speed
@@ -51,36 +53,46 @@ def process_clip(
             raise FacemaskError(str(exc).replace(str(path), name)) from None
 
 
+class _EventsKept(Sink):
+    """The run's events, and each track's snapshot from its first violation, kept in memory for the page."""
+
+    needs_image = False  # snapshots are cut from the clean picture
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.snapshots: dict[int, bytes] = {}
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        for event in frame.events:
+            self.events.append({k: v for k, v in event.items() if k != "snapshot"})
+            track = event["track_id"]
+            if event["event"] == "violation" and track not in self.snapshots:
+                shot = snapshot_jpeg(frame, faces, track)
+                if shot is not None:
+                    self.snapshots[track] = shot
+
+
 def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report) -> ClipResult:
-    folder = path.parent
-    events_path, video_path = folder / "events.jsonl", folder / "annotated.webm"
-    config = PipelineConfig(alerts=AlertConfig(events_path=events_path), snapshot_dir=folder / "snapshots")
-    with FileSource(path) as source:  # started first: an unreadable upload fails before the events file opens
+    video_path = path.parent / "annotated.webm"
+    config = PipelineConfig(alerts=AlertConfig())
+    with FileSource(path) as source:  # started first: an unreadable upload fails before any output opens
         pipeline = build_pipeline(config, detector=analyzer.detector, classifier=analyzer.classifier)
         max_frames = max(1, round(max_seconds * source.fps))
         expected = source.expected_frames
+        kept = _EventsKept()
         sinks = [
+            kept,
             WebmSink(video_path, source.fps),
             CallbackProgressSink(min(expected, max_frames) or max_frames, report),
         ]
         stats = pipeline.run(source, sinks, max_frames=max_frames)
-    events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
     return ClipResult(
         name=path.name,
         video=video_path.read_bytes(),
-        summary={k: v for k, v in (stats.summary or {}).items() if k not in TEMP_PATH_KEYS},
-        events=[{k: v for k, v in e.items() if k != "snapshot"} for e in events],
-        snapshots=_first_snapshots(events),
+        summary={k: v for k, v in (stats.summary or {}).items() if k not in FILE_KEYS},
+        events=kept.events,
+        snapshots=kept.snapshots,
         frames=stats.frames,
         fps=round(stats.fps, 1),
         cut=stats.stop_reason == "max_frames" and expected > stats.frames,
     )
-
-
-def _first_snapshots(events: list[dict]) -> dict[int, bytes]:
-    """Each track's snapshot from its first violation, read before the temp folder goes."""
-    shots: dict[int, bytes] = {}
-    for event in events:
-        if event.get("snapshot") and event["track_id"] not in shots:
-            shots[event["track_id"]] = Path(event["snapshot"]).read_bytes()
-    return shots

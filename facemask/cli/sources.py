@@ -86,8 +86,8 @@ def _source_runs(args: argparse.Namespace, opened: list, stack: ExitStack) -> li
         if config.alerts is not None:
             config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))
         pipeline = first = load_pipeline(args, config, like=first)
-        if pipeline.monitor is not None:
-            stack.callback(pipeline.monitor.discard)  # a no-op once the run has closed it
+        for output in pipeline.outputs:  # the events file: a no-op once the run has closed it
+            stack.callback(output.discard)
         sinks = []
         if plan.video is not None:
             sinks.append(VideoFileSink(plan.video, source.fps))

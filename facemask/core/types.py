@@ -13,6 +13,8 @@ class Frame:
 
     `name` is the image's name in an image batch (its path as given), None for video frames.
     `events` are the alert events the monitor raised at this frame, for the outputs that record them.
+    `clean` is the picture as decoded once the overlay has drawn on `image` (None: `image` is still
+    clean), so an output that saves faces (the events' snapshots) never saves the drawing.
     """
 
     image: np.ndarray
@@ -20,6 +22,12 @@ class Frame:
     timestamp: float
     name: str | None = None
     events: tuple[dict, ...] = ()
+    clean: np.ndarray | None = None
+
+    @property
+    def clean_image(self) -> np.ndarray:
+        """The picture as decoded, whether or not the overlay has drawn on this frame."""
+        return self.image if self.clean is None else self.clean
 
 
 def shown_confidence(label, mask_prob):

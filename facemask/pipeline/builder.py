@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from facemask.alerts.actions import ActionWorker
 from facemask.alerts.monitor import counter_lines
 from facemask.alerts.stage import AlertStage
 from facemask.classification.classifier import MaskClassifier
@@ -17,6 +18,8 @@ from facemask.detection.loader import Detector, load_face_detector
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.run import Pipeline
+from facemask.sinks.base import Sink
+from facemask.sinks.events import EventsSink
 from facemask.tracking.tracker import FaceTracker
 
 
@@ -28,7 +31,8 @@ def build_pipeline(
     `detector` and `classifier`, when given, are used as they are instead of loading
     `config.detector` and `config.classifier`: the web page's cached, locked models, or a
     scoring tool's own detector. No tracker means no monitor either: alerts follow tracks.
-    The monitor opens its events output here, so build the pipeline for the run it serves.
+    The outputs the alerts config names (the events file and snapshots, the beep and command
+    worker) are opened here, among `Pipeline.outputs`, so build the pipeline for the run it serves.
     """
     if detector is None:
         detector = load_face_detector(config.detector)
@@ -37,13 +41,32 @@ def build_pipeline(
     tracker = None
     if config.tracker is not None:
         tracker = FaceTracker(replace(config.tracker, detect_every=config.detect_every))
-    monitor = None
+    monitor, outputs = None, []
     if tracker is not None and config.alerts is not None:
-        monitor = AlertStage(config.alerts, config.snapshot_dir)
+        monitor, outputs = build_alerts(config)
     return Pipeline(
         analyzer=FaceMaskAnalyzer(detector, classifier),
         tracker=tracker,
         monitor=monitor,
         detect_every=config.detect_every,
         overlay=Overlay(counter_lines=counter_lines, status=config.status_panel),
+        outputs=tuple(outputs),
     )
+
+
+def build_alerts(config: PipelineConfig) -> tuple[AlertStage, list[Sink]]:
+    """The monitor `config.alerts` asks for, and the outputs of its events: the events file and snapshots,
+    then the actions (after them, so a command finds its snapshot saved)."""
+    alerts = config.alerts
+    actions = (
+        ActionWorker(alerts.beep, alerts.on_violation, alerts.action_queue)
+        if alerts.beep or alerts.on_violation
+        else None
+    )
+    monitor = AlertStage(alerts, config.snapshot_dir, actions)
+    outputs: list[Sink] = []
+    if monitor.snapshot_dir is not None or alerts.events_path is not None:
+        outputs.append(EventsSink(alerts.events_path))
+    if actions is not None:
+        outputs.append(actions)
+    return monitor, outputs

@@ -3,8 +3,9 @@
 `Pipeline.run` drives one lane, a multi-source run (pipeline/multi.py) several, through the same
 loop (run.run_lanes): the detector and classifier are shared, once a tick for every lane, and
 everything that carries state from frame to frame (tracker, monitor, frame rate, counts) lives
-here, one per source. A lane owns its source, its sinks and its monitor: `close` stops and closes
-them, so one source can end (or die) while the others go on.
+here, one per source. A lane owns its source and its sinks: `close` stops and closes them, so one
+source can end (or die) while the others go on. The monitor's events ride on the `Frame` to the
+sinks (the events output among them), and so does the clean picture once the overlay has drawn.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ class Tracker(Protocol):
 
 
 class FrameMonitor(Protocol):
-    """Per-frame observer such as the alerts stage (alerts.AlertStage): sees tracked faces, reports counters."""
+    """Per-frame observer such as the alerts stage (alerts.AlertStage): sees tracked faces, decides the
+    frame's events, reports counters."""
 
     def update(self, frame: Frame, faces: Faces) -> list[dict]: ...
     def counters(self) -> dict: ...
     def summary(self) -> dict: ...
-    def close(self) -> None: ...
 
 
 class Lane:
@@ -67,7 +68,7 @@ class Lane:
         self._discard = False  # the outputs are thrown away, not committed (see close)
         self._owned = ExitStack()
         self._owned.callback(source.stop)
-        for output in (*sinks, *([monitor] if monitor is not None else [])):
+        for output in sinks:
             self._owned.callback(lambda o=output: o.discard() if self._discard else o.close())
 
     @property
@@ -94,11 +95,13 @@ class Lane:
         self.stats.detected_frames += detected is not None
         monitor = self.monitor
         if monitor is not None:
-            self.stats.events += len(monitor.update(frame, faces))
+            events = monitor.update(frame, faces)
+            self.stats.events += len(events)
+            frame = replace(frame, events=tuple(events)) if events else frame
         clock.lap("alerts")
         if self.draw:
             lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
-            frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines))
+            frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines), clean=frame.image)
         clock.lap("draw")
         for sink in self.sinks:
             sink.write(frame, faces)
