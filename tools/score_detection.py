@@ -36,15 +36,16 @@ from facemask.cli.values import positive_int, unit_interval
 from facemask.core.boxes import clip_boxes
 from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
-from facemask.core.types import Faces
+from facemask.core.types import Faces, Frame
 from facemask.detection.loader import load_face_detector
 from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.detection_report import format_summary, plot_curve
 from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
+from facemask.io.images import ImageItem, ImageSource
 from facemask.pipeline.builder import build_pipeline
-from facemask.pipeline.runstats import StageClock
+from facemask.sinks.base import Sink
 from facemask.training.voc import DetectionTally, scene_split, score_curve, voc_dataset
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
@@ -158,8 +159,32 @@ class FloorCut:
         return final_cut(self.found, self.config) if at_floor else self.found
 
 
+class Scenes(Sink):
+    """What the pipeline found in each scene, and beside it the raw detections at the curve's floor (or each
+    curve cut's) and one plain 300x300 res10 pass's time, the unit times are compared in."""
+
+    needs_image = False  # the scenes as read, never drawn on
+
+    def __init__(self, floor: FloorCut, curve_detectors: dict, ref_net: cv2.dnn.Net) -> None:
+        self.floor, self.curve_detectors, self.ref_net = floor, curve_detectors, ref_net
+        self.faces: list[Faces] = []
+        self.ref_ms: list[float] = []
+        self.curve_faces: dict[float, list[Faces]] = {c: [] for c in curve_detectors} or {CURVE_FLOOR: []}
+
+    def write(self, frame: Frame, faces: Faces) -> None:
+        self.faces.append(faces)
+        self.ref_ms.append(reference_ms(self.ref_net, frame.image))
+        for cut, det in self.curve_detectors.items():
+            self.curve_faces[cut].append(det.detect(frame.image))
+        if not self.curve_detectors:
+            self.curve_faces[CURVE_FLOOR].append(self.floor.found)  # what the detector found before the cut
+
+
 def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
-    """Run the pipeline's detector and classifier over the scenes; the report and the curve's counts."""
+    """Run the builder's pipeline over the scenes (one ImageSource, `Pipeline.run`); the report and the curve's counts.
+
+    Per-scene times are the run's own stage clock (`stats.stage_ms`): detect, and classify where a scene had faces.
+    """
     config, detector, curve_detectors = build_detectors(args)
     classifier = ClassifierConfig(model=args.model) if args.model != "none" else None
     floor = FloorCut(detector, config)
@@ -167,36 +192,29 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
     pairs = scenes(args)
     if not pairs:
         raise FacemaskError("no scenes to score")
-    ref_net = FaceDetector(DetectorConfig(backend="res10")).net
-    tally = DetectionTally(iou=args.iou)
+    found = Scenes(floor, curve_detectors, FaceDetector(DetectorConfig(backend="res10")).net)
     detector.detect(read_image(pairs[0][0]))  # warm-up: the first forward allocates
-    detector_ms, ref_ms, classify_ms, curve_faces = [], [], [], {c: [] for c in curve_detectors}
+    stats = pipeline.run(ImageSource([ImageItem(path, Path(path.name)) for path, _ in pairs]), [found])
+    detector_ms = list(stats.stage_ms["detect"])
+    classify_ms = [ms for ms, faces in zip(stats.stage_ms["classify"], found.faces) if len(faces)] if classifier else []
+    tally = DetectionTally(iou=args.iou)
     unmatched: list[Shown] = []
-    for path, annotation in pairs:
-        image, clock = read_image(path), StageClock()
-        faces = pipeline.analyzer.analyze(image, clock.lap)
-        detector_ms.append(clock.times["detect"])
-        if classifier is not None and len(faces):
-            classify_ms.append(clock.times["classify"])
-        ref_ms.append(reference_ms(ref_net, image))
-        for cut, det in curve_detectors.items():
-            curve_faces[cut].append(det.detect(image))
-        if not curve_detectors:
-            curve_faces.setdefault(CURVE_FLOOR, []).append(floor.found)
+    for (path, annotation), faces in zip(pairs, found.faces):
         missed = tally.add(annotation, faces) < 0
         unmatched += [Shown(path, box, float(sc)) for box, sc in zip(faces.xyxy[missed], faces.score[missed])]
+    curve_faces = found.curve_faces
     report = {
         "detector": {k: v for k, v in vars(config).items() if k != "model_dir"} | {"mode": args.mode},
         "classifier": args.model if classifier is not None else None,
         "split": args.split,
         "iou": args.iou,
         "images": len(pairs),
-        "timing": _timing(detector_ms, ref_ms, classify_ms),
+        "timing": _timing(detector_ms, found.ref_ms, classify_ms),
         **tally.report(),
         **unmatched_boxes(args, unmatched, tally.tp),
     }
     gts = [g for _, g in pairs]
-    curve = [score_curve(found, gts, args.iou) for _, found in sorted(curve_faces.items())] if args.curve else None
+    curve = [score_curve(faces, gts, args.iou) for _, faces in sorted(curve_faces.items())] if args.curve else None
     return report, curve
 
 

@@ -24,9 +24,8 @@ def register(subparsers) -> None:
 def run(a: argparse.Namespace) -> int:
     from facemask.cli.configs import set_pixel_budget
     from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
-    from facemask.evaluation.evaluate import evaluate_folder, write_outputs
+    from facemask.evaluation.evaluate import evaluate_folder, evaluation_pipeline, write_outputs
     from facemask.io.safeio import check_outputs, check_writable
-    from facemask.pipeline.builder import build_pipeline
     from facemask.training.metrics import format_table
 
     set_pixel_budget(a.max_megapixels)
@@ -35,10 +34,8 @@ def run(a: argparse.Namespace) -> int:
         check_writable(a.json, "--json")
     if a.plots is not None and a.plots.exists() and not a.plots.is_dir():
         raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
-    detector = DetectorConfig(mode=a.detector_mode)
-    models = build_pipeline(PipelineConfig.for_images(detector, ClassifierConfig(model=a.model))).analyzer
-    detect_only = build_pipeline(PipelineConfig.for_images(detector, None), detector=models.detector)
-    report, skipped = evaluate_folder(a.dataset, detect_only, models.classifier, progress=True)
+    config = PipelineConfig.for_images(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    report, skipped = evaluate_folder(a.dataset, evaluation_pipeline(config), progress=True)
     if "training_source_warning" in report:
         print(f"note: {report['training_source_warning']}", file=sys.stderr)
     for path, why in skipped:

@@ -1,4 +1,10 @@
-"""Score a model on a labelled folder through the full inference path: detector crop, then classifier."""
+"""Score a model on a labelled folder through the full inference path: the one pipeline, each image's largest face.
+
+The images run through the builder's pipeline (`build_pipeline`, `Pipeline.run` over an
+ImageSource), detected and classified as `facemask detect` does them; each image's answer is its
+largest face's label. An image where no face is found is classified whole, as training crops it
+(classification/crops.py training_crop): its detector answers one box, the whole picture.
+"""
 
 from __future__ import annotations
 
@@ -9,61 +15,83 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
-from facemask.classification.classifier import MaskClassifier
 from facemask.classification.crops import training_crop
+from facemask.core.config import PipelineConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
+from facemask.detection.loader import Detector, load_face_detector
 from facemask.evaluation.provenance import training_source_note
 from facemask.io.imageio import read_image_bytes
 from facemask.io.images import ImageItem, ImageSource
 from facemask.io.safeio import atomic_path, write_text
 from facemask.io.walk import walk_files
-from facemask.pipeline.run import Pipeline
+from facemask.pipeline.builder import build_pipeline
 from facemask.sinks.base import Sink
 from facemask.training.dataset import class_folders
 from facemask.training.metrics import classification_report, plot_confusion, plot_grid
 
 
-class _LargestFaceCrops(Sink):
-    """Per image the detection loop hands it: the largest face's crop for each model (the whole image when no
-    face is found, as training crops it), its true label and its file's SHA-256 for the provenance check."""
+class WholeImageWhenNoFace:
+    """The detector, except that an image where it finds no face is answered with one box, the whole image, so
+    the classifier labels the picture whole (its square crop, clipped to the image, is the image)."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector, self.config = detector, detector.config
+
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        faces = self.detector.detect(image, held)
+        if len(faces):
+            return faces
+        h, w = image.shape[:2]
+        return Faces(xyxy=[[0, 0, w, h]], score=[0.0])
+
+
+class _LargestFace(Sink):
+    """Per image the run hands it: its largest face's label and P(mask) (the first model's crop of it, for the
+    plots), the true label, and the file's SHA-256 for the provenance check."""
 
     needs_image = False  # the crops come from the picture as decoded, never an annotated one
 
-    def __init__(self, models, labels: dict[str, str]) -> None:
-        self.models, self.labels = models, labels
-        self.crops: list[list[np.ndarray]] = []
+    def __init__(self, crop_size: int, crop_margin: float, labels: dict[str, tuple[str, str]]) -> None:
+        self.crop_size, self.crop_margin, self.labels = crop_size, crop_margin, labels
+        self.crops: list[np.ndarray] = []
         self.y_true: list[int] = []
+        self.y_pred: list[int] = []
+        self.p_mask: list[float] = []
         self.entries: list[tuple[str, str, str]] = []  # (relative path, label, sha256)
 
     def write(self, frame: Frame, faces: Faces) -> None:
-        m_crops = [
-            training_crop(frame.image, faces.xyxy, m.card.input_size, m.card.crop_margin)[0] for m in self.models
-        ]
-        self.crops.append(m_crops)
+        areas = (faces.xyxy[:, 2] - faces.xyxy[:, 0]) * (faces.xyxy[:, 3] - faces.xyxy[:, 1])
+        largest = faces[int(np.argmax(areas))]
+        self.crops.append(training_crop(frame.image, largest.xyxy, self.crop_size, self.crop_margin)[0])
+        self.y_pred.append(LABELS.index(str(largest.label[0])))
+        self.p_mask.append(float(largest.mask_prob[0]))
         label, relative = self.labels[frame.name]
         self.y_true.append(LABELS.index(label))
         sha = hashlib.sha256(read_image_bytes(Path(frame.name))).hexdigest()
         self.entries.append((relative, label, sha))
 
 
-def evaluate_folder(
-    root: Path, pipeline: Pipeline, classifier: MaskClassifier, progress: bool = False
-) -> tuple[dict, list[tuple[str, str]]]:
-    """Per image: the largest detected face (or the whole image) classified as inference would.
+def evaluation_pipeline(config: PipelineConfig):
+    """The builder's pipeline for `config` (images: `PipelineConfig.for_images`), its detector answering the
+    whole image where it finds no face."""
+    return build_pipeline(config, detector=WholeImageWhenNoFace(load_face_detector(config.detector)))
 
-    The images run through the one loop (`pipeline.run` over an ImageSource) of a detect-only
-    pipeline (builder.build_pipeline with no classifier), and `classifier` then takes the largest
-    face's crops in batches across images: crops in, probabilities out.
-    Returns the report (the `facemask evaluate --json` document) and the skipped files.
-    `progress` shows a bar on stderr when it is a terminal.
+
+def evaluate_folder(root: Path, pipeline, progress: bool = False) -> tuple[dict, list[tuple[str, str]]]:
+    """Per image: the largest face (or the whole image) of the pipeline's output, labelled as `detect` labels it.
+
+    `pipeline` is `evaluation_pipeline`'s. Returns the report (the `facemask evaluate --json` document)
+    and the skipped files. `progress` shows a bar on stderr when it is a terminal.
     """
     from facemask.sinks.progress_bar import progress_bar
 
     walks = {label: walk_files(folder) for label, folder in class_folders(Path(root)).items()}
     files = [(label, p) for label, walk in walks.items() for p in walk.files if not p.name.startswith(".")]
     labels = {str(p): (label, str(p.relative_to(root))) for label, p in files}
-    collected = _LargestFaceCrops(classifier.models, labels)
+    classifier = pipeline.analyzer.classifier
+    first = classifier.models[0].card
+    collected = _LargestFace(first.input_size, first.crop_margin, labels)
     skipped = [(str(p), why) for walk in walks.values() for p, why in walk.problems if not p.name.startswith(".")]
     with progress_bar([ImageItem(p, p.relative_to(root)) for _, p in files], desc="images", enabled=progress) as bar:
         source = ImageSource(
@@ -80,16 +108,12 @@ def evaluate_folder(
             f"{root}: no readable images of class {unread[0]!r} ({len(skipped)} skipped{first}); "
             "both classes are needed to score a model"
         )
-    per_model = [np.stack(c) for c in zip(*crops)]
-    p_mask = np.concatenate(
-        [classifier.predict_crops(*(c[i : i + 32] for c in per_model)) for i in range(0, len(crops), 32)]
-    )
-    y_pred = np.array([LABELS.index(lbl) for lbl in classifier.labels_for(p_mask)])
+    y_pred, p_mask = np.array(collected.y_pred), np.array(collected.p_mask, np.float32)
     report = classification_report(np.array(y_true), y_pred)
     note = training_source_note(Path(root), collected.entries, [m.path for m in classifier.models])
     if note:
         report["training_source_warning"] = note
-    report["_plots"] = (per_model[0], np.array(y_true), y_pred, p_mask)  # the grid shows what the first model saw
+    report["_plots"] = (np.stack(crops), np.array(y_true), y_pred, p_mask)  # the grid shows what the first model saw
     return report, skipped
 
 
