@@ -194,9 +194,12 @@ def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_pat
         FakeSource(20, fail_at=5, error=FacemaskError("v.mp4: video ends at frame 5 of 20")),
         FakeMonitor(),
     )
+    stats = RunStats()
     with pytest.raises(FacemaskError, match="ends at frame 5"):
-        Pipeline(fake_analyzer(), monitor=monitor).run(source, [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)])
+        sinks = [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)]
+        Pipeline(fake_analyzer(), monitor=monitor).run(source, sinks, stats=stats)
     assert source.stopped
+    assert stats.summary == {"frames": 5}  # a failed run still has its summary, for the caller to report
     assert read_back(video) == (5, (160, 120), pytest.approx(10.0))
     assert [json.loads(line)["frame"] for line in jsonl.read_text().splitlines()] == [0, 1, 2, 3, 4]
 

@@ -9,7 +9,6 @@ lines give each source's figures, then the totals over all of them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import ExitStack
 from dataclasses import replace
@@ -17,7 +16,7 @@ from dataclasses import replace
 from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import say, stopped
 from facemask.cli.sources_outputs import SourcePlan, plan_sources
-from facemask.cli.video import readings_line
+from facemask.cli.video import readings_line, report_summary, write_summary_file
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
@@ -107,20 +106,16 @@ def _error_line(spec: str, exc: FacemaskError) -> str:
 
 def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: dict, combined) -> None:
     """Each source's closing lines and summary, then the totals over all sources (and `--summary` FILE)."""
-    from facemask.alerts.monitor import summary_line, total_line, total_summary
+    from facemask.alerts.monitor import total_line, total_summary
     from facemask.sinks.base import VideoFileSink
 
     sections = {p.name: {"source": p.spec, "error": failures.get(p.name)} for p in plans}
     for run, st in zip(runs, stats):
         say(args, f"{run.name}: {readings_line(st)}")
-        monitor = run.pipeline.monitor
-        if monitor is not None:
-            summary = monitor.summary()
-            sections[run.name].update(summary)
-            say(args, f"{run.name}: {summary_line(summary)}")
+        if st.summary is not None:
+            sections[run.name].update(st.summary)
             plan = next(p for p in plans if p.name == run.name)
-            if plan.summary is not None:
-                _write_summary(args, summary, plan.summary)
+            report_summary(args, st.summary, plan.summary, name=run.name)
         for sink in run.sinks:
             if isinstance(sink, VideoFileSink) and sink.frames:
                 codec = f" ({sink.codec})" if sink.codec else ""
@@ -131,11 +126,4 @@ def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: di
     total = total_summary(summaries)
     say(args, f"all {len(plans)} sources: {total_line(total)}")
     if combined is not None:
-        _write_summary(args, {"sources": sections, "total": total}, combined)
-
-
-def _write_summary(args: argparse.Namespace, document: dict, path) -> None:
-    from facemask.io.safeio import write_text
-
-    write_text(path, json.dumps(document, indent=1, default=str))
-    say(args, f"wrote summary to {path}")
+        write_summary_file(args, combined, {"sources": sections, "total": total})

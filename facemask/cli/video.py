@@ -13,6 +13,7 @@ from facemask.core.errors import FacemaskError
 
 def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
     from facemask.io.sources import open_source
+    from facemask.pipeline.runstats import RunStats
     from facemask.sinks.base import VideoFileSink, WindowSink
     from facemask.sinks.video_outputs import VideoOutputs
 
@@ -24,22 +25,22 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
         # The pipeline opens the events file: only once the source is open, so a source that cannot be
         # opened leaves no output behind.
         pipeline = load_pipeline(args, pipeline_config(args, kind))
-        monitor = pipeline.monitor
         video = None if out.output is None else video_output_path(out.output, spec, kind)
         window = [WindowSink(title=f"facemask: {spec}")] if out.display else []
         sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window)
         progress = progress_sink(source)
         if progress is not None:
             sinks.append(progress)
+        stats = RunStats()
         try:
-            stats = pipeline.run(source, sinks, max_frames=args.max_frames)
+            pipeline.run(source, sinks, max_frames=args.max_frames, stats=stats)
         except FacemaskError:
-            if monitor is not None:  # a stream that gave up still gets its summary
-                report_summary(args, monitor.summary(), out.summary_path)
+            if stats.summary is not None:  # a stream that gave up still gets its summary
+                report_summary(args, stats.summary, out.summary_path)
             raise
     say(args, readings_line(stats))
-    if monitor is not None:
-        report_summary(args, monitor.summary(), out.summary_path)
+    if stats.summary is not None:
+        report_summary(args, stats.summary, out.summary_path)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
@@ -63,13 +64,19 @@ def progress_sink(source):
     return ProgressBarSink(total=source.expected_frames or None, desc=source.path.name)
 
 
-def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
-    """Print the end-of-run summary and write it as JSON when a path is known."""
+def report_summary(args: argparse.Namespace, summary: dict, path: Path | None, name: str = "") -> None:
+    """A run's summary (`stats.summary`) as the CLI gives it: its line (led by the source's `name` in a
+    multi-source run), then the file, when a path is known. Every summary detect prints goes through here."""
     from facemask.alerts.monitor import summary_line
 
-    say(args, summary_line(summary))
+    say(args, f"{name}: {summary_line(summary)}" if name else summary_line(summary))
     if path is not None:
-        from facemask.sinks.video_outputs import write_summary
+        write_summary_file(args, path, summary)
 
-        write_summary(path, summary)
-        say(args, f"wrote summary to {path}")
+
+def write_summary_file(args: argparse.Namespace, path: Path, document: dict) -> None:
+    """A summary document (one run's, or a multi-source run's totals) written, and said."""
+    from facemask.sinks.video_outputs import write_summary
+
+    write_summary(path, document)
+    say(args, f"wrote summary to {path}")

@@ -117,15 +117,18 @@ class Lane:
         return self.faces
 
     def end(self, reason: str, started: float) -> None:
-        """This lane is over (`end`, `max_frames`, `user`, `error`): its counts and the monitor's summary are final."""
+        """This lane is over (`end`, `max_frames`, `user`, `error`, `interrupted`): its counts and the monitor's
+        summary are final."""
         self.live = False
         self.stats.stop_reason = reason
-        if self.monitor is not None and reason != "interrupted":
-            self.stats.summary = self.monitor.summary()
         self.settle(started)
 
     def settle(self, started: float) -> None:
-        """Wall time and frames dropped, fixed when the lane ends or the run does, whichever comes first."""
+        """Wall time, frames dropped and the monitor's summary (`stats.summary`, the one every output of the
+        summary reads), fixed when the lane ends or the run does, whichever comes first: a run that failed
+        has them too."""
+        if self.monitor is not None and self.stats.summary is None:
+            self.stats.summary = self.monitor.summary()
         if not self.stats.wall_s:
             self.stats.wall_s = perf_counter() - started
             self.stats.dropped = self.source.dropped

@@ -52,7 +52,12 @@ class Pipeline:
         check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
 
     def run(
-        self, source: Source, sinks: Sequence[Sink] = (), max_frames: int | None = None, keep_on_stop: bool = True
+        self,
+        source: Source,
+        sinks: Sequence[Sink] = (),
+        max_frames: int | None = None,
+        keep_on_stop: bool = True,
+        stats: RunStats | None = None,
     ) -> RunStats:
         """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
@@ -62,9 +67,12 @@ class Pipeline:
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
         `stats.stop_signal`); with `keep_on_stop=False` (a batch worker, whose file is retried whole) a
-        stopped run discards its outputs instead of closing them.
+        stopped run discards its outputs instead of closing them. `stats`: the RunStats to fill, for a
+        caller that reports a failed run's figures (its summary) before passing the error on.
         """
         lane = self.lane(source, sinks)
+        if stats is not None:
+            lane.stats = stats
         run_lanes(self.analyzer, [lane], max_frames, keep_on_stop=keep_on_stop)
         return lane.stats
 

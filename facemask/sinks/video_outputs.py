@@ -36,5 +36,6 @@ class VideoOutputs:
 
 
 def write_summary(path: Path, summary: dict) -> None:
-    """The end-of-run summary (alerts.monitor ViolationMonitor.summary) as JSON, written atomically."""
+    """The end-of-run summary (`RunStats.summary`, the monitor's), or a multi-source run's document of them and
+    their totals, as JSON, written atomically: every summary file `detect` and `batch` write is written here."""
     write_text(path, json.dumps(summary, indent=1, default=str))
