@@ -23,7 +23,7 @@ from video_fixtures import write_video
 from facemask.batch.plan import FileJob, output_names, plan_batch
 from facemask.batch.worker import FileWorker
 from facemask.cli import build_parser, main
-from facemask.cli.configs import pipeline_config
+from facemask.cli.configs import RunOptions, build_configs
 from facemask.core.errors import FacemaskError
 from facemask.io.safeio import temp_path_for
 
@@ -135,7 +135,8 @@ def test_a_worker_killed_mid_file_has_its_file_run_again(ray_cluster, clips, tmp
     out = tmp_path / "out"
     out.mkdir()
     ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
-    config = pipeline_config(build_parser().parse_args(["batch", str(videos), "--output", str(out)]), "video")
+    args = build_parser().parse_args(["batch", str(videos), "--output", str(out)])
+    config = build_configs(RunOptions.from_args(args), "video").pipeline()
     results = list(run_on_ray(ray_cluster, plan_batch(videos, out), config, 2, worker_class=DiesOnce))
     assert sorted((r.name, r.status) for r in results) == [("a", "ok"), ("b", "ok")]
     assert sorted(p.name for p in out.glob("*.died")) == ["a.died", "b.died"]  # each worker did die once

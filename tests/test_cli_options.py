@@ -106,3 +106,25 @@ def test_train_help_shows_defaults_and_limits():
     flat = " ".join(proc.stdout.split())
     for text in ("(default: 14)", "(default: imagenet)", "32 to 512", "(default: resnet50)", "(default: 32)"):
         assert text in flat, text
+
+
+def test_batch_takes_only_its_own_flags_and_its_configs_come_from_one_typed_options_object(tmp_path):
+    """`batch` declares no --no-track, --events, --beep or --on-violation, and fakes none of them: RunOptions
+    keeps their defaults, so a batch's files are tracked, with alerts and no events file or actions."""
+    from facemask.cli.configs import RunOptions, build_configs
+
+    args = cli.build_parser().parse_args(
+        ["batch", str(tmp_path), "--output", str(tmp_path / "o"), "--confidence", "0.7"]
+    )
+    assert not {"no_track", "events", "beep", "on_violation"} & set(vars(args))
+    config = build_configs(RunOptions.from_args(args), "video").pipeline()
+    assert config.tracker is not None and config.detector.confidence == 0.7 and config.detector.mode == "fast"
+    assert config.alerts.events_path is None and not config.alerts.beep and config.alerts.on_violation is None
+
+
+def test_help_texts_take_their_defaults_from_the_constants():
+    from facemask.core.config import DEFAULT_MAX_PIXELS, OPEN_TIMEOUT_S, AlertConfig
+
+    text = " ".join(cli.build_parser()._subparsers._group_actions[0].choices["detect"].format_help().split())
+    assert f"(default: {DEFAULT_MAX_PIXELS / 1e6:g})" in text and f"(default: {OPEN_TIMEOUT_S:g})" in text
+    assert f"(default: {AlertConfig.min_no_mask_s})" in text and "(default: default)" in text

@@ -111,6 +111,6 @@ def _serve(command: list[str]) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("app", help="try the detector in a browser page (needs facemask[app])")
-    p.add_argument("--port", type=values.port, default=8501, help="port to serve on (default 8501)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=values.port, default=8501, help="port to serve on (default %(default)s)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s, loopback only)")
     p.set_defaults(func=run)

@@ -16,10 +16,9 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from facemask.cli import options, values
-from facemask.cli.configs import pipeline_config, set_pixel_budget
+from facemask.cli.configs import RunOptions, build_configs, set_pixel_budget
 from facemask.cli.outputs import stopped
 from facemask.core.errors import FacemaskError
-from facemask.io.quiet import quiet_native_logs
 
 if TYPE_CHECKING:  # annotations only: the batch modules load when the command runs
     from facemask.batch.plan import FileJob
@@ -53,9 +52,10 @@ def register(subparsers) -> None:
     options.add_detector_options(p)
     options.add_detect_every(p)
     options.add_violation_after(p)
-    options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this (default: 50)")
-    # What `detect` would take but a batch does not: tracked (the summary needs it), no events, no actions.
-    p.set_defaults(func=run, mute_native=True, no_track=False, events=None, beep=False, on_violation=None)
+    options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this")
+    # What `detect` takes but a batch does not (--no-track, --events, --beep, --on-violation) keeps RunOptions'
+    # default: tracked (the summary needs it), no events, no actions.
+    p.set_defaults(func=run, mute_native=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,9 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from facemask.batch.report import earlier_rows, resumed_result, write_report
     from facemask.batch.worker import BatchStopped
 
-    if not args.verbose:
-        quiet_native_logs()
     set_pixel_budget(args.max_megapixels)
+    config = build_configs(RunOptions.from_args(args), "video").pipeline()
     jobs = plan_batch(args.source, args.output, video=args.video)
     backend = _backend(args)
     out_dir = jobs[0].out_dir
@@ -77,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(jobs)} videos: {len(results)} done by an earlier run, {len(todo)} to process")
     start, signum = perf_counter(), None
     try:
-        _process(backend, todo, pipeline_config(args, "video"), results, len(jobs))
+        _process(backend, todo, config, results, len(jobs))
     except KeyboardInterrupt:  # between videos in this process (during one, the loop's StopSignals has it)
         signum = signal.SIGINT
     except BatchStopped as stop:

@@ -15,7 +15,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("benchmark", help="time the real pipeline headless on a (looped) video file")
     p.add_argument("video", type=Path)
     p.add_argument(
-        "--frames", type=values.positive_int, default=300, help="frames to process; the video loops (default: 300)"
+        "--frames",
+        type=values.positive_int,
+        default=300,
+        help="frames to process; the video loops (default: %(default)s)",
     )
     options.add_json(p, "write the result JSON here")
     options.add_model(p)

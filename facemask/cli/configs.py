@@ -1,13 +1,14 @@
-"""`facemask detect` options into the configs the stages read, and the pipeline built from them.
+"""`facemask detect` and `batch` options into the configs the stages read, and the pipeline built from them.
 
-Images and folders get the detector's `accurate` mode, video and cameras `fast`, unless
-`--detector-mode` says otherwise.
+The parsed arguments become one typed RunOptions, and that becomes the configs, once per run
+(RunConfigs): every stage reads configs, never the argument namespace.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from facemask.core.config import (
@@ -19,41 +20,94 @@ from facemask.core.config import (
     TrackerConfig,
     detect_cadence,
 )
-from facemask.io.quiet import native_stderr_silenced
 
 VIDEO_KINDS = ("camera", "stream", "video")
 STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
 
 
-def model_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig]:
-    """The detector and classifier options (options.add_detector_options, add_model): `detect` and `batch` alike."""
-    mode = args.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate")
+@dataclass(frozen=True)
+class RunOptions:
+    """What a `detect` or `batch` command line asked for, typed: the one object every config is made from.
+
+    Built once from the parsed arguments (`from_args`). An option a command does not take (batch has
+    no `--events`, `--no-track`, `--beep`, `--on-violation` or outputs of detect's) keeps its default
+    here, so no command pretends to take another's flags.
+    """
+
+    model: str = "default"
+    mask_threshold: float | None = None
+    confidence: float = DetectorConfig.confidence
+    detector_mode: str | None = None
+    face_detector: str = DetectorConfig.backend
+    face_check: bool = True
+    face_model: Path | None = None
+    no_track: bool = False
+    detect_every: int | None = None
+    events: Path | None = None
+    violation_after: float = AlertConfig.min_no_mask_s
+    beep: bool = False
+    on_violation: str | None = None
+    display: bool = False
+    no_display: bool = False
+    output: Path | None = None
+    json: Path | None = None
+    realtime: bool = False
+    summary: Path | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        given = vars(args)
+        return cls(**{f.name: given[f.name] for f in fields(cls) if f.name in given})
+
+
+@dataclass(frozen=True)
+class RunConfigs:
+    """The configs of one run on one kind of source, built once (`build_configs`): the models, the outputs, and
+    the stages (`pipeline`). Images and folders get the detector's `accurate` mode, video and cameras `fast`,
+    unless `--detector-mode` says otherwise."""
+
+    options: RunOptions
+    kind: str
+    detector: DetectorConfig
+    classifier: ClassifierConfig
+    output: OutputConfig
+
+    def pipeline(self, sources: int = 1) -> PipelineConfig:
+        """The stages: images each detected and untracked; video tracked unless `--no-track`, with alerts,
+        detected at the cadence of `sources` streams sharing the detector."""
+        if self.kind not in VIDEO_KINDS:
+            return PipelineConfig.for_images(self.detector, self.classifier)
+        o = self.options
+        alerts = AlertConfig(
+            events_path=o.events, min_no_mask_s=o.violation_after, beep=o.beep, on_violation=o.on_violation
+        )
+        return PipelineConfig(
+            self.detector,
+            self.classifier,
+            tracker=None if o.no_track else TrackerConfig(),
+            alerts=alerts,
+            detect_every=detect_cadence(o.detect_every, sources),
+        )
+
+
+def build_configs(options: RunOptions, kind: str) -> RunConfigs:
+    """The configs of a run on `kind` sources (`detect`'s first source, or `video` for every file of `batch`)."""
+    o = options
     detector = DetectorConfig(
-        confidence=args.confidence,
-        mode=mode,
-        model_dir=args.face_model,
-        backend=args.face_detector,
-        face_check=args.face_check,
+        confidence=o.confidence,
+        mode=o.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate"),
+        model_dir=o.face_model,
+        backend=o.face_detector,
+        face_check=o.face_check,
     )
-    return detector, ClassifierConfig(model=args.model, threshold=args.mask_threshold)
-
-
-def build_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, ClassifierConfig, OutputConfig]:
-    detector, classifier = model_configs(args, kind)
-    display = not args.no_display if kind in VIDEO_KINDS else args.display  # images: only when asked
     output = OutputConfig(
-        display=display,
-        output=args.output,
-        json_path=args.json,
-        realtime=args.realtime,
-        summary_path=summary_path(args),
+        display=not o.no_display if kind in VIDEO_KINDS else o.display,  # images: only when asked
+        output=o.output,
+        json_path=o.json,
+        realtime=o.realtime,
+        summary_path=o.summary or summary_beside(o.events, o.json),  # never beside stdout or a device
     )
-    return detector, classifier, output
-
-
-def summary_path(args: argparse.Namespace) -> Path | None:
-    """`--summary`, or by default beside `--events` or `--json` (never beside stdout or a device)."""
-    return args.summary or summary_beside(args.events, args.json)
+    return RunConfigs(o, kind, detector, ClassifierConfig(model=o.model, threshold=o.mask_threshold), output)
 
 
 def summary_beside(events: Path | None, json_path: Path | None) -> Path | None:
@@ -67,12 +121,6 @@ def _is_device(path: Path) -> bool:
     return path.exists() and not path.is_file() and not path.is_dir()
 
 
-def build_alert_config(args: argparse.Namespace) -> AlertConfig:
-    return AlertConfig(
-        events_path=args.events, min_no_mask_s=args.violation_after, beep=args.beep, on_violation=args.on_violation
-    )
-
-
 def set_pixel_budget(megapixels: float | None) -> None:
     """`--max-megapixels` (checked when parsed) reaches every image reader in this process (imageio.pixel_budget)."""
     from facemask.io.imageio import MAX_PIXELS_ENV, pixel_budget
@@ -82,29 +130,10 @@ def set_pixel_budget(megapixels: float | None) -> None:
     pixel_budget()  # a bad FACEMASK_MAX_PIXELS is one line now, not one per image of a folder
 
 
-def pipeline_config(args: argparse.Namespace, kind: str, sources: int = 1) -> PipelineConfig:
-    """The stages `detect` (and `batch`, on each file) runs: images each detected and untracked; video tracked
-    unless `--no-track`, detected at the cadence of `sources` streams sharing the detector."""
-    detector, classifier = model_configs(args, kind)
-    if kind not in VIDEO_KINDS:
-        return PipelineConfig.for_images(detector, classifier)
-    tracker = None if args.no_track else TrackerConfig()
-    return PipelineConfig(
-        detector,
-        classifier,
-        tracker=tracker,
-        alerts=build_alert_config(args),
-        detect_every=detect_cadence(args.detect_every, sources),
-    )
-
-
-def load_pipeline(args: argparse.Namespace, config: PipelineConfig, like=None):
-    """builder.build_pipeline, with the native libraries' load chatter muted unless `--verbose`.
-
-    `like` (a Pipeline) lends its detector and classifier: several sources load the models once.
-    """
+def load_pipeline(config: PipelineConfig, like=None):
+    """builder.build_pipeline; `like` (a Pipeline) lends its detector and classifier: several sources load the
+    models once. (Native libraries' load chatter is muted for the whole command, in cli/run.py.)"""
     from facemask.pipeline.builder import build_pipeline
 
     shared = (like.analyzer.detector, like.analyzer.classifier) if like is not None else ()
-    with native_stderr_silenced(not getattr(args, "verbose", False)):
-        return build_pipeline(config, *shared)
+    return build_pipeline(config, *shared)

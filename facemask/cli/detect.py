@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 
 from facemask.cli import options
-from facemask.cli.configs import VIDEO_KINDS, build_configs, set_pixel_budget
+from facemask.cli.configs import VIDEO_KINDS, RunOptions, build_configs, set_pixel_budget
 from facemask.cli.outputs import check_detect_outputs, single_image_output
 from facemask.cli.parser import Parser
+from facemask.core.config import OPEN_TIMEOUT_S
 from facemask.core.errors import FacemaskError
-from facemask.io.quiet import quiet_native_logs
 
 
 def register(subparsers) -> None:
@@ -48,14 +48,12 @@ def card_parser() -> argparse.ArgumentParser:
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_detect_options(p)
-    # Native stderr is muted for the whole run unless -v (libpng's warnings, FFmpeg's `[h264 @ ...]`
-    # lines, LiteRT's delegate banner); Python's own lines and the --on-violation command's output still show.
+    # Native logs are muted for the whole run unless -v (cli/run.py): libpng's warnings, FFmpeg's `[h264 @ ...]`
+    # lines, LiteRT's delegate banner; Python's own lines and the --on-violation command's output still show.
     p.set_defaults(func=run, mute_native=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not getattr(args, "verbose", False):
-        quiet_native_logs()
     from facemask.io.sources import source_kind
 
     kinds = [source_kind(spec) for spec in args.sources]
@@ -66,22 +64,23 @@ def run(args: argparse.Namespace) -> int:
         )
     check_option_combinations(args, kinds)
     set_pixel_budget(args.max_megapixels)
+    configs = build_configs(RunOptions.from_args(args), kinds[0])  # once: every part of the run reads these
     if len(video) > 1:
         from facemask.cli.sources import detect_sources
 
-        return detect_sources(args, kinds)
-    check_detect_outputs(args, kinds)
-    if build_configs(args, kinds[0])[2].display:
+        return detect_sources(args, configs, kinds)
+    check_detect_outputs(args, kinds, configs.output.summary_path)
+    if configs.output.display:
         from facemask.sinks.base import check_display
 
         check_display()  # before minutes of model loading, not after
     if video:
         from facemask.cli.video import detect_video
 
-        return detect_video(args, video[0], kinds[0])
+        return detect_video(args, configs, video[0])
     from facemask.cli.images import detect_images
 
-    return detect_images(args, kinds)
+    return detect_images(args, configs, kinds)
 
 
 def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> None:
@@ -98,5 +97,5 @@ def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> Non
     if not video and single_image_output(args) and (len(kinds) > 1 or kinds[0] != "image"):
         raise FacemaskError(f"{args.output}: --output takes a folder when there is more than one image")
     live = any(kind in ("camera", "stream") for kind in kinds)
-    if (args.open_timeout != options.OPEN_TIMEOUT_S or args.reconnect) and not live:
+    if (args.open_timeout != OPEN_TIMEOUT_S or args.reconnect) and not live:
         raise FacemaskError("--open-timeout and --reconnect apply to cameras and streams only")

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
     options.add_json(p, "write the metrics JSON here")
     p.add_argument("--plots", type=Path, help="write a confusion matrix and an image grid here")
     options.add_detector_mode(p)
-    options.add_max_megapixels(p, "skip images whose header declares more pixels than this (default: 50)")
+    options.add_max_megapixels(p, "skip images whose header declares more pixels than this")
     p.set_defaults(func=run, mute_native=True)
 
 

@@ -12,12 +12,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from facemask.cli.configs import STDOUT, build_configs, load_pipeline, pipeline_config
+from facemask.cli.configs import STDOUT, RunConfigs, load_pipeline
 from facemask.cli.outputs import check_image_destinations, say, single_image_output, stopped
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
-def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
+def detect_images(args: argparse.Namespace, configs: RunConfigs, kinds: list[str]) -> int:
     from facemask.io.images import ImageSource, collect_images
     from facemask.sinks.base import WindowSink
     from facemask.sinks.images import AnnotatedImageSink, JsonResultsSink
@@ -25,14 +25,14 @@ def detect_images(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.sinks.progress_bar import progress_bar
 
     items = collect_images(args.sources, kinds)
-    out = build_configs(args, kinds[0])[2]
+    out = configs.output
     out_dir = out.output
     if out_dir is not None and single_image_output(args):  # one image, `--output annotated.jpg`
         items = [replace(items[0], relative=Path(out_dir.name))]
         out_dir = out_dir.parent
     if out_dir is not None:
         check_image_destinations(items, out_dir)
-    pipeline = load_pipeline(args, pipeline_config(args, kinds[0]))
+    pipeline = load_pipeline(configs.pipeline())
     image_sink = AnnotatedImageSink(out_dir, [item.relative for item in items]) if out_dir is not None else None
     window = WindowSink(title="facemask", wait_ms=0) if out.display else None
     json_sink = JsonResultsSink(out.json_path) if out.json_path is not None else None

@@ -1,8 +1,9 @@
 """Every option that more than one command (or detect_video.py) takes, declared once.
 
 One function per option or group: its name, its value check (values.py), its default and its
-help. Commands differ only in the help text they pass, never in the check. Nothing here imports
-more than the configs, so `facemask --help` stays light.
+help. Commands differ only in the help text they pass, never in the check; a default a help text
+names comes from its constant, never a literal. Nothing here imports more than the configs, so
+`facemask --help` stays light.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from pathlib import Path
 
 from facemask.classification.shipped import shipped_help
 from facemask.cli import values
-from facemask.core.config import FACE_DETECTORS, AlertConfig, DetectorConfig, TrackerConfig
+from facemask.core.config import (
+    DEFAULT_MAX_PIXELS,
+    FACE_DETECTORS,
+    OPEN_TIMEOUT_S,
+    AlertConfig,
+    DetectorConfig,
+    TrackerConfig,
+)
 
 QUANTIZATIONS = ("auto", "int8", "dynamic", "float16")
-OPEN_TIMEOUT_S = 10.0  # `detect --open-timeout` unless given; any other value needs a camera or stream
 
 
 def add_verbose(p: argparse.ArgumentParser, *, inherited: bool = False) -> None:
@@ -36,7 +43,7 @@ def add_model(p: argparse.ArgumentParser) -> None:
         default="default",
         metavar="NAME|PATH",
         help=f"mask classifier: a shipped name ({shipped_help()}), or a .tflite/.keras model or mean card .json "
-        "with its card beside it (default: default)",
+        "with its card beside it (default: %(default)s)",
     )
 
 
@@ -80,7 +87,8 @@ def add_no_track(p: argparse.ArgumentParser, help: str) -> None:
 
 def add_max_megapixels(p: argparse.ArgumentParser, help: str) -> None:
     """`--max-megapixels MP`: the pixel budget of every image reader (see configs.set_pixel_budget)."""
-    p.add_argument("--max-megapixels", type=values.megapixels, metavar="MP", help=help)
+    default = f" (default: {DEFAULT_MAX_PIXELS / 1e6:g})"
+    p.add_argument("--max-megapixels", type=values.megapixels, metavar="MP", help=help + default)
 
 
 def add_quantize(p: argparse.ArgumentParser, default: str = "auto") -> None:
@@ -134,7 +142,7 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=values.positive_int, metavar="N", help="stop after N frames")
     _add_alert_options(p)
     _add_stream_options(p)
-    add_max_megapixels(p, "refuse images and video frames whose header declares more pixels than this (default: 50)")
+    add_max_megapixels(p, "refuse images and video frames whose header declares more pixels than this")
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
@@ -189,7 +197,7 @@ def add_violation_after(p: argparse.ArgumentParser) -> None:
         type=values.delay_seconds,
         default=AlertConfig.min_no_mask_s,
         metavar="S",
-        help="seconds a person must read no_mask before one violation is raised (default: 1.0)",
+        help="seconds a person must read no_mask before one violation is raised (default: %(default)s)",
     )
 
 
@@ -199,12 +207,12 @@ def _add_stream_options(p: argparse.ArgumentParser) -> None:
         type=values.seconds,
         default=OPEN_TIMEOUT_S,
         metavar="S",
-        help="streams and cameras: seconds to wait for the first frame and any later one (default: 10)",
+        help="streams and cameras: seconds to wait for the first frame and any later one (default: %(default)g)",
     )
     p.add_argument(
         "--reconnect",
         type=values.count,
         default=0,
         metavar="N",
-        help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: 0)",
+        help="streams: reopen a stream that stops, up to N times in a row, 1, 2, 4... s apart (default: %(default)s)",
     )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from facemask.cli.configs import STDOUT, VIDEO_KINDS, summary_path
+from facemask.cli.configs import STDOUT, VIDEO_KINDS
 from facemask.core.errors import FacemaskError
 
 
@@ -39,9 +39,10 @@ def video_output_path(output: Path, spec: str, kind: str) -> Path:
     return output / f"{stems[kind]}_annotated.mp4"
 
 
-def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
+def check_detect_outputs(args: argparse.Namespace, kinds: list[str], summary: Path | None) -> None:
     """Before any model loads: no output over an input or inside an input folder, none given twice,
-    and each one's folder writable, so a long run cannot end in a lost result."""
+    and each one's folder writable, so a long run cannot end in a lost result. `summary`: where the
+    summary goes (RunConfigs.output.summary_path)."""
     from facemask.io.imageio import VIDEO_SUFFIXES
     from facemask.io.safeio import check_outputs, check_writable
 
@@ -57,7 +58,7 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
 
         standard_output()  # refused before any model loads when stdout is closed
     json_path = None if args.json == STDOUT else args.json
-    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary_path(args)}
+    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary}
     check_outputs(outputs, inputs)
     if output is not None and video and output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FacemaskError(

@@ -34,11 +34,12 @@ def run_command(args: argparse.Namespace) -> int:
     2 an error (bad input, a failed run); 3 an unexpected error; 128 + N stopped by signal N
     (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
-    Commands that set `mute_native` (detect, benchmark, train, export, evaluate) run with native
-    stderr muted (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log, libpng and
-    FFmpeg warnings) unless `-v`; Python's own warnings and errors still show.
+    Commands that set `mute_native` (detect, batch, benchmark, train, export, evaluate) run with native
+    logs muted (TensorFlow's absl/oneDNN/cudart banners, the converter's MLIR log, OpenCV's and
+    FFmpeg's own log levels, libpng warnings) unless `-v`; Python's own warnings and errors still
+    show. This is the one place native output is muted.
     """
-    from facemask.io.quiet import native_stderr_silenced
+    from facemask.io.quiet import native_stderr_silenced, quiet_native_logs
     from facemask.io.stdio import reopen_closed_standard_fds
 
     reopen_closed_standard_fds()  # started with `>&-` or `2>&-`: no output file may become descriptor 1 or 2
@@ -50,6 +51,8 @@ def run_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     mute = not args.verbose and getattr(args, "mute_native", False)
     try:
+        if mute:
+            quiet_native_logs()
         with native_stderr_silenced(mute, keep_python=True):
             return args.func(args)
     except FacemaskError as exc:

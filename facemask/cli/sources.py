@@ -13,17 +13,17 @@ import sys
 from contextlib import ExitStack
 from dataclasses import replace
 
-from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
+from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.outputs import say, stopped
 from facemask.cli.sources_outputs import SourcePlan, plan_sources
 from facemask.cli.video import readings_line, report_summary, write_summary_file
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
-def detect_sources(args: argparse.Namespace, kinds: list[str]) -> int:
+def detect_sources(args: argparse.Namespace, configs: RunConfigs, kinds: list[str]) -> int:
     """Run every source together; 0, PARTIAL_EXIT when some failed, 2 when all did, or a signal's code."""
     plans, combined = plan_sources(args, kinds)
-    out = build_configs(args, kinds[0])[2]
+    out = configs.output
     if out.display:
         from facemask.sinks.base import check_display
 
@@ -35,7 +35,7 @@ def detect_sources(args: argparse.Namespace, kinds: list[str]) -> int:
     from facemask.pipeline.multi import run_sources
 
     with ExitStack() as stack:  # until run_sources owns them: whatever is opened is closed on a failure
-        runs = _source_runs(args, opened, stack)
+        runs = _source_runs(configs, opened, stack)
         window = None
         if out.display:
             from facemask.pipeline.mosaic import MosaicWindow
@@ -72,7 +72,7 @@ def _open_sources(args: argparse.Namespace, plans: list[SourcePlan], realtime: b
     return opened
 
 
-def _source_runs(args: argparse.Namespace, opened: list, stack: ExitStack) -> list:
+def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
     """One pipeline per source on the models loaded once, and its outputs; all closed by `stack` on a failure."""
     from facemask.pipeline.multi import SourceRun
     from facemask.sinks.base import JsonlSink, VideoFileSink
@@ -81,10 +81,10 @@ def _source_runs(args: argparse.Namespace, opened: list, stack: ExitStack) -> li
         stack.callback(source.stop)
     runs, first = [], None
     for plan, source in opened:
-        config = pipeline_config(args, plan.kind, sources=len(opened))
+        config = configs.pipeline(sources=len(opened))  # every source a video, camera or stream: one kind of config
         if config.alerts is not None:
             config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))
-        pipeline = first = load_pipeline(args, config, like=first)
+        pipeline = first = load_pipeline(config, like=first)
         for output in pipeline.outputs:  # the events file: a no-op once the run has closed it
             stack.callback(output.discard)
         sinks = []

@@ -6,25 +6,25 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
-from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
+from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.outputs import say, stopped, video_output_path
 from facemask.core.errors import FacemaskError
 
 
-def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
+def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> int:
     from facemask.io.sources import open_source
     from facemask.pipeline.runstats import RunStats
     from facemask.sinks.base import VideoFileSink, WindowSink
     from facemask.sinks.video_outputs import VideoOutputs
 
-    out = build_configs(args, kind)[2]
+    kind, out = configs.kind, configs.output
     source = open_source(spec, realtime=out.realtime, timeout_s=args.open_timeout, reconnect=args.reconnect)
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
         # The pipeline opens the events file: only once the source is open, so a source that cannot be
         # opened leaves no output behind.
-        pipeline = load_pipeline(args, pipeline_config(args, kind))
+        pipeline = load_pipeline(configs.pipeline())
         video = None if out.output is None else video_output_path(out.output, spec, kind)
         window = [WindowSink(title=f"facemask: {spec}")] if out.display else []
         sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window)

@@ -8,6 +8,8 @@ from pathlib import Path
 from facemask.core.errors import FacemaskError
 
 FACE_DETECTORS = ("res10", "yunet", "fused")
+OPEN_TIMEOUT_S = 10.0  # a camera's or stream's wait for its first and every later frame (`detect --open-timeout`)
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits (`--max-megapixels`)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facemask.core.config import DEFAULT_MAX_PIXELS
 from facemask.core.env import env_number
 from facemask.core.errors import FacemaskError
 from facemask.io.imageheader import decoded_bytes_per_pixel, header_size
@@ -20,7 +21,6 @@ from facemask.io.imageheader import decoded_bytes_per_pixel, header_size
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"})
 MAX_PIXELS_ENV = "FACEMASK_MAX_PIXELS"
-DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits
 
 
 MAX_PIXELS_LIMIT = 10**15  # --max-megapixels takes up to 1e9 MP

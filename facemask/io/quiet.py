@@ -4,8 +4,9 @@ TensorFlow, LiteRT, the TFLite converter, OpenCV, libpng and FFmpeg write banner
 ("oneDNN custom operations are on", "Could not find cuda drivers", "Created TensorFlow Lite
 XNNPACK delegate", "libpng warning: iCCP: ...", "[h264 @ 0x...] error while decoding")
 straight to file descriptor 2, below Python, so only moving the descriptor stops them: every
-command that reads images, video or models (detect, benchmark, evaluate, train, export) runs inside
-`native_stderr_silenced(keep_python=True)` (cli/run.py). `-v` lets them through.
+command that reads images, video or models (detect, batch, benchmark, evaluate, train, export) runs
+with OpenCV's and FFmpeg's log levels lowered (`quiet_native_logs`) and inside
+`native_stderr_silenced(keep_python=True)`, both in one place (cli/run.py). `-v` lets them through.
 """
 
 from __future__ import annotations

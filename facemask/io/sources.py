@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import cv2
 
+from facemask.core.config import OPEN_TIMEOUT_S
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.imageio import MAX_PIXELS_ENV, VIDEO_SUFFIXES, looks_like_image, pixel_budget
@@ -73,7 +74,7 @@ def is_video_url(spec: str) -> bool:
     return url.scheme.lower() in ("http", "https") and PurePosixPath(url.path).suffix.lower() in VIDEO_SUFFIXES
 
 
-def open_source(spec: str, realtime: bool = False, timeout_s: float = 10.0, reconnect: int = 0) -> Source:
+def open_source(spec: str, realtime: bool = False, timeout_s: float = OPEN_TIMEOUT_S, reconnect: int = 0) -> Source:
     """The right source for a command-line SOURCE (not started yet).
 
     `timeout_s` bounds the wait for a camera's or stream's first and every later frame;

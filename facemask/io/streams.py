@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import cv2
 
+from facemask.core.config import OPEN_TIMEOUT_S
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.threaded import _fps_of, _Threaded
@@ -57,7 +58,7 @@ class CameraSource(_Threaded):
         self,
         src: int | str,
         capture_factory: Callable | None = None,
-        read_timeout_s: float = 10.0,
+        read_timeout_s: float = OPEN_TIMEOUT_S,
         max_failures: int = 3,
         reconnect: int = 0,
         backoff_s: float = 1.0,
