@@ -22,6 +22,7 @@ import cv2
 from facemask.app.clip import process_clip
 from facemask.app.page import analyzer_for
 from facemask.app.settings import Settings
+from facemask.evaluation.provenance import code_provenance
 from facemask.io.safeio import write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -68,7 +69,7 @@ def main() -> None:
         "photo_during_clip_s": round(during_s, 2),
         "clip_was_still_running": clip_running,
     }
-    text = json.dumps(report, indent=1)
+    text = json.dumps(report | code_provenance(__file__), indent=1)
     print(text)
     if a.json:
         write_text(a.json, text + "\n")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from run_cli import REPO, detect
 
+from facemask.evaluation.provenance import code_provenance
+
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 NO_RAY = "import sys; sys.modules['ray'] = None; from facemask.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -91,7 +93,7 @@ def main() -> None:
     )
     print("per-file JSON Lines identical to `facemask detect`:", same)
     if args.json:
-        args.json.write_text(json.dumps(document, indent=1) + "\n")
+        args.json.write_text(json.dumps(document | code_provenance(__file__), indent=1) + "\n")
 
 
 if __name__ == "__main__":

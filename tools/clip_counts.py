@@ -22,6 +22,8 @@ from pathlib import Path
 
 from run_cli import detect
 
+from facemask.evaluation.provenance import code_provenance
+
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "data" / "videos"
 TRUTH = REPO / "tests" / "clips_truth.json"
@@ -130,7 +132,7 @@ def main() -> None:
         print(json.dumps(fps_rows, indent=1))
         if a.json:
             cmd = f"python tools/clip_counts.py --overlay-fps --schedules {a.schedules}"
-            a.json.write_text(json.dumps({"command": cmd, "clips": fps_rows}, indent=1))
+            a.json.write_text(json.dumps({"command": cmd, "clips": fps_rows, **code_provenance(__file__)}, indent=1))
         return
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,7 +150,8 @@ def main() -> None:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         every = a.schedules == ",".join(SCHEDULES)
         cmd = "python tools/clip_counts.py" + ("" if every else f" --schedules {a.schedules}")
-        a.json.write_text(json.dumps({"command": cmd, "truth": str(TRUTH.relative_to(REPO)), "clips": rows}, indent=1))
+        doc = {"command": cmd, "truth": str(TRUTH.relative_to(REPO)), "clips": rows, **code_provenance(__file__)}
+        a.json.write_text(json.dumps(doc, indent=1))
 
 
 if __name__ == "__main__":

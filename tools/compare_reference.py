@@ -23,6 +23,7 @@ from pathlib import Path
 
 from facemask.cli import options, values
 from facemask.cli.parser import Parser
+from facemask.evaluation.provenance import code_provenance
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -154,7 +155,7 @@ def main() -> None:
     }
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps(doc, indent=1))
+        a.json.write_text(json.dumps(doc | code_provenance(__file__), indent=1))
 
 
 if __name__ == "__main__":

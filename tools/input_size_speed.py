@@ -17,6 +17,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
+from facemask.evaluation.provenance import code_provenance
 from facemask.training.export import convert, write_card
 from facemask.training.model import build_resnet50
 
@@ -46,7 +47,7 @@ def main() -> None:
         result = {str(s): latency_ms(s, Path(tmp)) for s in a.sizes}
     print(json.dumps({"resnet50_int8_ms_per_face": result}))
     if a.json:
-        a.json.write_text(json.dumps({"resnet50_int8_ms_per_face": result}, indent=1))
+        a.json.write_text(json.dumps({"resnet50_int8_ms_per_face": result, **code_provenance(__file__)}, indent=1))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from run_cli import detect
 
+from facemask.evaluation.provenance import code_provenance
+
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 CLIPS = ("nomask_man.mp4", "nomask_man.mp4", "mask_woman.mp4", "putting_mask_on.mp4")
 COUNTS = ("people", "violations", "resolved")
@@ -71,7 +73,7 @@ def main() -> None:
         "alone": alone,
     }
     if args.json:
-        args.json.write_text(json.dumps(document, indent=1) + "\n")
+        args.json.write_text(json.dumps(document | code_provenance(__file__), indent=1) + "\n")
 
 
 if __name__ == "__main__":

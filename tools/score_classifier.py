@@ -23,6 +23,7 @@ from facemask import LABELS
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
+from facemask.evaluation.provenance import code_provenance
 from facemask.training.config import TrainConfig
 from facemask.training.data import crop_detector, load_sources
 from facemask.training.metrics import calibration_report, classification_report
@@ -95,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         a.json.write_text(
             json.dumps(
-                {"split": "test splits of train.py (folder de-duplicated; scenes by scene)", "results": results},
+                {
+                    "split": "test splits of train.py (folder de-duplicated; scenes by scene)",
+                    "results": results,
+                    **code_provenance(__file__),
+                },
                 indent=1,
             )
         )

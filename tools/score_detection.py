@@ -41,6 +41,7 @@ from facemask.detection.loader import load_face_detector
 from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.detection_report import format_summary, plot_curve
+from facemask.evaluation.provenance import code_provenance
 from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
 from facemask.io.images import ImageItem, ImageSource
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_summary(report))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report | code_provenance(__file__), indent=2) + "\n")
     return 0
 
 
