@@ -7,7 +7,7 @@ or stream in io/streams.py; images and folders in io/images.py), so all of them 
 source, one frame of each a tick, their faces classified in one batch. Decoding runs on the
 source's reader thread (video) or in its `read()` (images); everything stateful (tracker,
 monitor, sinks) runs here, so none of it needs locks. The whole run sits in an ExitStack (a
-try/finally) that closes every sink and the monitor and stops every source, whether the run
+try/finally) that closes every sink (the events output among them) and stops every source, whether the run
 ends, a source dies, a sink fails or Ctrl-C arrives: a reader thread left running aborts the
 interpreter at exit.
 """
