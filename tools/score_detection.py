@@ -49,7 +49,7 @@ from facemask.training.voc import DetectionTally, scene_split, score_curve, voc_
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score
-CUT_LAST = ("fused", "yunet")  # their score cut is the last step: one run at the floor gives every cut
+CUT_LAST = ("fused", "yunet", "centerface")  # their score cut is the last step: one run at the floor gives every cut
 CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxes after its cut: one run per point
 
 
@@ -78,7 +78,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sheets", type=Path, help="draw every unmatched box on numbered contact sheets in this folder"
     )
-    parser.add_argument("--by-eye", type=Path, help="labels of unmatched boxes looked at by eye: adds by-eye precision")
+    parser.add_argument(
+        "--by-eye", type=Path, nargs="+", help="labels of unmatched boxes looked at by eye: adds by-eye precision"
+    )
     return parser.parse_args(argv)
 
 
@@ -203,13 +205,15 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
 def unmatched_boxes(args: argparse.Namespace, unmatched: list[Shown], true_positives: int) -> dict:
     """The unmatched boxes on contact sheets (`--sheets`), and the precision once they were looked at (`--by-eye`)."""
     out: dict = {}
-    if args.sheets is not None:
-        sheets = write_sheets(unmatched, args.sheets, f"unmatched_{args.split}")
-        out["sheets"] = {"folder": str(args.sheets), "sheets": len(sheets), "boxes": len(unmatched)}
-    if args.by_eye is not None:
-        by_eye = ByEye.load(args.by_eye)
+    labels = [None] * len(unmatched)
+    if args.by_eye:
+        by_eye = ByEye.load(*args.by_eye)
         labels = [by_eye.label(s.scene.name, s.box[None])[0] for s in unmatched]
-        out["by_eye"] = {"labels": str(args.by_eye), **by_eye_precision(true_positives, labels)}
+        out["by_eye"] = {"labels": [str(p) for p in args.by_eye], **by_eye_precision(true_positives, labels)}
+    if args.sheets is not None:  # with --by-eye, only the boxes nobody has looked at yet
+        todo = [s for s, label in zip(unmatched, labels) if label is None]
+        sheets = write_sheets(todo, args.sheets, f"unmatched_{args.split}")
+        out["sheets"] = {"folder": str(args.sheets), "sheets": len(sheets), "boxes": len(todo)}
     return out
 
 

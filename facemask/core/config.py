@@ -7,15 +7,16 @@ from pathlib import Path
 
 from facemask.core.errors import FacemaskError
 
-FACE_DETECTORS = ("res10", "yunet", "fused")
+FACE_DETECTORS = ("centerface", "res10", "yunet", "fused")
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     """Face detector settings. `mode` picks a preset: `fast` for video, `accurate` for images.
 
-    `backend` picks the detector: res10 SSD alone, YuNet alone, or both fused (the default; it
-    finds the masked faces res10 misses). Every backend's tuned cut sits at `confidence` 0.5.
+    `backend` picks the detector: CenterFace (the default: one network that finds more masked
+    faces than res10 and YuNet fused, at a fraction of their cost), the design's res10 SSD, YuNet,
+    or res10 and YuNet fused. Every backend's tuned cut sits at `confidence` 0.5.
     """
 
     confidence: float = 0.5
@@ -23,7 +24,7 @@ class DetectorConfig:
     model_dir: Path | None = None
     nms_iou: float = 0.4
     min_size: int = 8
-    backend: str = "fused"
+    backend: str = "centerface"
     face_check: bool = True  # the fused detector's check on its weaker candidates (detection/facecheck.py)
 
     def __post_init__(self) -> None:

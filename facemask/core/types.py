@@ -43,7 +43,8 @@ class Faces:
 
     `xyxy` are pixel boxes in the original image. `mask_prob` is P(mask) from the
     classifier (NaN until classified); `label` is the label shown to the user, which the
-    tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading.
+    tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading. `landmarks`
+    (eyes, nose tip, mouth corners) are NaN where the detector gives none.
     """
 
     xyxy: np.ndarray
@@ -53,6 +54,7 @@ class Faces:
     track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
     raw_mask_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
     raw_label: np.ndarray = field(default=None)  # type: ignore[assignment]
+    landmarks: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N, 5, 2): eyes, nose, mouth corners
 
     def __post_init__(self) -> None:
         self.xyxy = _arr(self.xyxy, np.float32, (4,))
@@ -68,7 +70,9 @@ class Faces:
         for name, (default, dtype) in defaults.items():
             value = getattr(self, name)
             setattr(self, name, default if value is None else _arr(value, dtype))
-        for name in ("score", *defaults):
+        marks = np.full((n, 5, 2), np.nan, np.float32) if self.landmarks is None else self.landmarks
+        self.landmarks = _arr(marks, np.float32, (5, 2))
+        for name in ("score", "landmarks", *defaults):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Faces.{name} has {len(getattr(self, name))} rows, xyxy has {n}")
 
@@ -91,6 +95,7 @@ class Faces:
             track_id=self.track_id[index],
             raw_mask_prob=self.raw_mask_prob[index],
             raw_label=self.raw_label[index],
+            landmarks=self.landmarks[index],
         )
 
     def with_(self, **changes) -> Faces:

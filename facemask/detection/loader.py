@@ -22,6 +22,7 @@ from facemask.core.boxes import iou_matrix
 from facemask.core.config import DetectorConfig, TrackerConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
+from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings, faces_of
 from facemask.detection.facecheck import FaceCheck
 from facemask.detection.fusion import weighted_box_fusion
 from facemask.detection.res10 import FaceDetector, final_cut
@@ -29,6 +30,7 @@ from facemask.detection.yunet import FLOOR, YuNetDetector, YuNetSettings
 
 SETTINGS_FILE = "face_fusion.json"
 HELD_IOU = 0.3  # a candidate overlapping a tracked face this much is that face
+CENTERFACE_FLOOR = 0.05  # decode down to this raw score, or lower when --confidence asks for it
 BIRTH = TrackerConfig.birth_score  # the reported score from which a box starts a track by the usual rule
 
 
@@ -87,6 +89,21 @@ class YuNetFaceDetector:
         return final_cut(faces, self.config)
 
 
+class CenterFaceDetector:
+    """CenterFace alone, at the mode's tuned input size and cut; its faces carry five landmarks."""
+
+    def __init__(self, config: DetectorConfig, settings: dict | None = None) -> None:
+        self.config = config
+        tuned = settings or fusion_settings()["centerface"][config.mode]
+        self.cut = tuned_cut(tuned)
+        floor = min(CENTERFACE_FLOOR, unrescale(config.confidence, self.cut))
+        self.net = CenterFaceNet(CenterFaceSettings(longest=int(tuned["longest"]), floor=floor))
+
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        faces = faces_of(self.net.detect(image))
+        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
+
+
 class FusedFaceDetector:
     """res10 (the first stage, as the design card has it) plus YuNet, merged by weighted box fusion."""
 
@@ -136,4 +153,6 @@ def load_face_detector(config: DetectorConfig | None = None) -> Detector:
         return FaceDetector(config)
     if config.backend == "yunet":
         return YuNetFaceDetector(config)
+    if config.backend == "centerface":
+        return CenterFaceDetector(config)
     return FusedFaceDetector(config)

@@ -29,10 +29,11 @@ class ByEye:
     labels: dict[str, list[str]]
 
     @classmethod
-    def load(cls, path: Path) -> ByEye:
+    def load(cls, *paths: Path) -> ByEye:
+        """The labels of one or more files (each detector's sheets add a file; the first file's label wins)."""
         boxes: dict[str, list] = {}
         labels: dict[str, list[str]] = {}
-        for entry in json.loads(Path(path).read_text())["boxes"]:
+        for path, entry in ((p, e) for p in paths for e in json.loads(Path(p).read_text())["boxes"]):
             if entry["label"] not in LABELS:
                 raise ValueError(f"{path}: label {entry['label']!r} is not one of {LABELS}")
             boxes.setdefault(entry["scene"], []).append(entry["box"])
