@@ -93,6 +93,20 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         "--teacher-weight", type=values.fraction, default=d.teacher_weight, help="share of the teacher's soft label"
     )
     p.add_argument(
+        "--synthetic-masks",
+        type=values.fraction,
+        default=d.synthetic_masks,
+        metavar="P",
+        help="share of no-mask training crops given a drawn mask (coloured, patterned, black, N95) and the mask label",
+    )
+    p.add_argument(
+        "--hard-negatives",
+        type=values.fraction,
+        default=d.hard_negatives,
+        metavar="P",
+        help="share of no-mask training crops given a look-alike (hand, pacifier, beard, scarf), kept no-mask",
+    )
+    p.add_argument(
         "--unlabelled",
         type=Path,
         action="append",
@@ -143,6 +157,8 @@ def config_from_args(a: argparse.Namespace):
         teacher=a.teacher,
         teacher_weight=a.teacher_weight,
         unlabelled=tuple(a.unlabelled),
+        synthetic_masks=a.synthetic_masks,
+        hard_negatives=a.hard_negatives,
     )
     check_paths(a)
     return config

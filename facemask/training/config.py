@@ -41,6 +41,8 @@ class TrainConfig:
     teacher: str | None = None  # a shipped model name or path whose calibrated P(mask) is distilled
     teacher_weight: float = 0.5  # share of the teacher's soft label in each training target
     unlabelled: tuple[Path, ...] = ()  # videos and image folders whose faces only the teacher labels
+    synthetic_masks: float = 0.0  # share of no-mask training crops given a drawn mask (and the mask label)
+    hard_negatives: float = 0.0  # share of no-mask training crops given a mask look-alike (label kept)
 
     def __post_init__(self) -> None:
         if self.crop_detector not in FACE_DETECTORS:
@@ -48,6 +50,15 @@ class TrainConfig:
             raise FacemaskError(f"--crop-detector must be one of {choices}, got {self.crop_detector!r}")
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
+        if not (
+            0.0 <= self.synthetic_masks
+            and 0.0 <= self.hard_negatives
+            and self.synthetic_masks + self.hard_negatives <= 1.0
+        ):
+            raise FacemaskError(
+                f"--synthetic-masks and --hard-negatives must be shares from 0 to 1 summing to at most 1, "
+                f"got {self.synthetic_masks} and {self.hard_negatives}"
+            )
         if self.unlabelled and not self.teacher:
             raise FacemaskError("--unlabelled needs --teacher: only a teacher can label those faces")
         if self.arch not in ARCHS:

@@ -20,17 +20,25 @@ from facemask.training.run_folder import WallClock
 def _datasets(cfg: TrainConfig, data: Pooled):
     import tensorflow as tf
 
-    from facemask.training.augment import geometric_and_colour, per_image
+    from facemask.training.augment import geometric_and_colour, per_image, synthetic
 
     crops, labels = data.crops, data.labels
     train_targets = teacher_targets(cfg, crops[data.train], labels[data.train], data.unlabelled[data.train])
+    # Synthetic masks and look-alikes go on labelled no-mask crops only (a teacher-only crop has no label).
+    eligible = (labels[data.train] == LABELS.index("no_mask")) & ~data.unlabelled[data.train]
 
     def make(idx: np.ndarray, training: bool):
         targets = train_targets if training else np.eye(len(LABELS), dtype=np.float32)[labels[idx]]
-        ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets))
         if training:
+            ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets, eligible))
             ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True)
+            if cfg.synthetic_masks + cfg.hard_negatives > 0:
+                ds = ds.map(synthetic(cfg.synthetic_masks, cfg.hard_negatives, cfg.seed), num_parallel_calls=4)
+            else:
+                ds = ds.map(lambda x, y, _eligible: (x, y))
             ds = ds.map(lambda x, y: (per_image(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets))
         ds = ds.batch(cfg.batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
         if training:
             augment = geometric_and_colour(cfg.seed)
