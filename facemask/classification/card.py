@@ -20,6 +20,7 @@ from pathlib import Path
 from facemask.classification.crops import CROP_MARGIN
 from facemask.classification.shipped import SHIPPED, shipped_names
 from facemask.core.errors import FacemaskError
+from facemask.core.extras import require_tensorflow
 from facemask.core.labels import labels_problem
 from facemask.io.imageio import read_bounded
 
@@ -123,6 +124,8 @@ def resolve_model(name_or_path: str) -> Path:
         )
     if path.suffix not in (".tflite", ".keras", ".json"):
         raise FacemaskError(f"{path}: unsupported model format (expected .tflite, .keras or a mean card .json)")
+    if path.suffix == ".keras":
+        require_tensorflow("a .keras model")
     return path
 
 

@@ -1,7 +1,8 @@
 """Running one model: its card's crops in, raw P(mask) out.
 
-TFLite models run through LiteRT; a Keras `.keras` file also loads, and is called directly on
-the batch rather than through `predict`, which costs ~100 ms per call. A model is loaded only
+TFLite models run through LiteRT; a Keras `.keras` file also loads (with the `train` extra, which
+card.resolve_model checks for), and is called directly on the batch rather than through `predict`,
+which costs ~100 ms per call. A model is loaded only
 once its bytes match its card's `model_sha256`, and its input and output shapes are checked
 against the card before it is used.
 """

@@ -14,6 +14,7 @@ from pathlib import Path
 from facemask.cli import options, values
 from facemask.core.config import FACE_DETECTORS
 from facemask.core.errors import FacemaskError
+from facemask.core.extras import require_tensorflow
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,7 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    require_tensorflow("training")  # before the training code, which imports it, loads
     from facemask.cli.configs import set_pixel_budget
     from facemask.training.train import train
 
