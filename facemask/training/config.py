@@ -37,7 +37,7 @@ class TrainConfig:
     finish_only: bool = False  # calibrate, report and export an existing best.keras without fitting
     quantize: str = "auto"
     cache_dir: Path = Path.home() / ".cache" / "facemask"
-    crop_detector: str = "fused"  # crops are cut by the detector inference runs
+    crop_detector: str = "centerface"  # crops are cut by the detector inference runs
     teacher: str | None = None  # a shipped model name or path whose calibrated P(mask) is distilled
     teacher_weight: float = 0.5  # share of the teacher's soft label in each training target
     unlabelled: tuple[Path, ...] = ()  # videos and image folders whose faces only the teacher labels
