@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from facemask.cli import options, values
 from facemask.cli.configs import pipeline_config, set_pixel_budget
 from facemask.cli.outputs import stopped
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, printable
 from facemask.io.quiet import quiet_native_logs
 
 if TYPE_CHECKING:  # annotations only: the batch modules load when the command runs
@@ -124,7 +124,7 @@ def _process(
     with progress_bar(running, desc="videos", total=len(todo)) as bar:
         for result in bar:
             results[result.name] = result
-            bar.write(f"[{len(results)}/{total}] {describe(result)}")
+            bar.write(printable(f"[{len(results)}/{total}] {describe(result)}"))
 
 
 def describe(result: FileResult) -> str:

@@ -59,7 +59,12 @@ def source_kind(spec: str) -> str:
     if path.is_dir():
         return "folder"
     if not path.exists():
-        raise FacemaskError(f"{spec}: no such file")
+        try:
+            path.stat()
+        except FileNotFoundError:
+            raise FacemaskError(f"{spec}: no such file") from None
+        except OSError as exc:  # a link that loops: say so, not "no such file"
+            raise FacemaskError(f"{spec}: cannot read ({exc.strerror})") from None
     if not path.is_file():
         raise FacemaskError(
             f"{spec}: not a regular file (a pipe, socket or device); a camera is given by its index, e.g. 0"
