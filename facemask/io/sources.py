@@ -196,6 +196,10 @@ class FileSource(_Threaded):
                 pass
             self._queue.put_nowait(frame)
 
+    def ready(self) -> bool:
+        """Whether `read()` returns at once: a frame (or the end) is queued, or the reader is done."""
+        return not self._queue.empty() or self._stop.is_set() or self._thread is None or not self._thread.is_alive()
+
     def read(self) -> Frame | None:
         """The next frame in order; None at the end or once stopped; FacemaskError for a truncated file."""
         while True:

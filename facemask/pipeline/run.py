@@ -25,7 +25,7 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.sources import Source
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
-from facemask.pipeline.lane import FrameMonitor, Lane, Tracker
+from facemask.pipeline.lane import FrameMonitor, Lane, Tracker, ready_lanes
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.runstats import RunStats, StageClock
 from facemask.pipeline.stopsignals import Stopped, StopSignals
@@ -141,12 +141,11 @@ class _Tick:
         self.started = perf_counter()
 
     def step(self) -> bool:
-        """One frame from each live lane, detected and classified in one go, then finished lane by lane.
-
-        False once no lane is left.
+        """One frame from each live lane that has one ready, detected and classified in one go, then finished
+        lane by lane. False once no lane is left.
         """
         clock = StageClock()
-        frames = [(lane, frame) for lane in list(self.live) if (frame := self._read(lane)) is not None]
+        frames = [(lane, frame) for lane in self._ready() if (frame := self._read(lane)) is not None]
         clock.lap("decode_wait")
         due = [lane.detect_due for lane, _ in frames]
         images = [frame.image for (_, frame), detect in zip(frames, due) if detect]
@@ -156,10 +155,21 @@ class _Tick:
             self._guard(lane, lane.finish, frame, next(found) if detect else None, clock.fork())
         return bool(self.live)
 
-    def _read(self, lane: Lane) -> Frame | None:
+    def _ready(self) -> list[Lane]:
+        """The live lanes to read this tick: alone, a lane's read is the wait; with several, those ready."""
+        lanes = [lane for lane in list(self.live) if not self._done(lane)]
+        if len(lanes) < 2:
+            return lanes
+        with self.signals.waiting():
+            return ready_lanes(lanes)
+
+    def _done(self, lane: Lane) -> bool:
         if self.max_frames is not None and lane.stats.frames >= self.max_frames:
             self._end(lane, "max_frames")
-            return None
+            return True
+        return False
+
+    def _read(self, lane: Lane) -> Frame | None:
         with self.signals.waiting():
             frame = self._guard(lane, lane.source.read)
         if frame is None and lane.live:
