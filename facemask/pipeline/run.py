@@ -60,7 +60,7 @@ class Pipeline:
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
         `stats.stop_signal`); with `keep_on_stop=False` (a batch worker, whose file is retried whole) a
-        stopped run discards its outputs instead of closing them.
+        stopped or failed run discards its outputs instead of closing them.
         """
         lane = self.lane(source, sinks)
         run_lanes(self.analyzer, [lane], max_frames, keep_on_stop=keep_on_stop)
@@ -94,13 +94,17 @@ def run_lanes(
     lane alone ends (`error`), is closed and reported, and the others go on.
     `after_tick` runs once a tick after every lane has written (the mosaic window). A sink's
     `wants_stop` and a stop signal end every lane; `max_frames` counts per lane. With `keep_on_stop`
-    False, a stop signal discards every lane's outputs instead of closing them.
+    False, a stop signal or an error discards every lane's outputs instead of closing them (a batch's
+    file is all or nothing: a full disk leaves no shortened video under its name).
     """
     failed, unkept = [], []  # a failed run discards a lane's outputs if it has no frame yet; a stop unkept, all
+    keep_failed = [] if keep_on_stop else failed  # unkept, a failed run discards them all too (a batch retries)
     with ExitStack() as stack:
         signals = stack.enter_context(StopSignals())  # first in, last out: held while outputs close
         for lane in lanes:
-            stack.callback(lambda lane=lane: lane.close(failed=bool(failed) or lane.failed, discard=bool(unkept)))
+            stack.callback(
+                lambda lane=lane: lane.close(failed=bool(failed) or lane.failed, discard=bool(unkept or keep_failed))
+            )
         tick = _Tick(lanes, analyzer, max_frames, signals, on_error)
         try:
             while tick.step():
