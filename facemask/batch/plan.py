@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facemask.core.errors import FacemaskError
 from facemask.io.imageio import VIDEO_SUFFIXES, read_bounded
+from facemask.io.safeio import real_path
 from facemask.io.walk import walk_files
 from facemask.sinks.video_outputs import VideoOutputs
 
@@ -54,10 +55,10 @@ def plan_batch(spec: Path, out_dir: Path, video: bool = False) -> list[FileJob]:
     if spec.is_dir() and (out_dir == spec.absolute() or spec.absolute() in out_dir.parents):
         raise FacemaskError(f"{out_dir}: --output is inside the input folder {spec}; pick a folder outside it")
     jobs = [FileJob(path, name, out_dir, video) for path, name in zip(inputs, output_names(inputs))]
-    real_inputs = {p.resolve(): p for p in inputs}
+    real_inputs = {real_path(p): p for p in inputs}
     for job in jobs:
         for out in (job.outputs.video, job.outputs.jsonl, job.outputs.summary):
-            if out is not None and out.resolve() in real_inputs:
+            if out is not None and real_path(out) in real_inputs:
                 raise FacemaskError(f"{out}: an output of {job.path} would overwrite an input; pick another --output")
     return jobs
 

@@ -101,7 +101,13 @@ class FileWorker:
             stats = pipeline.run(source, job.outputs.sinks(source.fps), keep_on_stop=False)
         if stats.stop_signal is not None:
             raise BatchStopped(stats.stop_signal)
-        write_summary(job.outputs.summary, stats.summary)
+        try:
+            write_summary(job.outputs.summary, stats.summary)
+        except FacemaskError:  # a full disk: the file failed, so nothing of it stays (and its space comes back)
+            for path in (job.outputs.jsonl, job.outputs.video):
+                if path is not None:
+                    path.unlink(missing_ok=True)
+            raise
         return stats.summary
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from facemask.cli import options, values
 from facemask.cli.configs import pipeline_config, set_pixel_budget
 from facemask.cli.outputs import stopped
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, printable
 from facemask.io.quiet import quiet_native_logs
 
 if TYPE_CHECKING:  # annotations only: the batch modules load when the command runs
@@ -59,17 +59,38 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from facemask.batch.lock import batch_lock, remove_dead_partials
     from facemask.batch.plan import plan_batch
-    from facemask.batch.report import earlier_rows, resumed_result, write_report
-    from facemask.batch.worker import BatchStopped
 
     if not args.verbose:
         quiet_native_logs()
     set_pixel_budget(args.max_megapixels)
     jobs = plan_batch(args.source, args.output, video=args.video)
     backend = _backend(args)
+    _make_folder(jobs[0].out_dir)
+    with batch_lock(jobs[0].out_dir):  # one batch at a time on a folder; a dead one's partial files go
+        outputs = _outputs(jobs)
+        remove_dead_partials(outputs)
+        try:
+            return _run_locked(args, jobs, backend)
+        finally:
+            remove_dead_partials(outputs)
+
+
+def _outputs(jobs: list[FileJob]) -> list[Path]:
+    from facemask.batch.report import REPORT_CSV, REPORT_JSON
+
     out_dir = jobs[0].out_dir
-    _make_folder(out_dir)
+    named = [p for job in jobs for p in (job.outputs.video, job.outputs.jsonl, job.outputs.summary) if p is not None]
+    return [*named, out_dir / REPORT_JSON, out_dir / REPORT_CSV]
+
+
+def _run_locked(args: argparse.Namespace, jobs: list[FileJob], backend: Backend) -> int:
+    """The batch, once its folder is locked: the videos not done, then the report over all of them."""
+    from facemask.batch.report import earlier_rows, resumed_result, write_report
+    from facemask.batch.worker import BatchStopped
+
+    out_dir = jobs[0].out_dir
     earlier = earlier_rows(out_dir)
     resumed = (resumed_result(job, earlier) for job in jobs if job.done())
     results = {r.name: r for r in resumed if r.ok}  # an unreadable summary: that video runs again
@@ -124,7 +145,7 @@ def _process(
     with progress_bar(running, desc="videos", total=len(todo)) as bar:
         for result in bar:
             results[result.name] = result
-            bar.write(f"[{len(results)}/{total}] {describe(result)}")
+            bar.write(printable(f"[{len(results)}/{total}] {describe(result)}"))
 
 
 def describe(result: FileResult) -> str:

@@ -84,6 +84,7 @@ def per_source(path: Path | None, option: str, names: list[str]) -> list[Path | 
 
 def plan_sources(args: argparse.Namespace, kinds: list[str]) -> tuple[list[SourcePlan], Path | None]:
     """Each source's name and output paths, and the one summary file for all of them (a plain `--summary`)."""
+    check_live_once(args.sources, kinds)
     names = source_names(args.sources, kinds)
     videos = per_source(args.output, "--output", names)
     jsons = per_source(args.json, "--json", names)
@@ -99,6 +100,22 @@ def plan_sources(args: argparse.Namespace, kinds: list[str]) -> tuple[list[Sourc
     ]
     check_plans(args, plans, combined)
     return plans, combined
+
+
+def check_live_once(specs: list[str], kinds: list[str]) -> None:
+    """The same camera or stream given twice is refused: a device opens once, and two readers of one stream
+    would race for its frames and write the same people twice over."""
+    seen: dict[tuple, str] = {}
+    for spec, kind in zip(specs, kinds):
+        if kind not in ("camera", "stream"):
+            continue  # a video file given twice is read twice, each copy whole: harmless
+        url = urlsplit(spec.strip())
+        key = (kind, int(spec)) if kind == "camera" else (kind, url.scheme.lower(), url.netloc.lower(), url[2:])
+        if key in seen:
+            raise FacemaskError(
+                f"{spec}: given twice (also as {seen[key]}); a camera or stream is read once, give it once"
+            )
+        seen[key] = spec
 
 
 def _is_one_file(path: Path) -> bool:

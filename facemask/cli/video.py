@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from facemask.cli.configs import build_configs, load_pipeline, pipeline_config
 from facemask.cli.outputs import say, stopped, video_output_path
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, one_line
 
 
 def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
@@ -35,7 +36,7 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
             stats = pipeline.run(source, sinks, max_frames=args.max_frames)
         except FacemaskError:
             if monitor is not None:  # a stream that gave up still gets its summary
-                report_summary(args, monitor.summary(), out.summary_path)
+                _summary_after_failure(args, monitor.summary(), out.summary_path)
             raise
     say(args, readings_line(stats))
     if monitor is not None:
@@ -44,6 +45,15 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
         if isinstance(sink, VideoFileSink):
             say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
     return 0 if stats.stop_signal is None else stopped(stats.stop_signal)
+
+
+def _summary_after_failure(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
+    """The summary of a run that failed: if it cannot be written either (the same full disk), that is said on
+    its own line and the run's own error stays the one reported."""
+    try:
+        report_summary(args, summary, path)
+    except FacemaskError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
 
 
 def readings_line(stats) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from time import perf_counter
+from time import perf_counter, sleep
 from typing import Protocol
 
 import numpy as np
@@ -84,6 +84,13 @@ class Lane:
         return self.faces.xyxy[self.faces.track_id >= 0] if self.tracker is not None else None
 
     @property
+    def ready(self) -> bool:
+        """Whether this lane's source hands over its next frame (or its end, or its error) without waiting.
+        A source that cannot say (images, a test's fake) is always ready: its `read()` is the wait."""
+        ready = getattr(self.source, "ready", None)
+        return True if ready is None else ready()
+
+    @property
     def wants_stop(self) -> bool:
         return any(s.wants_stop for s in self.sinks)
 
@@ -131,3 +138,16 @@ class Lane:
         """Close every output (discarded when `discard`, or `failed` before the first frame), stop the source."""
         self._discard = discard or (failed and self.stats.frames == 0)
         self._owned.close()
+
+
+READY_POLL_S = 0.002  # how often a tick of several sources looks again while none has a frame
+
+
+def ready_lanes(lanes: Sequence[Lane]) -> list[Lane]:
+    """The lanes whose source has a frame now, once at least one has: a tick of several sources takes
+    what is ready and never waits on one that stalled (its source gives up on its own timeout)."""
+    while True:
+        ready = [lane for lane in lanes if lane.ready]
+        if ready:
+            return ready
+        sleep(READY_POLL_S)
