@@ -49,6 +49,10 @@ def register(subparsers) -> None:
         metavar="N",
         help="workers, one CPU and one thread each (default: every CPU of this machine, or of the cluster)",
     )
+    options.add_blur(p)
+    options.add_report(
+        p, "HTML report of every video of the batch (see `facemask report`), written at the end, also when stopped"
+    )
     options.add_model(p)
     options.add_detector_options(p)
     options.add_detect_every(p)
