@@ -69,7 +69,8 @@ def test_blur_on_a_short_clip_every_frame_with_a_face(short_clip, tmp_path):
     """The acceptance measure: Laplacian variance inside each face box <= 10 % of the same box without --blur,
     on every frame with a face, carried frames included; the JSON Lines are the same with and without."""
     outputs = {}
-    for name, extra in (("sharp", []), ("blurred", ["--blur"])):
+    report = tmp_path / "report.html"
+    for name, extra in (("sharp", []), ("blurred", ["--blur", "--report", report])):
         video, jsonl, events = tmp_path / f"{name}.mp4", tmp_path / f"{name}.jsonl", tmp_path / f"{name}_ev.jsonl"
         proc = run_facemask(
             "detect", short_clip, "--no-display", "--output", video, "--json", jsonl, "--events", events,
@@ -109,3 +110,9 @@ def test_blur_on_a_short_clip_every_frame_with_a_face(short_clip, tmp_path):
         h, w = a.shape[:2]
         box = (w // 4, h // 4, 3 * w // 4, 3 * h // 4)  # the face, inside the snapshot's margin
         assert sharpness(a, box) <= 0.10 * sharpness(b, box)
+    # --report on the same run: its thumbnails are the blurred snapshots, its timeline the JSON Lines' counts.
+    from test_report import assert_plots, jsonl_counts
+
+    page = report.read_text()
+    assert_plots(page, 0, jsonl_counts(outputs["blurred"][1]))
+    assert page.count('src="data:image/jpeg;base64,') == len(snapshots)

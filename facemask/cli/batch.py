@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         quiet_native_logs()
     set_pixel_budget(args.max_megapixels)
     jobs = plan_batch(args.source, args.output, video=args.video)
+    if args.report is not None:
+        from facemask.io.safeio import check_writable
+
+        check_writable(args.report, "--report")
     backend = _backend(args)
     out_dir = jobs[0].out_dir
     _make_folder(out_dir)
@@ -90,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     json_path, csv_path = write_report(out_dir, ordered, perf_counter() - start)
     failed = sum(not r.ok for r in ordered)
     print(f"{len(ordered) - failed} of {len(jobs)} videos ok, {failed} failed; report: {json_path}, {csv_path}")
+    if args.report is not None:
+        from facemask.report.page import write_report
+        from facemask.report.runs import load_runs
+
+        write_report(args.report, load_runs([out_dir]))
+        print(f"wrote report to {args.report}")
     if signum is not None:
         print(f"not run: {len(jobs) - len(ordered)} of {len(jobs)} videos; the same command again resumes the batch")
         return stopped(signum)

@@ -25,6 +25,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def write_run_report(report: Path, results: list[tuple[Path, Path | None]]) -> str:
+    """`detect --report`: the report of the JSON Lines a run just wrote (with the summary it wrote for each);
+    the line to print."""
+    from facemask.report.page import write_report
+    from facemask.report.runs import read_results
+
+    sources = [source for path, summary in results if path.is_file() for source in read_results(path, summary)]
+    write_report(report, sources)
+    return f"wrote report to {report}"
+
+
 def run(args: argparse.Namespace) -> int:
     from facemask.io.safeio import check_outputs, check_writable
     from facemask.report.page import write_report

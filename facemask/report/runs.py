@@ -72,7 +72,10 @@ def _batch(folder: Path, rows: list) -> list[SourceData]:
             error = row.get("error") or f"{path.name}: missing"
             sources.append(SourceData(name, Path(str(row.get("file", path))), error=str(error)))
             continue
-        sources.extend(read_results(path, folder / f"{name}.summary.json"))
+        try:
+            sources.extend(read_results(path, folder / f"{name}.summary.json"))
+        except FacemaskError as exc:  # one unreadable file is its section's error, not the report's end
+            sources.append(SourceData(name, path, error=str(exc)))
     return sources
 
 

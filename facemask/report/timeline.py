@@ -20,32 +20,35 @@ HOUR_S = 3600.0
 
 @dataclass
 class Timeline:
-    """The per-frame counts of one source, in frame order, and each hour's people by verdict."""
+    """The per-frame counts of one source, in frame order, and each hour's people by verdict.
+
+    Each frame keeps two counts, people (faces with an id) and faces: which one is plotted is known
+    only once the whole file is read (`tracked`: some face had an id).
+    """
 
     time_s: list[float] = field(default_factory=list)
-    people: list[int] = field(default_factory=list)
-    masked: list[int] = field(default_factory=list)
-    unmasked: list[int] = field(default_factory=list)
-    tracked: bool = False  # some face had a track id: counts are people, not faces
+    _counts: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    tracked: bool = False
     _hours: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
 
     def add(self, record: dict) -> None:
         """Fold in one JSON Lines record (`time_s`, `faces`); records with a bad shape are the caller's to skip."""
         faces = [f for f in record.get("faces") or [] if isinstance(f, dict)]
         ids = [f for f in faces if isinstance(f.get("track_id"), int)]
-        if ids and not self.tracked:
-            self.tracked = True
-        counted = ids if self.tracked else faces
+        self.tracked = self.tracked or bool(ids)
         t = float(record["time_s"])
-        labels = [f.get("label") for f in counted]
         self.time_s.append(t)
-        self.people.append(len(counted))
-        self.masked.append(labels.count("mask"))
-        self.unmasked.append(labels.count("no_mask"))
+        self._counts.append((*_count(ids), *_count(faces)))
         hour = self._hours[int(t // HOUR_S)]
         for face in ids:
             if face.get("label") in ("mask", "no_mask"):
                 hour[face["track_id"]][face["label"] == "no_mask"] += 1
+
+    def counts(self) -> dict[str, np.ndarray]:
+        """People present, masked and unmasked per frame (faces, in a run made without tracking)."""
+        table = np.asarray(self._counts, np.float64).reshape(-1, 6)
+        table = table[:, 0:3] if self.tracked else table[:, 3:6]
+        return {"people": table[:, 0], "masked": table[:, 1], "unmasked": table[:, 2]}
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -75,7 +78,7 @@ class Timeline:
     def series(self, max_points: int) -> dict[str, list[float]]:
         """The plotted series: every frame, or at most `max_points` bins of equal time, each the mean of its frames."""
         t = np.asarray(self.time_s, np.float64)
-        columns = {k: np.asarray(getattr(self, k), np.float64) for k in ("people", "masked", "unmasked")}
+        columns = self.counts()
         if len(t) <= max_points:
             return {"time_s": t.tolist(), **{k: v.tolist() for k, v in columns.items()}}
         edges = np.linspace(t[0], t[-1], max_points + 1)
@@ -86,3 +89,9 @@ class Timeline:
         for key, values in columns.items():
             out[key] = np.round(np.bincount(which, values, minlength=max_points)[keep] / counts[keep], 3).tolist()
         return out
+
+
+def _count(faces: list[dict]) -> tuple[int, int, int]:
+    """How many faces, and how many of them read `mask` and `no_mask`."""
+    labels = [f.get("label") for f in faces]
+    return len(faces), labels.count("mask"), labels.count("no_mask")
