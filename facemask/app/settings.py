@@ -20,6 +20,7 @@ class Settings:
     mask_threshold: float
     max_mb: int
     max_clip_s: float
+    blur: bool = False  # faces blurred in the annotated photos, clip and snapshots
 
 
 def model_choices() -> list[str]:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> the module that registers it, in `
     "app": "facemask.cli.app",
     "detect": "facemask.cli.detect",
     "batch": "facemask.cli.batch",
+    "report": "facemask.cli.report",
 }
 
 

@@ -49,6 +49,10 @@ def register(subparsers) -> None:
         metavar="N",
         help="workers, one CPU and one thread each (default: every CPU of this machine, or of the cluster)",
     )
+    options.add_blur(p)
+    options.add_report(
+        p, "HTML report of every video of the batch (see `facemask report`), written at the end, also when stopped"
+    )
     options.add_model(p)
     options.add_detector_options(p)
     options.add_detect_every(p)
@@ -66,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         quiet_native_logs()
     set_pixel_budget(args.max_megapixels)
     jobs = plan_batch(args.source, args.output, video=args.video)
+    if args.report is not None:
+        from facemask.io.safeio import check_writable
+
+        check_writable(args.report, "--report")
     backend = _backend(args)
     _make_folder(jobs[0].out_dir)
     with batch_lock(jobs[0].out_dir):  # one batch at a time on a folder; a dead one's partial files go
@@ -107,6 +115,12 @@ def _run_locked(args: argparse.Namespace, jobs: list[FileJob], backend: Backend)
     json_path, csv_path = write_report(out_dir, ordered, perf_counter() - start)
     failed = sum(not r.ok for r in ordered)
     print(f"{len(ordered) - failed} of {len(jobs)} videos ok, {failed} failed; report: {json_path}, {csv_path}")
+    if args.report is not None:
+        from facemask.report.page import write_report
+        from facemask.report.runs import load_runs
+
+        write_report(args.report, load_runs([out_dir]))
+        print(f"wrote report to {args.report}")
     if signum is not None:
         print(f"not run: {len(jobs) - len(ordered)} of {len(jobs)} videos; the same command again resumes the batch")
         return stopped(signum)

@@ -86,8 +86,9 @@ def pipeline_config(args: argparse.Namespace, kind: str, sources: int = 1) -> Pi
     """The stages `detect` (and `batch`, on each file) runs: images each detected and untracked; video tracked
     unless `--no-track`, detected at the cadence of `sources` streams sharing the detector."""
     detector, classifier = model_configs(args, kind)
+    blur = args.blur
     if kind not in VIDEO_KINDS:
-        return PipelineConfig.for_images(detector, classifier)
+        return PipelineConfig.for_images(detector, classifier, blur=blur)
     tracker = None if args.no_track else TrackerConfig()
     return PipelineConfig(
         detector,
@@ -95,6 +96,7 @@ def pipeline_config(args: argparse.Namespace, kind: str, sources: int = 1) -> Pi
         tracker=tracker,
         alerts=build_alert_config(args),
         detect_every=detect_cadence(args.detect_every, sources),
+        blur=blur,
     )
 
 

@@ -132,9 +132,30 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     add_no_track(p, "label every frame on its own (no tracking, no smoothing)")
     add_detect_every(p)
     p.add_argument("--max-frames", type=values.positive_int, metavar="N", help="stop after N frames")
+    add_blur(p)
+    add_report(
+        p,
+        "HTML report of the run (timeline, violations with snapshots, totals), drawn from --json FILE and the "
+        "summary and events beside it; written at the end, also when stopped",
+    )
     _add_alert_options(p)
     _add_stream_options(p)
     add_max_megapixels(p, "refuse images and video frames whose header declares more pixels than this (default: 50)")
+
+
+def add_blur(p: argparse.ArgumentParser) -> None:
+    """`--blur`: faces blurred in every picture shown or saved, for detect and batch alike."""
+    p.add_argument(
+        "--blur",
+        action="store_true",
+        help="blur faces in every picture shown or saved (annotated video and images, the window, event snapshots, "
+        "report thumbnails); boxes and labels still drawn, JSON unchanged",
+    )
+
+
+def add_report(p: argparse.ArgumentParser, help: str) -> None:
+    """`--report PATH`: the HTML report (facemask/report/), written at the end of the run, even when stopped."""
+    p.add_argument("--report", type=Path, metavar="PATH", help=help)
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:

@@ -57,7 +57,13 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str]) -> None:
 
         standard_output()  # refused before any model loads when stdout is closed
     json_path = None if args.json == STDOUT else args.json
-    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary_path(args)}
+    outputs = {
+        "--output": output,
+        "--json": json_path,
+        "--events": args.events,
+        "--summary": summary_path(args),
+        "--report": args.report,
+    }
     check_outputs(outputs, inputs)
     if output is not None and video and output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FacemaskError(

@@ -129,7 +129,7 @@ def check_plans(args: argparse.Namespace, plans: list[SourcePlan], combined: Pat
     from facemask.io.safeio import check_outputs, check_writable
 
     inputs = [Path(p.spec) for p in plans if p.kind == "video" and "://" not in p.spec]
-    outputs: dict[str, Path | None] = {"--summary": combined}
+    outputs: dict[str, Path | None] = {"--summary": combined, "--report": args.report}
     for p in plans:
         for option, path in (("--output", p.video), ("--json", p.json), ("--events", p.events), ("summary", p.summary)):
             if path is not None and path != STDOUT:

@@ -37,10 +37,12 @@ def detect_video(args: argparse.Namespace, spec: str, kind: str) -> int:
         except FacemaskError:
             if monitor is not None:  # a stream that gave up still gets its summary
                 _summary_after_failure(args, monitor.summary(), out.summary_path)
+            _report(args, out.json_path, out.summary_path)
             raise
     say(args, readings_line(stats))
     if monitor is not None:
         report_summary(args, monitor.summary(), out.summary_path)
+    _report(args, out.json_path, out.summary_path)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
@@ -83,3 +85,11 @@ def report_summary(args: argparse.Namespace, summary: dict, path: Path | None) -
 
         write_summary(path, summary)
         say(args, f"wrote summary to {path}")
+
+
+def _report(args: argparse.Namespace, json_path: Path | None, summary: Path | None) -> None:
+    """`--report`: drawn from the JSON Lines and summary just written, however the run ended."""
+    if args.report is not None and json_path is not None:
+        from facemask.cli.report import write_run_report
+
+        say(args, write_run_report(args.report, [(json_path, summary)]))

@@ -173,11 +173,14 @@ class PipelineConfig:
     snapshot_dir: Path | None = None
     detect_every: int = TrackerConfig.detect_every
     status_panel: bool = True
+    blur: bool = False  # faces blurred in every picture shown or saved (pipeline/blur.py); JSON unchanged
 
     def __post_init__(self) -> None:
         check_detect_every(self.detect_every)
 
     @classmethod
-    def for_images(cls, detector: DetectorConfig, classifier: ClassifierConfig | None) -> PipelineConfig:
+    def for_images(
+        cls, detector: DetectorConfig, classifier: ClassifierConfig | None, blur: bool = False
+    ) -> PipelineConfig:
         """Still images: each one detected, nothing tracked, no FPS or counters drawn."""
-        return cls(detector, classifier, tracker=None, detect_every=1, status_panel=False)
+        return cls(detector, classifier, tracker=None, detect_every=1, status_panel=False, blur=blur)

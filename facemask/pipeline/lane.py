@@ -19,6 +19,7 @@ import numpy as np
 
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import Source
+from facemask.pipeline.blur import FaceBlur
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks.base import Sink
@@ -42,7 +43,8 @@ class Lane:
     """The per-frame work of one source in a run, with the state it carries from frame to frame.
 
     `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
-    pixels (a video file, a window, a mosaic tile).
+    pixels (a video file, a window, a mosaic tile). With `blur`, faces are blurred right after tracking, so
+    the alert stage (its snapshots) and every output get the blurred picture.
     """
 
     def __init__(
@@ -55,8 +57,9 @@ class Lane:
         detect_every: int,
         name: str = "",
         turn: int = 0,
+        blur: FaceBlur | None = None,
     ) -> None:
-        self.source, self.sinks, self.name, self.turn = source, sinks, name, turn
+        self.source, self.sinks, self.name, self.turn, self.blur = source, sinks, name, turn, blur
         self.tracker, self.monitor, self.overlay, self.detect_every = tracker, monitor, overlay, detect_every
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
@@ -97,6 +100,8 @@ class Lane:
     def finish(self, frame: Frame, detected: Faces | None, clock: StageClock) -> None:
         """Everything after detect and classify: track (or predict between detections), alerts, draw, write."""
         faces = self.faces = self._track(frame, detected)
+        if self.blur is not None:
+            frame = replace(frame, image=self.blur.annotate(frame.image, faces))
         clock.lap("track")
         self.stats.detected_frames += detected is not None
         monitor = self.monitor

@@ -25,6 +25,7 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.sources import Source
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.blur import FaceBlur
 from facemask.pipeline.lane import FrameMonitor, Lane, Tracker, ready_lanes
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.runstats import RunStats, StageClock
@@ -45,6 +46,7 @@ class Pipeline:
     monitor: FrameMonitor | None = None
     detect_every: int = 1
     overlay: Overlay = field(default_factory=Overlay)
+    blur: FaceBlur | None = None  # faces blurred in every picture the run shows or saves (`--blur`)
 
     def __post_init__(self) -> None:
         check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
@@ -72,7 +74,9 @@ class Pipeline:
         `turn` staggers the detection cadence: lane i of a multi-source run is detected on the frames
         where the others are predicted, so the shared detector's load is even from tick to tick.
         """
-        return Lane(source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn)
+        return Lane(
+            source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn, blur=self.blur
+        )
 
 
 ErrorHandler = Callable[[Lane, FacemaskError], None]
