@@ -101,3 +101,12 @@ def test_pipeline_relabels_drawn_masks_and_keeps_look_alikes_no_mask():
         assert np.array_equal(target, target_in) and np.array_equal(image, crop.numpy())
     image, target = run(0.0, 0.0, no_mask, True)
     assert np.array_equal(target, no_mask) and np.array_equal(image, crop.numpy())
+
+
+def test_shares_must_fit_in_one():
+    from facemask.core.errors import FacemaskError
+    from facemask.training.config import TrainConfig
+
+    assert TrainConfig(datasets=(), synthetic_masks=0.25, hard_negatives=0.1).synthetic_masks == 0.25
+    with pytest.raises(FacemaskError, match="summing to at most 1"):
+        TrainConfig(datasets=(), synthetic_masks=0.8, hard_negatives=0.5)
