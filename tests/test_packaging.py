@@ -95,7 +95,7 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
         shutil.copyfile(PHOTO, photo)
     else:
         cv2.imwrite(str(photo), np.full((240, 320, 3), 128, np.uint8))
-    for model in ("default", "lite"):
+    for model in ("default", "ensemble"):
         proc = run(bin_dir / "facemask", "detect", photo.name, "--model", model, "--json", "-", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         faces = json.loads(proc.stdout)["results"][0]["faces"]
