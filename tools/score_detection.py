@@ -1,18 +1,18 @@
 """Score a face detector (and the mask classifier on its faces) on the 853 annotated scenes; write JSON and a curve.
 
-    python tools/score_detection.py [--data ../shared/data/mask-detection] [--face-detector res10|yunet|fused]
+    python tools/score_detection.py [--data ../shared/data/mask-detection] [--face-detector centerface|res10]
         [--mode fast|accurate|reference] [--split test|all] [--confidence F] [--model default|resnet50|lite|PATH|none]
         [--json PATH] [--curve PNG] [--limit N]
 
 Recall by face size and class, precision for faces >= 32 px, label accuracy on the found faces and
 found-and-right (faces >= 32 px found with the right label), with detector and classifier time per
-image. The fused and YuNet detectors were tuned on the `train` and `val` scenes of
+image. CenterFace was tuned on the `train` and `val` scenes of
 `voc.scene_split`, so `--split test` (the default) scores the held-out half; `all` is for res10,
 which nothing here tuned. The matching rules live in facemask/training/voc.py. `--mode reference` scores
 the design most face-mask projects copy (one squashed 300x300 res10 pass, thresholded). Times
 drift on shared machines, so every image is also run through one plain 300x300 res10 pass, and
-the ratio to it is the figure to compare across runs. The curve (`--curve`) of fused and YuNet
-comes from one run down to a low score, since their cut is their last step; res10 drops nested
+the ratio to it is the figure to compare across runs. The curve (`--curve`) of CenterFace
+comes from one run down to a low score, since its cut is its last step; res10 drops nested
 boxes after its cut, so its curve is one extra run per point.
 """
 
@@ -49,7 +49,7 @@ from facemask.training.voc import DetectionTally, scene_split, score_curve, voc_
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score
-CUT_LAST = ("fused", "yunet", "centerface")  # their score cut is the last step: one run at the floor gives every cut
+CUT_LAST = ("centerface",)  # its score cut is the last step: one run at the floor gives every cut
 CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxes after its cut: one run per point
 
 
@@ -139,9 +139,7 @@ def build_detectors(args: argparse.Namespace):
         config = DetectorConfig(backend="res10", mode="fast", confidence=args.confidence or 0.5)
         curve = {CURVE_FLOOR: ReferenceDetector(replace(config, confidence=CURVE_FLOOR))} if args.curve else {}
         return config, ReferenceDetector(config), curve  # a plain threshold: one run at the floor is exact
-    config = DetectorConfig(
-        backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5, face_check=args.face_check
-    )
+    config = DetectorConfig(backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5)
     if args.face_detector in CUT_LAST:
         return config, load_face_detector(replace(config, confidence=CURVE_FLOOR)), {}
     cuts = CURVE_CUTS if args.curve else ()

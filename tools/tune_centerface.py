@@ -10,13 +10,12 @@ each size and cut: recall and masked recall of faces >= 32 px, precision as scor
 annotations and by eye: an unmatched box counts as right only when a person labelled it a face
 (`--labels`); boxes nobody looked at count as wrong, and `--sheets` draws them on numbered contact
 sheets to be looked at. `test` is never read. `--write MODE=SIZE` stores, for that preset, the size
-and the lowest cut that keeps by-eye precision `--precision` in facemask/detection/face_fusion.json.
+and the lowest cut that keeps by-eye precision `--precision` in facemask/detection/face_detectors.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import pickle
 import sys
@@ -27,7 +26,6 @@ import numpy as np
 
 from facemask.core.boxes import box_sizes
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings
-from facemask.detection.facecheck import FaceCheck
 from facemask.detection.res10 import FaceDetector
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.sheets import Shown, write_sheets
@@ -41,7 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 BY_EYE = REPO / "docs" / "bench" / "by_eye"
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mask-detection"
 FLOOR = 0.05
-CHECK_FROM = 0.35  # the face check is tried on boxes from here to the chosen cut (all looked at by eye)
 CUTS = tuple(np.round(np.arange(0.15, 0.71, 0.025), 3))
 MIN_SIZE = 8  # DetectorConfig.min_size
 
@@ -86,29 +83,6 @@ def point(rows: list, cut: float, by_eye: ByEye) -> dict:
     }
 
 
-def check_points(data: Path, rows: list, by_eye: ByEye, cut: float, precision: float) -> dict | None:
-    """Whether the face check still pays: boxes from each lower cut up to `cut` are kept only when the check
-    gives P(face) >= face_cut; the best such setting at by-eye precision `precision`, or None."""
-    check, best = FaceCheck(), None
-    weak = [(r["score"] >= CHECK_FROM) & (r["score"] < cut) for r in rows]
-    p_face = [
-        check.p_face(read_image(data / "images" / r["scene"]), r["xyxy"][w]) if w.any() else np.zeros(0)
-        for r, w in zip(rows, weak)
-    ]
-    for lower, face_cut in itertools.product((0.35, 0.375, 0.4), (0.3, 0.5, 0.7, 0.8, 0.9)):
-        kept = []
-        for r, w, p in zip(rows, weak, p_face):
-            keep = r["score"] >= cut
-            keep[np.flatnonzero(w)] = (r["score"][w] >= lower) & (p >= face_cut)
-            kept.append(r | {"score": np.where(keep, 1.0, 0.0)})
-        figures = point(kept, 0.5, by_eye) | {"lower_cut": lower, "face_cut": face_cut}
-        if (figures["precision_ge32_by_eye"] or 0) >= precision and (
-            best is None or figures["recall_ge32"] > best["recall_ge32"]
-        ):
-            best = figures
-    return best
-
-
 def best_cut(points: list[dict], precision: float) -> dict | None:
     """The lowest cut whose by-eye precision reaches `precision` (recall only falls as the cut rises)."""
     ok = [p for p in points if (p["precision_ge32_by_eye"] or 0) >= precision]
@@ -140,7 +114,6 @@ def main() -> int:
         default=[BY_EYE / f"trainval_{n}.json" for n in ("candidates", "centerface480", "centerface640")],
     )
     ap.add_argument("--sheets", type=Path)
-    ap.add_argument("--check-size", type=int, help="also try the face check on this size's weaker boxes")
     ap.add_argument("--sheet-size", type=int, default=640)
     ap.add_argument("--sheet-cut", type=float, default=0.3)
     ap.add_argument("--write", nargs="*", default=[], help="MODE=SIZE: store that size and its cut for the preset")
@@ -167,11 +140,6 @@ def main() -> int:
         }
         table[size] = {"timing": timing, "best": best_cut(points, args.precision), "points": points}
         print(size, timing, json.dumps(table[size]["best"]))
-    if args.check_size:
-        best = table[args.check_size]["best"]
-        with_check = check_points(args.data, cache[args.check_size]["rows"], by_eye, best["cut"], args.precision)
-        table[args.check_size]["with_face_check"] = with_check
-        print("with the face check:", json.dumps(with_check))
     if args.sheets:
         sheets(args.data, cache[args.sheet_size]["rows"], by_eye, args.sheet_cut, args.sheets)
     report = {"command": "python " + " ".join(["tools/tune_centerface.py", *sys.argv[1:]]), "scenes": len(pairs)}
@@ -184,7 +152,7 @@ def write_presets(choices: list[str], table: dict) -> None:
     """Store each chosen MODE=SIZE preset with its best cut."""
     if not choices:
         return
-    path = REPO / "facemask" / "detection" / "face_fusion.json"
+    path = REPO / "facemask" / "detection" / "face_detectors.json"
     doc = json.loads(path.read_text())
     for choice in choices:
         mode, size = choice.split("=")

@@ -33,7 +33,6 @@ def model_configs(args: argparse.Namespace, kind: str) -> tuple[DetectorConfig, 
         mode=mode,
         model_dir=args.face_model,
         backend=args.face_detector,
-        face_check=args.face_check,
     )
     return detector, ClassifierConfig(model=args.model, threshold=args.mask_threshold)
 

@@ -43,12 +43,6 @@ def add_model(p: argparse.ArgumentParser) -> None:
 def add_face_detector(p: argparse.ArgumentParser, help: str | None = None) -> None:
     """`--face-detector`: every command (and tool) that runs the face detector."""
     p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend, help=help)
-    p.add_argument(
-        "--no-face-check",
-        dest="face_check",
-        action="store_false",
-        help="fused detector without its face check, at its own higher cut (fewer masked faces found)",
-    )
 
 
 def add_detector_mode(p: argparse.ArgumentParser, default: str | None = "fast", help: str | None = None) -> None:
@@ -174,7 +168,7 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
         help="P(no_mask) at which a face is labelled no_mask (default: the model card's)",
     )
     add_detector_mode(p, None, "face detector preset (default: accurate for images, fast for video)")
-    add_face_detector(p, "res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
+    add_face_detector(p, "centerface (finds most masked faces) or res10 (the SSD) (default: centerface)")
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
 
 

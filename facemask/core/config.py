@@ -7,7 +7,7 @@ from pathlib import Path
 
 from facemask.core.errors import FacemaskError
 
-FACE_DETECTORS = ("centerface", "res10", "yunet", "fused")
+FACE_DETECTORS = ("centerface", "res10")
 
 
 @dataclass(frozen=True)
@@ -15,8 +15,8 @@ class DetectorConfig:
     """Face detector settings. `mode` picks a preset: `fast` for video, `accurate` for images.
 
     `backend` picks the detector: CenterFace (the default: one network that finds more masked
-    faces than res10 and YuNet fused, at a fraction of their cost), the design's res10 SSD, YuNet,
-    or res10 and YuNet fused. Every backend's tuned cut sits at `confidence` 0.5.
+    faces than res10 and YuNet fused did, at a fraction of their cost) or the design's res10 SSD.
+    Every backend's tuned cut sits at `confidence` 0.5.
     """
 
     confidence: float = 0.5
@@ -25,7 +25,6 @@ class DetectorConfig:
     nms_iou: float = 0.4
     min_size: int = 8
     backend: str = "centerface"
-    face_check: bool = True  # the fused detector's check on its weaker candidates (detection/facecheck.py)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.confidence < 1.0:

@@ -1,8 +1,8 @@
 """Boxes a person looked at: faces nobody annotated, and candidates that are not faces.
 
 The scenes' annotations miss many real faces (background, blurred, in profile), so a scored
-"false positive" may be a face. tools/face_check_data.py draws the unmatched boxes on contact
-sheets; what a person decides is kept in a JSON file of `{"scene", "box", "label"}` entries.
+"false positive" may be a face. evaluation/sheets.py draws the unmatched boxes on contact
+sheets; what a person decides (tools/by_eye_labels.py) is kept in a JSON file of `{"scene", "box", "label"}` entries.
 A detector's box takes the label of a looked-at box in the same scene that it overlaps at
 IoU >= MATCH_IOU, so the labels outlive small changes to the detector.
 """
