@@ -95,7 +95,7 @@ def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
 class ReferenceDetector(FaceDetector):
     """The tutorial design: one 300x300 pass of the whole frame, boxes above the threshold."""
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         h, w = image.shape[:2]
         self.net.setInput(cv2.dnn.blobFromImage(image, 1.0, (300, 300), MEAN_BGR, swapRB=False, crop=False))
         out = self.net.forward()[0, 0]
@@ -152,8 +152,8 @@ class FloorCut:
     def __init__(self, detector, config: DetectorConfig) -> None:
         self.detector, self.config, self.found = detector, config, Faces.empty()
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
-        self.found = self.detector.detect(image, held)
+    def detect(self, image: np.ndarray) -> Faces:
+        self.found = self.detector.detect(image)
         at_floor = self.detector.config.confidence != self.config.confidence
         return final_cut(self.found, self.config) if at_floor else self.found
 

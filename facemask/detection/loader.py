@@ -33,9 +33,8 @@ class Detector(Protocol):
 
     config: DetectorConfig
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
-        """The faces in `image`. `held`: the boxes of the people the tracker has confirmed in this stream,
-        which a detector may trust without a second look (neither detector here needs them)."""
+    def detect(self, image: np.ndarray) -> Faces:
+        """The faces in `image`."""
         ...
 
 
@@ -77,7 +76,7 @@ class CenterFaceDetector:
         floor = min(CENTERFACE_FLOOR, unrescale(config.confidence, self.cut))
         self.net = CenterFaceNet(CenterFaceSettings(longest=int(tuned["longest"]), floor=floor))
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         faces = faces_of(self.net.detect(image))
         return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
 

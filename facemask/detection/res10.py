@@ -257,7 +257,7 @@ class FaceDetector:
                 f"{proto}: not a valid Caffe prototxt for the res10 face detector (replace it, or drop --face-model)"
             ) from None
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         if image is None or image.ndim != 3 or image.size == 0:
             raise FacemaskError("detector got an empty frame")
         h, w = image.shape[:2]

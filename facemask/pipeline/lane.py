@@ -15,8 +15,6 @@ from dataclasses import replace
 from time import perf_counter, sleep
 from typing import Protocol
 
-import numpy as np
-
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import Source
 from facemask.pipeline.blur import FaceBlur
@@ -79,12 +77,6 @@ class Lane:
         shifted by its `turn` so that lanes sharing a detector take turns."""
         frames = self.stats.frames
         return frames == 0 or (frames + self.turn) % self.detect_every == 0
-
-    @property
-    def held(self) -> np.ndarray | None:
-        """The boxes of the people this lane's tracker has confirmed (None without a tracker): the
-        detector's hint. A tentative track is not held: its face must pass the face check again."""
-        return self.faces.xyxy[self.faces.track_id >= 0] if self.tracker is not None else None
 
     @property
     def ready(self) -> bool:

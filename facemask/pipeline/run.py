@@ -157,8 +157,7 @@ class _Tick:
         clock.lap("decode_wait")
         due = [lane.detect_due for lane, _ in frames]
         images = [frame.image for (_, frame), detect in zip(frames, due) if detect]
-        held = [lane.held for (lane, _), detect in zip(frames, due) if detect]
-        found = iter(self.analyzer.analyze_many(images, clock.lap, held) if images else ())
+        found = iter(self.analyzer.analyze_many(images, clock.lap) if images else ())
         for (lane, frame), detect in zip(frames, due):
             self._guard(lane, lane.finish, frame, next(found) if detect else None, clock.fork())
         return bool(self.live)
