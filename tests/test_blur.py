@@ -9,10 +9,15 @@ import cv2
 import numpy as np
 import pytest
 from conftest import run_facemask, shared_path
+from test_pipeline import FakeClassifier, ListSink
 
-from facemask.core.types import Faces
+from facemask.core.config import TrackerConfig
+from facemask.core.types import Faces, Frame
+from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.annotate import COLORS, FaceAnnotator
 from facemask.pipeline.blur import FaceBlur
+from facemask.pipeline.run import Pipeline
+from facemask.tracking.tracker import FaceTracker
 
 FRAMES = 20  # 0.8 s at 25 fps: every other frame is carried by the tracker between detections
 
@@ -30,11 +35,58 @@ def test_face_blur_leaves_the_rest_and_its_input_alone():
     image = rng.integers(0, 256, (200, 300, 3), np.uint8)
     kept = image.copy()
     faces = Faces(xyxy=[[100, 50, 180, 150]], score=[0.9])
-    out = FaceBlur().annotate(image, faces)
+    out = FaceBlur().annotate(image, faces.xyxy)
     assert np.array_equal(image, kept)  # a copy is blurred, never the input
     assert sharpness(out, (100, 50, 180, 150)) <= 0.02 * sharpness(image, (100, 50, 180, 150))
     assert np.array_equal(out[:, :80], image[:, :80]) and np.array_equal(out[170:], image[170:])  # outside: as it was
-    assert FaceBlur().annotate(image, Faces.empty()) is image
+    assert FaceBlur().annotate(image, Faces.empty().xyxy) is image
+
+
+FACE = (60, 40, 120, 100)  # xyxy of the generated frames' face
+
+
+class DroppingDetector:
+    """Finds the one face on every frame but those in `drop`: the detector missing a face once."""
+
+    def __init__(self, drop: set[int]) -> None:
+        self.drop, self.calls = drop, 0
+
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        self.calls += 1
+        return Faces.empty() if self.calls - 1 in self.drop else Faces(xyxy=[FACE], score=[0.9])
+
+
+class NoiseSource:
+    """`n` frames at 25 fps of the same noise picture, so any sharp frame shows in the face box."""
+
+    def __init__(self, n: int) -> None:
+        self.image = np.random.default_rng(1).integers(0, 256, (160, 240, 3), np.uint8)
+        self.n, self.i, self.fps, self.dropped = n, 0, 25.0, 0
+
+    def read(self) -> Frame | None:
+        if self.i >= self.n:
+            return None
+        self.i += 1
+        return Frame(self.image.copy(), self.i - 1, (self.i - 1) / self.fps)
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("detect_every", [1, 2])
+def test_a_face_the_detector_misses_once_is_blurred_where_the_tracker_carries_it(detect_every):
+    """Detector runs 3 (tentative track) and 7 (confirmed) find nothing, so the tracker leaves the face out of
+    its output on those frames (and the predicted ones after): the blur still covers it, on every frame."""
+    source, sink = NoiseSource(20), ListSink(needs_image=False)  # no overlay drawn: the blur alone
+    analyzer = FaceMaskAnalyzer(DroppingDetector({3, 7}), FakeClassifier())  # type: ignore[arg-type]
+    tracker = FaceTracker(TrackerConfig(detect_every=detect_every))
+    Pipeline(analyzer, tracker, detect_every=detect_every, blur=FaceBlur()).run(source, [sink])  # type: ignore[arg-type]
+    missed = [i for i, faces in enumerate(sink.faces) if not len(faces)]
+    assert len(missed) == 2 * detect_every, missed  # the face is left out of the output where it was missed
+    sharp = sharpness(source.image, FACE)
+    for frame in sink.frames:
+        assert sharpness(frame.image, FACE) <= 0.10 * sharp, frame.index
+    assert np.array_equal(sink.frames[-1].image[:, 130:], source.image[:, 130:])  # the rest is left alone
 
 
 @pytest.fixture(scope="module")

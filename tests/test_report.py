@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ import pytest
 from conftest import REPO, assert_one_error, facemask_argv, run_facemask, wait_for_lines
 from video_fixtures import write_video
 
+from facemask.cli import main
 from facemask.report.page import render
 from facemask.report.runs import load_runs
 
@@ -137,6 +139,30 @@ def test_multi_source_records_and_a_batch_folder(tmp_path):
     sources = load_runs([batch])
     assert [(s.name, s.error) for s in sources] == [("one", None), ("two", "bad")]
     assert sources[0].summary["frames"] == 50
+
+
+def test_a_batch_report_marks_each_videos_violations(tmp_path, monkeypatch, capsys):
+    """`batch --report`, and `facemask report` on the batch folder moved elsewhere: each video's timeline is its
+    JSON Lines' counts, with the violations of its `<stem>.events.jsonl` marked and their snapshots shown."""
+    videos, out, report = tmp_path / "videos", tmp_path / "out", tmp_path / "batch.html"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        write_video(videos / name, frames=20)  # an unmasked face for 2 s: one violation
+    monkeypatch.setitem(sys.modules, "ray", None)  # in this process: no cluster to start
+    assert main(["batch", str(videos), "--output", str(out), "--report", str(report)]) == 0
+    capsys.readouterr()
+    moved = tmp_path / "moved"
+    out.rename(moved)  # the summaries' events paths are stale now: the events are found beside them
+    proc = run_facemask("report", moved, "--output", tmp_path / "again.html")
+    assert proc.returncode == 0, proc.stderr
+    for page in (report.read_text(), (tmp_path / "again.html").read_text()):
+        for i, stem in enumerate(("a", "b")):
+            assert_plots(page, i, jsonl_counts(moved / f"{stem}.jsonl"))
+            events = [json.loads(line) for line in (moved / f"{stem}.events.jsonl").read_text().splitlines()]
+            violations = [e for e in events if e["event"] == "violation"]
+            section = page.split(f"<section id=source-{i}>")[1].split("</section>")[0]
+            assert violations and section.count('id="violation-') == len(violations)
+            assert section.count('src="data:image/jpeg;base64,') == len(violations)  # each snapshot's thumbnail
 
 
 def test_report_command_and_its_errors(tmp_path):

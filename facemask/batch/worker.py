@@ -23,7 +23,7 @@ from time import perf_counter
 
 from facemask.batch.plan import FileJob
 from facemask.batch.report import FileResult
-from facemask.core.config import PipelineConfig
+from facemask.core.config import AlertConfig, PipelineConfig
 from facemask.core.errors import FacemaskError, one_line
 
 
@@ -96,7 +96,7 @@ class FileWorker:
         with ExitStack() as stack:
             stack.callback(source.stop)
             source.start()
-            pipeline = build_pipeline(self.config, self.detector, self.classifier)
+            pipeline = build_pipeline(with_events(self.config, job), self.detector, self.classifier)
             job.out_dir.mkdir(parents=True, exist_ok=True)
             stats = pipeline.run(source, job.outputs.sinks(source.fps), keep_on_stop=False)
         if stats.stop_signal is not None:
@@ -104,11 +104,15 @@ class FileWorker:
         try:
             write_summary(job.outputs.summary, stats.summary)
         except FacemaskError:  # a full disk: the file failed, so nothing of it stays (and its space comes back)
-            for path in (job.outputs.jsonl, job.outputs.video):
-                if path is not None:
-                    path.unlink(missing_ok=True)
+            for path in job.files:
+                path.unlink(missing_ok=True)
             raise
         return stats.summary
+
+
+def with_events(config: PipelineConfig, job: FileJob) -> PipelineConfig:
+    """The batch's config with this file's events output, so its summary says where its violations are."""
+    return replace(config, alerts=replace(config.alerts or AlertConfig(), events_path=job.events))
 
 
 def _since(start: float) -> float:

@@ -1,10 +1,11 @@
 """`facemask batch FOLDER_OR_LIST --output DIR`: every video of an archive through the detect pipeline, on Ray.
 
 Per video, under DIR: `<stem>.jsonl` (the lines `facemask detect FILE --json` writes),
+`<stem>.events.jsonl` with `<stem>.events_snapshots/` (what `--events` writes),
 `<stem>.summary.json` (written last: its presence means the video is done) and, with `--video`,
 `<stem>.mp4`; then `report.json` and `report.csv` for the whole batch. A re-run skips the videos
-that are done. Exit status: 0 when every video is ok, 1 when some failed (each listed in the
-report with its error), 2 for bad input, 128 + the signal number when stopped.
+that are done. Exit status: 0 when every video is ok, 1 when some failed (each listed in the report
+with its error), 2 for bad input, 128 + the signal number when stopped.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def register(subparsers) -> None:
     options.add_detect_every(p)
     options.add_violation_after(p)
     options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this (default: 50)")
-    # What `detect` would take but a batch does not: tracked (the summary needs it), no events, no actions.
+    # What `detect` would take but a batch does not: tracked (the summary needs it), events per video
+    # (batch/worker.py with_events), no actions.
     p.set_defaults(func=run, mute_native=True, no_track=False, events=None, beep=False, on_violation=None)
 
 
@@ -89,7 +91,7 @@ def _outputs(jobs: list[FileJob]) -> list[Path]:
     from facemask.batch.report import REPORT_CSV, REPORT_JSON
 
     out_dir = jobs[0].out_dir
-    named = [p for job in jobs for p in (job.outputs.video, job.outputs.jsonl, job.outputs.summary) if p is not None]
+    named = [p for job in jobs for p in job.files]
     return [*named, out_dir / REPORT_JSON, out_dir / REPORT_CSV]
 
 

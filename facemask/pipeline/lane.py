@@ -26,6 +26,7 @@ from facemask.sinks.base import Sink
 class Tracker(Protocol):
     def update(self, faces: Faces, timestamp: float) -> Faces: ...
     def predict(self, timestamp: float) -> Faces: ...
+    def held_boxes(self, timestamp: float) -> np.ndarray: ...
 
 
 class FrameMonitor(Protocol):
@@ -42,7 +43,8 @@ class Lane:
 
     `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
     pixels (a video file, a window, a mosaic tile). With `blur`, faces are blurred right after tracking, so
-    the alert stage (its snapshots) and every output get the blurred picture.
+    the alert stage (its snapshots) and every output get the blurred picture: every face the tracker
+    follows, shown this frame or not (a face the detector missed once stays blurred).
     """
 
     def __init__(
@@ -93,7 +95,8 @@ class Lane:
         """Everything after detect and classify: track (or predict between detections), alerts, draw, write."""
         faces = self.faces = self._track(frame, detected)
         if self.blur is not None:
-            frame = replace(frame, image=self.blur.annotate(frame.image, faces))
+            held = faces.xyxy if self.tracker is None else self.tracker.held_boxes(frame.timestamp)
+            frame = replace(frame, image=self.blur.annotate(frame.image, held))
         clock.lap("track")
         self.stats.detected_frames += detected is not None
         monitor = self.monitor

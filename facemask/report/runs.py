@@ -8,8 +8,9 @@ A RUN is:
 Beside each JSON Lines file the summary is `<stem>_summary.json` (detect's default) or
 `<stem>.summary.json` (batch), else the one `*summary.json` there counting as many frames; a
 multi-source summary for all sources holds each under `sources`. The events file is the summary's
-`events_path`, else `<stem>_events.jsonl`; each violation's snapshot is looked for where the event
-says, then in the events' `<stem>_snapshots/` folder. Lines that are not records are skipped and counted.
+`events_path`, else `<stem>_events.jsonl` (detect) or `<stem>.events.jsonl` (batch); each
+violation's snapshot is looked for where the event says, then in the events' `<stem>_snapshots/`
+folder. Lines that are not records are skipped and counted.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def _folder(folder: Path, summary: Path | None) -> list[SourceData]:
     batch = _read_json(folder / BATCH_REPORT)
     if isinstance(batch, dict) and isinstance(batch.get("files"), list):
         return _batch(folder, batch["files"])
-    found = sorted(p for p in folder.glob("*.jsonl") if not p.stem.endswith("_events") and ".partial-" not in p.name)
+    found = sorted(
+        p for p in folder.glob("*.jsonl") if not p.stem.endswith(("_events", ".events")) and ".partial-" not in p.name
+    )
     if not found:
         raise FacemaskError(f"{folder}: no JSON Lines results (*.jsonl) and no batch {BATCH_REPORT} in this folder")
     return [source for path in found for source in read_results(path, summary)]
@@ -151,10 +154,11 @@ def find_summary(path: Path, source: SourceData, given: Path | None = None) -> d
 
 
 def read_events(path: Path, source: SourceData) -> list[dict]:
-    """The source's events (the summary's events file, else `<stem>_events.jsonl`), each snapshot resolved."""
+    """The source's events (the summary's events file, else `<stem>_events.jsonl` or `<stem>.events.jsonl`),
+    each snapshot resolved."""
     where = (source.summary or {}).get("events_path")
     candidates = [Path(where), path.parent / Path(where).name] if isinstance(where, str) else []
-    candidates.append(path.with_name(f"{path.stem}_events.jsonl"))
+    candidates += [path.with_name(f"{path.stem}{suffix}") for suffix in ("_events.jsonl", ".events.jsonl")]
     events_path = next((p for p in candidates if p.is_file()), None)
     if events_path is None:
         return []
