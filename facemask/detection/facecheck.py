@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facemask.classification.card import read_card, verify_model_file
+from facemask.classification.card import read_card, read_verified_model
 from facemask.classification.crops import face_crops
 from facemask.classification.runtime import LiteRTRunner
 from facemask.core.errors import FacemaskError
@@ -36,10 +36,10 @@ class FaceCheck:
         card = read_card(path)
         if card.get("labels") != ["face", "not_face"] or not isinstance(card.get("input_size"), int):
             raise FacemaskError(f"{path}: a face check card needs labels [face, not_face] and an input_size")
-        verify_model_file(path, card.get("model_sha256"))
+        content = read_verified_model(path, card.get("model_sha256"))
         self.size = int(card["input_size"])
         self.margin = float(card["preprocessing"]["crop_margin"])
-        self.run = LiteRTRunner(path, threads)
+        self.run = LiteRTRunner(path, threads, content)
         if self.run.input_hw != (self.size, self.size):
             raise FacemaskError(f"{path}: model input {self.run.input_hw} does not match its card's {self.size}")
 
