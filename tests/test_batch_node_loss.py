@@ -8,6 +8,7 @@ in a process group of its own, so the end kills exactly the processes it started
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -60,7 +61,7 @@ def _ray_start(env: dict[str, str], temp: Path, *args: str) -> int:
                             start_new_session=True)  # fmt: skip
     out, _ = proc.communicate(timeout=RAY_START_S)
     if proc.returncode != 0:
-        _kill_group(proc.pid)
+        _kill_groups(proc.pid)
         pytest.fail(f"ray start {' '.join(args[:2])} failed: {out.decode(errors='replace')[-1500:]}")
     return proc.pid
 
@@ -78,13 +79,13 @@ def _raylet(group: int) -> tuple[int, str]:
     raise AssertionError(f"no raylet in process group {group}")
 
 
-def _kill_group(group: int) -> None:
+def _kill_groups(*groups: int) -> None:
+    """SIGTERM to every process of these groups, and a second later SIGKILL to any still there."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(group, sig)
-        except ProcessLookupError:
-            return
-        time.sleep(1)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, sig)
+        time.sleep(1 if sig == signal.SIGTERM else 0)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,7 @@ def two_nodes() -> Cluster:
         (_, head_node), (lost_raylet, lost_node) = map(_raylet, groups)
         yield Cluster(f"127.0.0.1:{port}", env, head_node, lost_node, lost_raylet)
     finally:
-        for group in groups:
-            _kill_group(group)
+        _kill_groups(*groups)
         shutil.rmtree(temp, ignore_errors=True)
 
 
