@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import card_of
 
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
@@ -58,3 +59,74 @@ def test_a_later_run_takes_the_new_model_when_its_card_matches(model, tiny_keras
     new.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(FacemaskError, match="SHA-256 does not match"):
         MaskClassifier(ClassifierConfig(model=str(new)))
+
+
+class _SwapOnceHashed:
+    """card.py's `hashlib`, whose digests swap the model file for `replacement` the moment the hash is taken:
+    a file replaced between the SHA-256 check and the load, which would then run unchecked if the load read
+    the path again."""
+
+    def __init__(self, model: Path, replacement: bytes) -> None:
+        self.model, self.replacement, self.swaps = model, replacement, 0
+
+    def sha256(self, *data: bytes) -> _SwapOnceHashed:
+        self.inner = hashlib.sha256(*data)
+        return self
+
+    def update(self, block: bytes) -> None:
+        self.inner.update(block)
+
+    def hexdigest(self) -> str:
+        digest = self.inner.hexdigest()
+        swapped = self.model.with_name("swapped.part")
+        swapped.write_bytes(self.replacement)
+        swapped.replace(self.model)  # renamed over, as an attacker (or a careless deploy) would
+        self.swaps += 1
+        return digest
+
+
+def _shipped_copy(folder: Path, name: str) -> Path:
+    """A shipped model and its card, copied into `folder` as m.tflite / m.json."""
+    from facemask.classification.card import MODELS_DIR
+
+    folder.mkdir()
+    shutil.copy(MODELS_DIR / f"{name}.tflite", folder / "m.tflite")
+    shutil.copy(MODELS_DIR / f"{name}.json", folder / "m.json")
+    return folder / "m.tflite"
+
+
+def test_the_model_run_is_the_very_bytes_its_hash_was_checked_on(tmp_path, monkeypatch):
+    """Two shipped 112 px models that answer differently: `mask_lite` checked, then `mask_lite112` swapped in
+    before the load. The classifier must answer as `mask_lite` (its bytes were read once, hashed and loaded)."""
+    from facemask.classification import card as card_module
+
+    crops = np.random.default_rng(3).integers(0, 256, (6, 112, 112, 3), np.uint8)
+    checked = _shipped_copy(tmp_path / "a", "mask_lite")
+    other = (card_module.MODELS_DIR / "mask_lite112.tflite").read_bytes()
+    expected = MaskClassifier(ClassifierConfig(model=str(checked))).predict_crops(crops)
+    impostor = _shipped_copy(tmp_path / "b", "mask_lite112")  # what the swapped bytes answer, under the same card
+    impostor.with_suffix(".json").write_text(
+        json.dumps(card_of(checked) | {"model_sha256": card_of(impostor)["model_sha256"]})
+    )
+    assert not np.allclose(MaskClassifier(ClassifierConfig(model=str(impostor))).predict_crops(crops), expected)
+
+    hook = _SwapOnceHashed(checked, other)
+    monkeypatch.setattr(card_module, "hashlib", hook)
+    loaded = MaskClassifier(ClassifierConfig(model=str(checked)))
+    assert hook.swaps == 1 and checked.read_bytes() == other  # the file on disk is now the other model
+    np.testing.assert_array_equal(loaded.predict_crops(crops), expected)
+
+
+def test_a_keras_model_runs_the_bytes_checked_too(tiny_keras_model, tmp_path, monkeypatch):
+    """The same for `.keras`, which Keras loads only by path: junk swapped in after the check does not reach it."""
+    from facemask.classification import card as card_module
+
+    model = tmp_path / "m.keras"
+    shutil.copy(tiny_keras_model, model)
+    shutil.copy(tiny_keras_model.with_suffix(".json"), model.with_suffix(".json"))
+    expected = MaskClassifier(ClassifierConfig(model=str(model))).predict_crops(_crops())
+    hook = _SwapOnceHashed(model, b"PK\x03\x04 not a model" * 100)
+    monkeypatch.setattr(card_module, "hashlib", hook)
+    loaded = MaskClassifier(ClassifierConfig(model=str(model)))
+    assert hook.swaps == 1
+    np.testing.assert_array_equal(loaded.predict_crops(_crops()), expected)

@@ -8,7 +8,7 @@ A tracked pipeline carries state, so each file gets its own, around the worker's
 In an actor the worker holds itself to one thread (OpenCV, LiteRT; batch/cluster.py passes
 OMP_NUM_THREADS=1, set before the models load): N workers on N cores then never fight over them. A file
 stopped mid-way (SIGTERM to the worker) leaves no output under its real name; the actor ends
-itself with that signal, so Ray restarts it and runs the file again.
+itself with that signal, so the batch replaces it and runs the file again (batch/cluster.py).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class FileWorker:
             if not self.in_actor:
                 raise
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)  # end as asked: Ray restarts the actor and retries the file
+            os.kill(os.getpid(), signal.SIGTERM)  # end as asked: the batch replaces the actor, reruns the file
             raise
         except FacemaskError as exc:
             return FileResult.failed(job, one_line(str(exc)), self.node, _since(start))
