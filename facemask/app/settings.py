@@ -25,4 +25,4 @@ class Settings:
 
 def model_choices() -> list[str]:
     override = os.environ.get(MODEL_ENV, "").strip()
-    return ([override] if override else []) + ["default", "resnet50", "lite"]
+    return ([override] if override else []) + ["default", "ensemble", "resnet50"]
