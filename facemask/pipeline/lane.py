@@ -15,6 +15,8 @@ from dataclasses import replace
 from time import perf_counter, sleep
 from typing import Protocol
 
+import numpy as np
+
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import Source
 from facemask.pipeline.blur import FaceBlur
