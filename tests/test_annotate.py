@@ -49,13 +49,14 @@ def test_the_counter_panel_fits_at_any_width(width):
     """Issue 19 item 3: on the 338-px clip the counter line was cut off (`No mask: (`)."""
     counters = ViolationMonitor().counters() | {"people": 128, "violations": 113, "resolved": 100}
     lines = ["FPS 24.9", *counter_lines(counters)]
-    scale, wrapped = TextPanel().layout(width, lines)
+    height = width * 16 // 9  # portrait: the narrowest frame for its height
+    scale, wrapped = TextPanel().layout(width, height, lines)
     assert " ".join(wrapped).split() == " ".join(lines).split()  # nothing dropped, only wrapped
     for piece in wrapped:
         assert cv2.getTextSize(piece, FONT, scale, 1)[0][0] <= width - 20, piece
     assert scale >= 0.4  # still readable
     step = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] * 2
-    assert step * (len(wrapped) + 1) < width * 16 // 9  # the panel fits a portrait frame's height
+    assert step * (len(wrapped) + 1) < height  # the panel fits a portrait frame's height
 
 
 def test_annotate_draws_a_copy():
@@ -72,7 +73,25 @@ def test_box_labels_keep_clear_of_the_panel():
 
     counters = ViolationMonitor().counters()
     lines = Overlay(counter_lines=counter_lines).lines(19.2, counters)
-    panel = TextPanel().extent(338, lines)
+    panel = TextPanel().extent((640, 338, 3), lines)
     faces = _crowd(338, 640, n=1, side=120)
     for _, text, rect in FaceAnnotator().labels(faces, (640, 338, 3), [panel]):
         assert not _overlap(rect, panel), (text, rect, panel)
+
+
+def _ink_rows(image: np.ndarray) -> np.ndarray:
+    """Rows holding the panel's white text."""
+    return np.flatnonzero((image.min(axis=2) > 200).any(axis=1))
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (720, 1280)])
+def test_panel_text_is_at_least_2_percent_of_the_frame_height(size):
+    """Issue 32: the panel was too small to read at 720p. Its capitals, as drawn, measured on the rendered frame."""
+    from facemask.pipeline.overlay import Overlay
+
+    width, height = size
+    image = np.full((height, width, 3), 60, np.uint8)
+    out = Overlay(counter_lines=counter_lines).draw(image, Faces.empty(), ["FPS 25.0"])  # capitals and digits only
+    rows = _ink_rows(out)
+    assert rows.size, "no panel text drawn"
+    assert rows[-1] - rows[0] + 1 >= 0.02 * height, (rows[0], rows[-1], height)

@@ -262,6 +262,13 @@ def test_clip_is_annotated_and_plays_in_the_browser(page, app_model, tmp_path):
     page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle())  # it decodes and plays
     assert 2.5 < video.evaluate("v => v.duration") < 3.5
     assert int(_metric(page, "Frames")) == 75
+    # Under the video, the report's timeline: one plotted point per processed frame, for each series.
+    timeline = page.locator(".facemask-timeline svg").first
+    timeline.wait_for()
+    assert timeline.bounding_box()["y"] > video.bounding_box()["y"] + video.bounding_box()["height"] - 1
+    for series in ("people", "masked", "unmasked"):
+        d = timeline.locator(f"g#{series} path").first.get_attribute("d")
+        assert d.count("L") + 1 == 75, series
     assert page.get_by_text("Annotated video (WebM)").count() == 1
     if not has_person:
         assert _metric(page, "People") == "0"

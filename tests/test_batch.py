@@ -1,7 +1,8 @@
 """`facemask batch`: a folder or list of videos on a real local Ray cluster (one, shared by the module), and
 without Ray, in this process.
 
-Each video's JSON Lines and summary must be the bytes `facemask detect FILE --json --summary` writes;
+Each video's JSON Lines and summary must be the bytes `facemask detect FILE --json --summary` writes, and
+its events (with their snapshots) what `--events` writes;
 the report lists every video with its node and error; a re-run skips what is done; a worker killed
 mid-file has its file run again, leaving no partial file behind.
 """
@@ -33,7 +34,7 @@ CLIPS = {"a.mp4": 24, "b.avi": 16}  # name -> frames: short, so a batch takes se
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> tuple[Path, Path]:
-    """A folder of two clips and, beside it, what `facemask detect --json --summary` writes for each."""
+    """A folder of two clips and, beside it, what `facemask detect --json --events --summary` writes for each."""
     root = tmp_path_factory.mktemp("batch")
     videos, reference = root / "videos", root / "reference"
     videos.mkdir()
@@ -42,6 +43,7 @@ def clips(tmp_path_factory) -> tuple[Path, Path]:
         write_video(videos / name, frames=frames)
         stem = Path(name).stem
         argv = ["detect", str(videos / name), "--no-display", "--json", str(reference / f"{stem}.jsonl")]
+        argv += ["--events", str(reference / f"{stem}.events.jsonl")]
         assert main([*argv, "--summary", str(reference / f"{stem}.summary.json")]) == 0
     return videos, reference
 
@@ -58,8 +60,19 @@ def ray_cluster():
 
 
 def same_outputs(out: Path, reference: Path, stem: str) -> None:
-    for suffix in (".jsonl", ".summary.json"):
-        assert (out / f"{stem}{suffix}").read_bytes() == (reference / f"{stem}{suffix}").read_bytes(), stem + suffix
+    """detect's JSON Lines, and its summary and events but for where they are, with every snapshot in place."""
+    assert (out / f"{stem}.jsonl").read_bytes() == (reference / f"{stem}.jsonl").read_bytes(), stem
+    summaries, events = [], []
+    for folder in (out, reference):
+        summary = json.loads((folder / f"{stem}.summary.json").read_text())
+        assert summary.pop("events_path") == str(folder / f"{stem}.events.jsonl")  # what the report reads
+        assert summary.pop("snapshot_dir") == str(folder / f"{stem}.events_snapshots")
+        summaries.append(summary)
+        lines = [json.loads(line) for line in (folder / f"{stem}.events.jsonl").read_text().splitlines()]
+        assert all(Path(e["snapshot"]).is_file() for e in lines if e["event"] == "violation")
+        events.append([{**e, "snapshot": Path(e["snapshot"]).name} for e in lines])
+    assert summaries[0] == summaries[1] and events[0] == events[1], stem
+    assert summaries[0]["violations"] == sum(e["event"] == "violation" for e in events[0]) > 0  # each clip has one
 
 
 def no_partials(folder: Path) -> None:
@@ -79,7 +92,7 @@ def test_batch_on_ray_writes_what_detect_writes_and_reports_a_bad_video(ray_clus
     assert "3 videos: 0 done by an earlier run, 3 to process" in printed and "broken: error:" in printed
     for stem in ("a", "b"):
         same_outputs(out, reference, stem)
-    assert not (out / "broken.jsonl").exists() and not (out / "broken.summary.json").exists()
+    assert not [p.name for p in out.glob("broken*")]  # no JSON Lines, events or summary
     no_partials(out)
     report = json.loads((out / "report.json").read_text())
     rows = {row["name"]: row for row in report["files"]}
@@ -103,7 +116,7 @@ def test_a_rerun_skips_the_videos_that_are_done(ray_cluster, clips, tmp_path, ca
     videos, reference = clips
     out = tmp_path / "out"
     out.mkdir()
-    for suffix in (".jsonl", ".summary.json"):  # `a` done by an earlier run; `b` cut short (no summary)
+    for suffix in (".jsonl", ".events.jsonl", ".summary.json"):  # `a` done by an earlier run; `b` cut short
         (out / f"a{suffix}").write_bytes((reference / f"a{suffix}").read_bytes())
     (out / "b.jsonl").write_text('{"frame": 0}\n')
     done_at = (out / "a.jsonl").stat().st_mtime_ns
@@ -167,6 +180,24 @@ def test_equal_stems_get_names_of_their_own():
     names = output_names(paths)
     assert names[0] == "clip" and names[3] == "other" and len(set(names)) == 4
     assert output_names(paths) == names  # the same names on a re-run, so it resumes
+    # `clip.events.mp4`'s JSON Lines would be `clip.mp4`'s events, `clip.events.jsonl`: one of them is renamed
+    for pair in ([Path("/x/clip.events.mp4"), Path("/x/clip.mp4")], [Path("/x/clip.mp4"), Path("/x/Clip.Events.mp4")]):
+        jobs = [FileJob(path, name, Path("/out")) for path, name in zip(pair, output_names(pair))]
+        files = [str(p).lower() for job in jobs for p in job.files]
+        assert len(set(files)) == len(files) == 6, files
+
+
+def test_a_video_is_done_once_its_summary_and_every_other_output_exist(tmp_path):
+    job = FileJob(tmp_path / "clip.mp4", "clip", tmp_path / "out", video=True)
+    names = ["clip.mp4", "clip.jsonl", "clip.events.jsonl", "clip.summary.json"]
+    assert [p.name for p in job.files] == names  # the summary last: it is committed last
+    (tmp_path / "out").mkdir()
+    for name in names:
+        assert not job.done()
+        (tmp_path / "out" / name).write_text("x")
+    assert job.done()
+    (tmp_path / "out" / "clip.events.jsonl").unlink()  # an earlier version's batch, or one cut short
+    assert not job.done()
 
 
 @pytest.mark.parametrize(

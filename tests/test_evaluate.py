@@ -16,7 +16,7 @@ class Finds:
     def __init__(self, faces: Faces) -> None:
         self.faces = faces
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         return self.faces
 
 

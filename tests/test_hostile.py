@@ -812,7 +812,7 @@ def test_the_page_locks_per_model_call_not_per_clip():
     class Model:
         config = "passes through"
 
-        def detect(self, image, held=None):
+        def detect(self, image):
             seen_locked.append(lock.locked())
             return image
 

@@ -30,7 +30,7 @@ class OneFaceDetector:
 
     config = DetectorConfig()
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         return Faces(xyxy=[[40, 20, 100, 80]], score=[0.95])
 
 

@@ -2,7 +2,9 @@
 
 The fresh venv borrows this environment's already-installed dependencies through a `.pth`
 line (nothing is downloaded), but facemask itself, its models and its settings come only
-from the wheel. The README's Python example is run there as written.
+from the wheel. It stands for `pip install facemask` with no extras: another `.pth` line imports
+tests/no_tensorflow.py there, so TensorFlow and Keras (the `train` extra) cannot be imported by any
+program of that venv. The README's Python example is run there as written.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def venv(wheel, tmp_path_factory) -> Path:
     purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root)
     target = Path(purelib.stdout.strip())
     (target / "borrowed_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    shutil.copyfile(Path(__file__).with_name("no_tensorflow.py"), target / "no_tensorflow.py")
+    (target / "without_train_extra.pth").write_text("import no_tensorflow\n")
     proc = run(python, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", wheel[0], cwd=root)
     assert proc.returncode == 0, proc.stderr
     return env
@@ -72,8 +76,11 @@ def test_wheel_builds_without_setuptools_warnings_and_carries_the_models(wheel):
     names = zipfile.ZipFile(path).namelist()
     for model in ("mask_resnet50", "mask_lite"):
         assert f"facemask/models/{model}.tflite" in names and f"facemask/models/{model}.json" in names
+    assert "facemask/detection/face_detectors.json" in names  # CenterFace's tuned settings
     metadata = zipfile.ZipFile(path).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in metadata
+    training = [line for line in metadata.splitlines() if re.match(r"Requires-Dist: (tensorflow|keras)\b", line)]
+    assert len(training) == 2 and all('extra == "train"' in line for line in training), training
 
 
 def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
@@ -89,12 +96,20 @@ def test_installed_wheel_runs_from_another_folder(venv, tmp_path):
         shutil.copyfile(PHOTO, photo)
     else:
         cv2.imwrite(str(photo), np.full((240, 320, 3), 128, np.uint8))
-    for model in ("default", "lite"):
+    for model in ("default", "ensemble"):
         proc = run(bin_dir / "facemask", "detect", photo.name, "--model", model, "--json", "-", cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         faces = json.loads(proc.stdout)["results"][0]["faces"]
         if PHOTO.is_file():
             assert len(faces) >= 3 and {f["label"] for f in faces} == {"mask", "no_mask"}, (model, faces)
+
+
+def test_installed_wheel_without_the_train_extra_refuses_training_in_one_line(venv, tmp_path):
+    proc = run(venv / "bin" / "facemask", "train", "--dataset", tmp_path, "--output", tmp_path / "run", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "error: training needs TensorFlow: pip install 'facemask[train]'\n"
+    blocked = run(venv / "bin" / "python", "-c", "import tensorflow", cwd=tmp_path)
+    assert "ModuleNotFoundError" in blocked.stderr  # the venv really has no TensorFlow to give
 
 
 def readme_python_example() -> str:

@@ -27,11 +27,9 @@ class FakeDetector:
 
     def __init__(self) -> None:
         self.calls = 0
-        self.held: list = []  # what the pipeline said the tracker holds, per call
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         self.calls += 1
-        self.held.append(None if held is None else held.tolist())
         v = float(image[0, 0, 0])
         return Faces(xyxy=[[v, 10, v + 40, 50]], score=[0.9])
 
@@ -158,28 +156,6 @@ def test_detect_every_lets_the_tracker_predict_in_between():
     assert tracker.predictions == pytest.approx([0.1, 0.2, 0.4, 0.5])
     assert [int(f.track_id[0]) for f in sink.faces] == [1, 7, 7, 1, 7, 7, 1]
     assert stats.detected_frames == 3
-
-
-def test_the_detector_is_told_what_the_tracker_holds():
-    """The face check skips the faces the tracker follows: the detector gets the tracked boxes of the frame before."""
-    analyzer = fake_analyzer()
-    Pipeline(analyzer, FakeTracker(), detect_every=3).run(FakeSource(4), [ListSink()])
-    assert analyzer.detector.held == [[], [[0, 0, 10, 10]]]  # frame 0: nothing yet; frame 3: frame 2's prediction
-    untracked = fake_analyzer()
-    Pipeline(untracked).run(FakeSource(2), [ListSink()])
-    assert untracked.detector.held == [None, None]
-
-
-def test_a_tentative_track_is_not_held():
-    """A face the tracker has not confirmed yet must pass the face check again at the next detection."""
-
-    class Tentative(FakeTracker):
-        def update(self, faces: Faces, timestamp: float) -> Faces:
-            return faces.with_(track_id=np.full(len(faces), -1))
-
-    analyzer = fake_analyzer()
-    Pipeline(analyzer, Tentative()).run(FakeSource(2), [ListSink()])
-    assert analyzer.detector.held == [[], []]
 
 
 def test_without_tracker_skipped_frames_reuse_the_last_faces():

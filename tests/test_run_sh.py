@@ -81,7 +81,8 @@ def test_run_sh_installs_once_then_again_when_pyproject_changes(venv):
     proc = run_sh(venv, "--no-display")
     assert proc.returncode == 0, proc.stderr
     calls = (venv.parent / "python_calls").read_text()
-    assert f"pip install -q -e {REPO}" in calls
+    assert f"pip install -q -e {REPO}\n" in calls  # the runtime alone: no extras, no TensorFlow
+    assert f"{venv}/bin/pip install -e '{REPO}[train]'" in proc.stderr  # and how to add training
     (venv.parent / "python_calls").unlink()
     run_sh(venv, "--no-display")
     assert not (venv.parent / "python_calls").exists()

@@ -287,6 +287,23 @@ def test_predict_leaves_out_tracks_missed_at_the_last_update():
     assert tracker.active_tracks == 2
 
 
+def test_held_boxes_cover_tracks_missed_this_detection_and_tentative_ones_until_they_are_lost():
+    """What --blur covers: a face the detector missed is still held, moved on; a track lost for good is not."""
+    tracker = FaceTracker(TrackerConfig(min_hits=3, confirm_s=0.0, max_missed_s=0.3, relink_s=5.0))
+    for i in range(3):
+        tracker.update(faces([box(100 + 10 * i, 100)]), i / 10)  # confirmed, 100 px/s to the right
+    tracker.update(faces([box(300, 300)]), 0.3)  # the man missed; a tentative newcomer
+    assert tracker.update(Faces.empty(), 0.35).track_id.tolist() == []  # nobody in the output...
+    held = tracker.held_boxes(0.35)
+    centres = sorted(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in held.tolist())
+    assert len(held) == 2 and 125 < centres[0][0] < 136 and centres[0][1] == 100  # ...both held, the man moved on
+    assert centres[1] == pytest.approx((300, 300))
+    tracker.update(Faces.empty(), 0.7)  # a third miss, past max_missed_s: lost (kept only to re-link)
+    assert len(tracker.held_boxes(0.7)) == 0 and tracker.active_tracks  # lost, yet still alive
+    shown = tracker.update(faces([box(500, 100)]), 0.8)  # the last update's faces are always held
+    np.testing.assert_allclose(tracker.held_boxes(0.8), shown.xyxy)
+
+
 def test_reset_forgets_tracks_but_never_reuses_ids():
     tracker = make_tracker()
     tracker.update(faces([box(100, 100)]), 5.0)

@@ -231,7 +231,7 @@ def test_script_scores_the_held_out_half_by_default_with_found_and_right_and_a_c
     pairs = voc_dataset(data)
     held_out = set(scene_split(pairs)["test"])  # once: each call hashes all 853 scenes
     test = [ann for path, ann in pairs if path.name in held_out][:1]
-    assert report["split"] == "test" and report["detector"]["backend"] == "fused"
+    assert report["split"] == "test" and report["detector"]["backend"] == "centerface"
     assert report["gt_faces"] == sum(len(ann.names) for ann in test)
     right = report["found_and_right_ge32"]
     assert 0.0 <= right["all"] <= report["recall"]["all"][">=32"] <= 1.0  # found and right <= found

@@ -76,9 +76,7 @@ def ours(video: Path, frames: int, model: str, detect_every: int | None, extra: 
 
 def detector_args(a) -> list[str]:
     """The face detector options, the same for the timed run and the people count."""
-    return ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector] + (
-        [] if a.face_check else ["--no-face-check"]
-    )
+    return ["--detector-mode", a.detector_mode, "--face-detector", a.face_detector]
 
 
 def people(video: Path, a) -> dict:
@@ -149,7 +147,6 @@ def main() -> None:
             "detect_every": a.detect_every,
             "detector_mode": a.detector_mode,
             "face_detector": a.face_detector,
-            "face_check": a.face_check,
         },
         "rows": rows,
     }

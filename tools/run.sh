@@ -3,7 +3,8 @@
 # `bash tools/run.sh path/to/video.mp4 [more facemask detect options]`.
 # Options alone (`bash tools/run.sh --no-display`) also mean webcam 0. Without a display
 # (a server, SSH, CI) the run goes headless with --no-display and says so.
-# The project is installed into $VENV once, and again only when pyproject.toml changes.
+# The project is installed into $VENV once, and again only when pyproject.toml changes: the runtime
+# only (OpenCV, LiteRT, PyAV; no TensorFlow), which is all detect needs. Training is one more line, printed then.
 # Paths in the arguments are relative to the folder you run it from.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +17,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT"
     echo "$want" > "$stamp"
+    echo "installed the detector; to train or export models too (adds TensorFlow):" \
+        "$VENV/bin/pip install -e '$ROOT[train]'" >&2
 fi
 args=("$@")
 if [ ${#args[@]} -eq 0 ] || [[ "${args[0]}" == -* ]]; then

@@ -1,18 +1,18 @@
 """Score a face detector (and the mask classifier on its faces) on the 853 annotated scenes; write JSON and a curve.
 
-    python tools/score_detection.py [--data ../shared/data/mask-detection] [--face-detector res10|yunet|fused]
+    python tools/score_detection.py [--data ../shared/data/mask-detection] [--face-detector centerface|res10]
         [--mode fast|accurate|reference] [--split test|all] [--confidence F] [--model default|resnet50|lite|PATH|none]
         [--json PATH] [--curve PNG] [--limit N]
 
 Recall by face size and class, precision for faces >= 32 px, label accuracy on the found faces and
 found-and-right (faces >= 32 px found with the right label), with detector and classifier time per
-image. The fused and YuNet detectors were tuned on the `train` and `val` scenes of
+image. CenterFace was tuned on the `train` and `val` scenes of
 `voc.scene_split`, so `--split test` (the default) scores the held-out half; `all` is for res10,
 which nothing here tuned. The matching rules live in facemask/training/voc.py. `--mode reference` scores
 the design most face-mask projects copy (one squashed 300x300 res10 pass, thresholded). Times
 drift on shared machines, so every image is also run through one plain 300x300 res10 pass, and
-the ratio to it is the figure to compare across runs. The curve (`--curve`) of fused and YuNet
-comes from one run down to a low score, since their cut is their last step; res10 drops nested
+the ratio to it is the figure to compare across runs. The curve (`--curve`) of CenterFace
+comes from one run down to a low score, since its cut is its last step; res10 drops nested
 boxes after its cut, so its curve is one extra run per point.
 """
 
@@ -51,7 +51,7 @@ from facemask.training.voc import DetectionTally, scene_split, score_curve, voc_
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mask-detection"
 CURVE_FLOOR = 0.02  # the curve runs the detector down to this score
-CUT_LAST = ("fused", "yunet")  # their score cut is the last step: one run at the floor gives every cut
+CUT_LAST = ("centerface",)  # its score cut is the last step: one run at the floor gives every cut
 CURVE_CUTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # res10 drops nested boxes after its cut: one run per point
 
 
@@ -80,7 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sheets", type=Path, help="draw every unmatched box on numbered contact sheets in this folder"
     )
-    parser.add_argument("--by-eye", type=Path, help="labels of unmatched boxes looked at by eye: adds by-eye precision")
+    parser.add_argument(
+        "--by-eye", type=Path, nargs="+", help="labels of unmatched boxes looked at by eye: adds by-eye precision"
+    )
     return parser.parse_args(argv)
 
 
@@ -95,7 +97,7 @@ def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
 class ReferenceDetector(FaceDetector):
     """The tutorial design: one 300x300 pass of the whole frame, boxes above the threshold."""
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         h, w = image.shape[:2]
         self.net.setInput(cv2.dnn.blobFromImage(image, 1.0, (300, 300), MEAN_BGR, swapRB=False, crop=False))
         out = self.net.forward()[0, 0]
@@ -139,9 +141,7 @@ def build_detectors(args: argparse.Namespace):
         config = DetectorConfig(backend="res10", mode="fast", confidence=args.confidence or 0.5)
         curve = {CURVE_FLOOR: ReferenceDetector(replace(config, confidence=CURVE_FLOOR))} if args.curve else {}
         return config, ReferenceDetector(config), curve  # a plain threshold: one run at the floor is exact
-    config = DetectorConfig(
-        backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5, face_check=args.face_check
-    )
+    config = DetectorConfig(backend=args.face_detector, mode=args.mode, confidence=args.confidence or 0.5)
     if args.face_detector in CUT_LAST:
         return config, load_face_detector(replace(config, confidence=CURVE_FLOOR)), {}
     cuts = CURVE_CUTS if args.curve else ()
@@ -154,8 +154,8 @@ class FloorCut:
     def __init__(self, detector, config: DetectorConfig) -> None:
         self.detector, self.config, self.found = detector, config, Faces.empty()
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
-        self.found = self.detector.detect(image, held)
+    def detect(self, image: np.ndarray) -> Faces:
+        self.found = self.detector.detect(image)
         at_floor = self.detector.config.confidence != self.config.confidence
         return final_cut(self.found, self.config) if at_floor else self.found
 
@@ -222,13 +222,15 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
 def unmatched_boxes(args: argparse.Namespace, unmatched: list[Shown], true_positives: int) -> dict:
     """The unmatched boxes on contact sheets (`--sheets`), and the precision once they were looked at (`--by-eye`)."""
     out: dict = {}
-    if args.sheets is not None:
-        sheets = write_sheets(unmatched, args.sheets, f"unmatched_{args.split}")
-        out["sheets"] = {"folder": str(args.sheets), "sheets": len(sheets), "boxes": len(unmatched)}
-    if args.by_eye is not None:
-        by_eye = ByEye.load(args.by_eye)
+    labels = [None] * len(unmatched)
+    if args.by_eye:
+        by_eye = ByEye.load(*args.by_eye)
         labels = [by_eye.label(s.scene.name, s.box[None])[0] for s in unmatched]
-        out["by_eye"] = {"labels": str(args.by_eye), **by_eye_precision(true_positives, labels)}
+        out["by_eye"] = {"labels": [str(p) for p in args.by_eye], **by_eye_precision(true_positives, labels)}
+    if args.sheets is not None:  # with --by-eye, only the boxes nobody has looked at yet
+        todo = [s for s, label in zip(unmatched, labels) if label is None]
+        sheets = write_sheets(todo, args.sheets, f"unmatched_{args.split}")
+        out["sheets"] = {"folder": str(args.sheets), "sheets": len(sheets), "boxes": len(todo)}
     return out
 
 

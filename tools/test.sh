@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine and run the test suite: `bash tools/test.sh` (extra args go to pytest).
-# Creates .venv, installs the project with its test extras (TensorFlow, OpenCV, LiteRT,
-# Streamlit, Playwright) and Debian's Chromium for the browser test, then runs pytest.
+# Creates .venv, installs the project with its test extras (everything: the train extra's TensorFlow,
+# OpenCV, LiteRT, Streamlit, Ray, Playwright) and Debian's Chromium for the browser test, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}

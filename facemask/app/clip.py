@@ -18,7 +18,10 @@ from facemask.core.types import Faces, Frame
 from facemask.io.sources import FileSource
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.builder import build_pipeline
-from facemask.sinks.base import Sink, WebmSink
+from facemask.report.charts import timeline_svg
+from facemask.report.page import MAX_POINTS, timeline_title
+from facemask.report.runs import read_results
+from facemask.sinks.base import JsonlSink, Sink, WebmSink
 from facemask.sinks.events import snapshot_jpeg
 from facemask.sinks.progress import CallbackProgressSink, Report
 
@@ -35,12 +38,19 @@ class ClipResult:
     frames: int
     fps: float  # processing speed
     cut: bool  # stopped at the time limit before the clip ended
+    timeline: str = ""  # the report's timeline chart (SVG) of the processed part
 
 
 def process_clip(
-    name: str, data: bytes, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report = lambda fraction, text: None
+    name: str,
+    data: bytes,
+    analyzer: FaceMaskAnalyzer,
+    max_seconds: float,
+    report: Report = lambda fraction, text: None,
+    blur: bool = False,
 ) -> ClipResult:
-    """Track, alert and annotate the first `max_seconds` of an uploaded clip, with the page's loaded models.
+    """Track, alert and annotate the first `max_seconds` of an uploaded clip, with the page's loaded models;
+    `blur`: faces blurred in the video and the snapshots.
 
     A file that is not a readable video raises FacemaskError naming the upload, not the temp path.
     """
@@ -48,7 +58,7 @@ def process_clip(
         path = Path(tmp) / (Path(name).name or "clip")
         path.write_bytes(data)
         try:
-            return _run(path, analyzer, max_seconds, report)
+            return _run(path, analyzer, max_seconds, report, blur)
         except FacemaskError as exc:
             raise FacemaskError(str(exc).replace(str(path), name)) from None
 
@@ -72,9 +82,9 @@ class _EventsKept(Sink):
                     self.snapshots[track] = shot
 
 
-def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report) -> ClipResult:
-    video_path = path.parent / "annotated.webm"
-    config = PipelineConfig(alerts=AlertConfig())
+def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report, blur: bool) -> ClipResult:
+    video_path, jsonl = path.parent / "annotated.webm", path.parent / "frames.jsonl"
+    config = PipelineConfig(alerts=AlertConfig(), blur=blur)
     with FileSource(path) as source:  # started first: an unreadable upload fails before any output opens
         pipeline = build_pipeline(config, detector=analyzer.detector, classifier=analyzer.classifier)
         max_frames = max(1, round(max_seconds * source.fps))
@@ -84,6 +94,7 @@ def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Rep
             kept,
             WebmSink(video_path, source.fps),
             CallbackProgressSink(min(expected, max_frames) or max_frames, report),
+            JsonlSink(jsonl),
         ]
         stats = pipeline.run(source, sinks, max_frames=max_frames)
     return ClipResult(
@@ -95,4 +106,12 @@ def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Rep
         frames=stats.frames,
         fps=round(stats.fps, 1),
         cut=stats.stop_reason == "max_frames" and expected > stats.frames,
+        timeline=_timeline(jsonl, kept.events) if stats.frames else "",
     )
+
+
+def _timeline(jsonl: Path, events: list[dict]) -> str:
+    """The report's timeline chart of the clip: people present, masked and unmasked, violations marked."""
+    (source,) = read_results(jsonl)[:1]
+    violations = [e for e in events if e.get("event") == "violation"]
+    return timeline_svg(source.timeline.series(MAX_POINTS), violations, timeline_title(source), salt="clip")

@@ -119,8 +119,9 @@ def sidebar() -> Settings:
         help="A face reads 'no mask' when P(no mask) is at or above this. Default: the model card's value.",
     )
     max_s = bar.number_input("Process at most (seconds of clip)", 1, 600, 30, help="Longer clips are cut")
+    blur = bar.checkbox("Blur faces", False, help="Faces blurred in the annotated photos, clip and snapshots")
     bar.caption(f"Upload limit: {limit:d} MB per file (set {plain(MAX_MB_ENV)} to change).")
-    return Settings(model, float(face_conf), float(threshold), limit, float(max_s))
+    return Settings(model, float(face_conf), float(threshold), limit, float(max_s), bool(blur))
 
 
 def remembered(slot: str, key: Hashable, compute: Callable[[], object]) -> object:
@@ -139,6 +140,7 @@ def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]
     config = PipelineConfig.for_images(
         DetectorConfig(confidence=settings.face_confidence, mode="accurate"),
         ClassifierConfig(model=settings.model, threshold=settings.mask_threshold),
+        blur=settings.blur,
     )
     pipeline = build_pipeline(config, detector=models.detector, classifier=models.classifier)
     return process_photos(uploads, pipeline, settings.max_mb)
@@ -207,6 +209,11 @@ def show_clip(result: ClipResult) -> None:
         st.warning(f"Only the first {result.frames:d} frames were processed (see the sidebar limit).")
     video, details = st.columns([3, 2])
     video.video(result.video, format="video/webm")
+    if result.timeline:  # our own SVG, no user text in it; one line, so Markdown keeps it as HTML (st.html drops SVG)
+        flat = " ".join(line.strip() for line in result.timeline.splitlines()).replace(
+            "<svg ", '<svg style="width:100%;height:auto" ', 1
+        )
+        video.markdown(f'<div class="facemask-timeline">{flat}</div>', unsafe_allow_html=True)
     with details:
         show_events(result)
 
@@ -248,6 +255,7 @@ def analyze_clip(upload, settings: Settings) -> ClipResult:
             analyzer,
             settings.max_clip_s,
             lambda fraction, text: bar.progress(fraction, text=plain(text)),
+            blur=settings.blur,
         )
     finally:
         bar.empty()

@@ -20,8 +20,9 @@ class Settings:
     mask_threshold: float
     max_mb: int
     max_clip_s: float
+    blur: bool = False  # faces blurred in the annotated photos, clip and snapshots
 
 
 def model_choices() -> list[str]:
     override = os.environ.get(MODEL_ENV, "").strip()
-    return ([override] if override else []) + ["default", "resnet50", "lite"]
+    return ([override] if override else []) + ["default", "ensemble", "resnet50"]

@@ -4,10 +4,13 @@ Only `facemask batch` imports this module, and only when Ray is installed: no ot
 ever loads Ray. Files are handed out biggest first, one at a time, to whichever worker is free,
 so a long file started early does not hold up the end of the batch.
 
-A worker killed mid-file (OOM killer, `kill -9`, a lost node) is restarted by Ray
-(`max_restarts=-1`) and its file run again from the start (`max_task_retries`); its partial
-outputs (`NAME.partial-<pid>-<hex>.ext`) never reach the real names and go when the file's
-outputs commit. After RETRIES retries the file is reported as failed and the batch goes on.
+A worker that dies mid-file (OOM killer, `kill -9`, its node lost) is replaced by a new actor,
+which Ray places wherever a CPU is free, and its file goes back to the front of the queue, for the
+next free worker: a lost node's files run again on the nodes left. Ray's own restarts are not used:
+an actor whose node is gone cannot come back while the other nodes' CPUs are held by the other
+workers, and its call fails at once (`ActorUnavailableError`) rather than being retried. Partial
+outputs (`NAME.partial-<pid>-<hex>.ext`) never reach the real names and go when the file's outputs
+commit. After RETRIES runs again the file is reported as failed and the batch goes on.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import logging
 import os
 import re
 import socket
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +33,7 @@ from facemask.core.errors import FacemaskError, one_line
 from facemask.io.imageio import MAX_PIXELS_ENV
 from facemask.pipeline.stopsignals import StopSignals
 
-RETRIES = 2  # runs of a file after its worker died, before it is reported as failed
+RETRIES = 2  # runs of a file again after its worker died on it, before it is reported as failed
 POLL_S = 0.5  # how often the wait for results looks for a stop signal
 
 
@@ -90,25 +93,54 @@ def run_on_ray(
     Ctrl-C, SIGTERM or SIGHUP end the batch between results (BatchStopped), so the report of the videos
     done is still written. The handlers go in after `ray.init`, which puts in its own, and only note the
     signal (`settle`): an exception raised inside Ray's `wait` would break it, so the wait polls instead.
+    The loop ends once every file has its result; a replacement worker still starting is not waited for.
     """
-    actor_class = ray.remote(worker_class).options(num_cpus=1, max_restarts=-1, max_task_retries=RETRIES)
-    actors = [
-        actor_class.remote(config, in_actor=True, env=worker_env()) for _ in range(max(1, min(workers, len(jobs))))
-    ]
+    pool = _Workers(ray, ray.remote(worker_class).options(num_cpus=1, max_restarts=0), config)
+    for _ in range(max(1, min(workers, len(jobs)))):
+        pool.start()
     queue = deque(sorted(jobs, key=_size, reverse=True))
-    waiting = {actor.ready.remote(): (actor, None) for actor in actors}  # a call in flight -> its actor, its job
+    runs: Counter[str] = Counter()
     with StopSignals() as signals:
         signals.settle()
-        while waiting:
-            ref = _next_done(ray, waiting, signals)
-            actor, job = waiting.pop(ref)
-            if job is None:
-                _check_ready(ray, ref)
-            else:
-                yield _result(ray, ref, job)
+        while pool.files_in_flight() or (queue and pool.calls):
+            ref = _next_done(ray, pool.calls, signals)
+            actor, job = pool.calls.pop(ref)
+            if job is None and not _started(ray, ref, alone=not pool.calls):
+                continue  # a replacement that could not start either: the others take its share
+            if job is not None:
+                result, died = _result(ray, ref, job, runs[job.name])
+                if result is not None:
+                    yield result
+                if died:  # killed for good and replaced; its file, unless out of runs, goes back in front
+                    if result is None:
+                        queue.appendleft(job)
+                    pool.replace(actor, start=bool(queue))
+                    continue
             if queue:
                 job = queue.popleft()
-                waiting[actor.process.remote(job)] = (actor, job)
+                runs[job.name] += 1
+                pool.calls[actor.process.remote(job)] = (actor, job)
+
+
+class _Workers:
+    """The batch's actors, and each call in flight on them -> (its actor, its job; None: the actor's start)."""
+
+    def __init__(self, ray: ModuleType, actor_class, config: PipelineConfig) -> None:
+        self.ray, self.actor_class, self.config = ray, actor_class, config
+        self.calls: dict = {}
+
+    def start(self) -> None:
+        actor = self.actor_class.remote(self.config, in_actor=True, env=worker_env())
+        self.calls[actor.ready.remote()] = (actor, None)
+
+    def replace(self, actor, start: bool) -> None:
+        """A dead (or unreachable) worker is killed for good; a new one starts while files are left."""
+        self.ray.kill(actor, no_restart=True)
+        if start:
+            self.start()
+
+    def files_in_flight(self) -> bool:
+        return any(job is not None for _, job in self.calls.values())
 
 
 def _next_done(ray: ModuleType, waiting: dict, signals: StopSignals):
@@ -127,22 +159,30 @@ def _size(job: FileJob) -> int:
         return 0
 
 
-def _check_ready(ray: ModuleType, ref) -> None:
+def _started(ray: ModuleType, ref, alone: bool) -> bool:
+    """Whether a worker came up. Models that do not load end the batch with their line; so does a worker
+    that could not start at all when it is `alone` (no other worker to run the files)."""
     try:
         _, error = ray.get(ref)
     except ray.exceptions.RayError as exc:
-        raise FacemaskError(f"a batch worker could not start ({_first_line(exc)})") from None
+        if alone:
+            raise FacemaskError(f"a batch worker could not start ({_first_line(exc)})") from None
+        return False
     if error is not None:
         raise FacemaskError(error)
+    return True
 
 
-def _result(ray: ModuleType, ref, job: FileJob) -> FileResult:
+def _result(ray: ModuleType, ref, job: FileJob, runs: int) -> tuple[FileResult | None, bool]:
+    """The file's result (None: it runs again), and whether its worker died on it."""
     try:
-        return ray.get(ref)
+        return ray.get(ref), False
     except ray.exceptions.RayActorError as exc:
-        return FileResult.failed(job, f"its worker died {RETRIES + 1} times on it ({_first_line(exc)})")
+        if runs <= RETRIES:
+            return None, True
+        return FileResult.failed(job, f"its worker died {runs} times on it ({_first_line(exc)})"), True
     except ray.exceptions.RayError as exc:
-        return FileResult.failed(job, f"worker failed ({_first_line(exc)})")
+        return FileResult.failed(job, f"worker failed ({_first_line(exc)})"), False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,9 +1,11 @@
 """What a batch will do: the input videos (a folder, or a list file), each one's outputs, and which are done.
 
-Every input gets `DIR/<stem>.jsonl`, `DIR/<stem>.summary.json` and, with `--video`, `DIR/<stem>.mp4`.
-Equal stems (`a/clip.mp4`, `b/clip.mp4`) are told apart by a short hash of the path, so a re-run
-names them the same way. The summary is written last, atomically, once the other outputs are in
-place: a file whose summary and other outputs exist is done, and a re-run skips it.
+Every input gets `DIR/<stem>.jsonl`, `DIR/<stem>.events.jsonl` (its violations, with their snapshots in
+`DIR/<stem>.events_snapshots/`), `DIR/<stem>.summary.json` and, with `--video`, `DIR/<stem>.mp4`.
+Stems whose outputs would clash (`a/clip.mp4` and `b/clip.mp4`; `clip.mp4` and `clip.events.mp4`) are
+told apart by a short hash of the path, so a re-run names them the same way. The summary is written
+last, atomically, once the other outputs are in place: a file whose summary and other outputs exist
+is done, and a re-run skips it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pathlib import Path
 
 from facemask.core.errors import FacemaskError
 from facemask.io.imageio import VIDEO_SUFFIXES, read_bounded
+from facemask.io.safeio import real_path
 from facemask.io.walk import walk_files
 from facemask.sinks.video_outputs import VideoOutputs
 
 log = logging.getLogger(__name__)
 LIST_LIMIT = 16 * 2**20  # a million paths; more is not a list a person wrote
+OUTPUT_SUFFIXES = (".jsonl", ".events.jsonl", ".summary.json", ".mp4")  # the files of FileJob.files
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,20 @@ class FileJob:
             summary=self.out_dir / f"{self.name}.summary.json",
         )
 
+    @property
+    def events(self) -> Path:
+        """The violation events (the events output writes them, as for `detect --events`; snapshots beside)."""
+        return self.out_dir / f"{self.name}.events.jsonl"
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file this input's run writes, the summary last (the snapshots are the events' folder)."""
+        outputs = self.outputs
+        return [p for p in (outputs.video, outputs.jsonl, self.events, outputs.summary) if p is not None]
+
     def done(self) -> bool:
         """Complete outputs from an earlier run: the summary (committed last) and every other output exist."""
-        outputs = self.outputs
-        return all(p is None or p.is_file() for p in (outputs.summary, outputs.jsonl, outputs.video))
+        return all(p.is_file() for p in self.files)
 
 
 def plan_batch(spec: Path, out_dir: Path, video: bool = False) -> list[FileJob]:
@@ -54,10 +68,10 @@ def plan_batch(spec: Path, out_dir: Path, video: bool = False) -> list[FileJob]:
     if spec.is_dir() and (out_dir == spec.absolute() or spec.absolute() in out_dir.parents):
         raise FacemaskError(f"{out_dir}: --output is inside the input folder {spec}; pick a folder outside it")
     jobs = [FileJob(path, name, out_dir, video) for path, name in zip(inputs, output_names(inputs))]
-    real_inputs = {p.resolve(): p for p in inputs}
+    real_inputs = {real_path(p): p for p in inputs}
     for job in jobs:
-        for out in (job.outputs.video, job.outputs.jsonl, job.outputs.summary):
-            if out is not None and out.resolve() in real_inputs:
+        for out in job.files:
+            if real_path(out) in real_inputs:
                 raise FacemaskError(f"{out}: an output of {job.path} would overwrite an input; pick another --output")
     return jobs
 
@@ -107,13 +121,19 @@ def read_list(path: Path) -> list[Path]:
 
 
 def output_names(paths: list[Path]) -> list[str]:
-    """Each input's output stem: its own, or for a repeated stem `<stem>-<8 hex of its path>`."""
+    """Each input's output stem: its own, or `<stem>-<8 hex of its path>` when one of its files is taken."""
     taken: set[str] = set()
     names = []
     for path in paths:
         name = path.stem
-        if name.lower() in taken:  # case-blind: `Clip.mp4` and `clip.mp4` clash on macOS and Windows
+        if _file_names(name) & taken:  # case-blind: `Clip.mp4` and `clip.mp4` clash on macOS and Windows
             name = f"{name}-{hashlib.sha1(str(path).encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
-        taken.add(name.lower())
+        taken |= _file_names(name)
         names.append(name)
     return names
+
+
+def _file_names(name: str) -> set[str]:
+    """The names of the files a stem's outputs take, lower-cased: `clip.events.mp4`'s JSON Lines are
+    `clip.events.jsonl`, the name `clip.mp4`'s events have."""
+    return {f"{name}{suffix}".lower() for suffix in OUTPUT_SUFFIXES}

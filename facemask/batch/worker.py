@@ -8,7 +8,7 @@ A tracked pipeline carries state, so each file gets its own, around the worker's
 In an actor the worker holds itself to one thread (OpenCV, LiteRT; batch/cluster.py passes
 OMP_NUM_THREADS=1, set before the models load): N workers on N cores then never fight over them. A file
 stopped mid-way (SIGTERM to the worker) leaves no output under its real name; the actor ends
-itself with that signal, so Ray restarts it and runs the file again.
+itself with that signal, so the batch replaces it and runs the file again (batch/cluster.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from time import perf_counter
 
 from facemask.batch.plan import FileJob
 from facemask.batch.report import FileResult
-from facemask.core.config import PipelineConfig
+from facemask.core.config import AlertConfig, PipelineConfig
 from facemask.core.errors import FacemaskError, one_line
 
 
@@ -71,7 +71,7 @@ class FileWorker:
             if not self.in_actor:
                 raise
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)  # end as asked: Ray restarts the actor and retries the file
+            os.kill(os.getpid(), signal.SIGTERM)  # end as asked: the batch replaces the actor, reruns the file
             raise
         except FacemaskError as exc:
             return FileResult.failed(job, one_line(str(exc)), self.node, _since(start))
@@ -96,13 +96,23 @@ class FileWorker:
         with ExitStack() as stack:
             stack.callback(source.stop)
             source.start()
-            pipeline = build_pipeline(self.config, self.detector, self.classifier)
+            pipeline = build_pipeline(with_events(self.config, job), self.detector, self.classifier)
             job.out_dir.mkdir(parents=True, exist_ok=True)
             stats = pipeline.run(source, job.outputs.sinks(source.fps), keep_on_stop=False)
         if stats.stop_signal is not None:
             raise BatchStopped(stats.stop_signal)
-        write_summary(job.outputs.summary, stats.summary)
+        try:
+            write_summary(job.outputs.summary, stats.summary)
+        except FacemaskError:  # a full disk: the file failed, so nothing of it stays (and its space comes back)
+            for path in job.files:
+                path.unlink(missing_ok=True)
+            raise
         return stats.summary
+
+
+def with_events(config: PipelineConfig, job: FileJob) -> PipelineConfig:
+    """The batch's config with this file's events output, so its summary says where its violations are."""
+    return replace(config, alerts=replace(config.alerts or AlertConfig(), events_path=job.events))
 
 
 def _since(start: float) -> float:

@@ -20,12 +20,14 @@ from pathlib import Path
 from facemask.classification.crops import CROP_MARGIN
 from facemask.classification.shipped import SHIPPED, shipped_names
 from facemask.core.errors import FacemaskError
+from facemask.core.extras import require_tensorflow
 from facemask.core.labels import labels_problem
 from facemask.io.imageio import read_bounded
 
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
 MODELS_DIR = Path(str(resources.files("facemask") / "models"))
 MAX_CARD_BYTES = 2**20
+MAX_MODEL_BYTES = 2**31  # a TFLite flatbuffer's own limit; read whole, so the bytes checked are the bytes run
 MAX_MEMBERS = 8
 
 
@@ -123,6 +125,8 @@ def resolve_model(name_or_path: str) -> Path:
         )
     if path.suffix not in (".tflite", ".keras", ".json"):
         raise FacemaskError(f"{path}: unsupported model format (expected .tflite, .keras or a mean card .json)")
+    if path.suffix == ".keras":
+        require_tensorflow("a .keras model")
     return path
 
 
@@ -199,8 +203,10 @@ def load_card(model_path: Path) -> ModelCard:
         raise
 
 
-def verify_model_file(model_path: Path, expected: str | None) -> None:
-    """The model's bytes must hash to its card's `model_sha256`: a flipped byte would run, and answer wrong.
+def read_verified_model(model_path: Path, expected: str | None) -> bytes:
+    """The model's bytes, read once, which must hash to its card's `model_sha256`: a flipped byte would run,
+    and answer wrong. The caller loads these very bytes, never the path again: a file swapped in between
+    the check and the load would otherwise run unchecked.
 
     A card without the hash cannot vouch for the file beside it (replaced, tampered with), so that
     model is not loaded either: `facemask export` writes the hash, or it can be added by hand.
@@ -211,15 +217,10 @@ def verify_model_file(model_path: Path, expected: str | None) -> None:
             f"re-export the model (facemask export) or add its SHA-256 (sha256sum {model_path.name}) "
             'to the card as "model_sha256"'
         )
-    digest = hashlib.sha256()
-    try:
-        with open(model_path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as exc:
-        raise FacemaskError(f"{model_path}: cannot read model ({exc.strerror})") from None
-    if digest.hexdigest() != expected:
+    data = read_bounded(model_path, MAX_MODEL_BYTES, "a model file")
+    if hashlib.sha256(data).hexdigest() != expected:
         raise FacemaskError(
             f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
             "or the card belongs to another model)"
         )
+    return data

@@ -1,18 +1,21 @@
 """Running one model: its card's crops in, raw P(mask) out.
 
-TFLite models run through LiteRT; a Keras `.keras` file also loads, and is called directly on
-the batch rather than through `predict`, which costs ~100 ms per call. A model is loaded only
-once its bytes match its card's `model_sha256`, and its input and output shapes are checked
+TFLite models run through LiteRT; a Keras `.keras` file also loads (with the `train` extra, which
+card.resolve_model checks for), and is called directly on the batch rather than through `predict`,
+which costs ~100 ms per call. A model is loaded only once its bytes match its card's `model_sha256`,
+and from those very bytes, read once (card.read_verified_model): never from its path again, where a
+file swapped in after the check would load unchecked. Its input and output shapes are checked
 against the card before it is used.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from facemask.classification.card import load_card, verify_model_file
+from facemask.classification.card import load_card, read_verified_model
 from facemask.classification.crops import face_crops
 from facemask.core.errors import FacemaskError
 
@@ -20,11 +23,17 @@ from facemask.core.errors import FacemaskError
 class LiteRTRunner:
     """A TFLite model on LiteRT: float32 batches in (quantized on the way if the model is), float32 out."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, content: bytes | None = None) -> None:
+        """`content`: the model's bytes, already checked (`path` then only names it); None reads `path`.
+
+        The interpreter runs on the bytes it is given without copying them, so they are kept with it.
+        """
         from ai_edge_litert.interpreter import Interpreter
 
+        self.content = content
+        source = {"model_path": str(path)} if content is None else {"model_content": content}
         try:
-            self.interp = Interpreter(model_path=str(path), num_threads=threads)
+            self.interp = Interpreter(**source, num_threads=threads)
             self.interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise FacemaskError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
@@ -58,12 +67,17 @@ def _limits(dtype) -> tuple[int, int]:
 
 
 class _KerasRunner:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, content: bytes) -> None:
+        """Keras loads a `.keras` archive only by path (its loader for file objects is private), so the checked
+        bytes go to a private copy (a folder only this user can enter), which is loaded and then removed."""
         import keras
 
         try:
-            self.model = keras.models.load_model(path, compile=False)
-        except Exception as exc:  # keras raises many types for a bad file
+            with tempfile.TemporaryDirectory(prefix="facemask-model-") as folder:
+                copy = Path(folder) / path.name
+                copy.write_bytes(content)
+                self.model = keras.models.load_model(copy, compile=False)
+        except Exception as exc:  # keras raises many types for a bad file (and OSError for a full temp folder)
             raise FacemaskError(f"{path}: cannot load Keras model ({str(exc).splitlines()[0]})") from None
         self.input_hw = tuple(self.model.input_shape[1:3])
 
@@ -77,8 +91,8 @@ class CardModel:
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.card = load_card(path)
-        verify_model_file(path, self.card.sha256)
-        self.run = LiteRTRunner(path, threads) if path.suffix == ".tflite" else _KerasRunner(path)
+        content = read_verified_model(path, self.card.sha256)
+        self.run = LiteRTRunner(path, threads, content) if path.suffix == ".tflite" else _KerasRunner(path, content)
         self._mask_col = self.card.labels.index("mask")
         self._check_output()
 

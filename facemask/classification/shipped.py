@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 SHIPPED = {
-    "default": ("mask_default.json", "the calibrated mean of resnet50, lite112 and lite128"),
-    "ensemble": ("mask_default.json", "the same mean, by the name that says what it is"),
+    "default": ("mask_lite.tflite", "the lite: right on more held-out faces than the mean, at a tenth of its cost"),
     "lite": ("mask_lite.tflite", "one light CNN under 1 MB, 112 px, distilled from the mean"),
+    "ensemble": ("mask_default.json", "the calibrated mean of resnet50, lite112 and lite128"),
     "resnet50": ("mask_resnet50.tflite", "ResNet50, 96 px (a member of the mean)"),
     "lite112": ("mask_lite112.tflite", "the earlier lite, 112 px (a member of the mean)"),
     "lite128": ("mask_lite128.tflite", "the first lite, 128 px, folder set only (a member of the mean)"),

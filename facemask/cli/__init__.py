@@ -2,8 +2,9 @@
 
 Each module in COMMANDS has `register(subparsers)`, which adds its subcommand with its options
 (shared ones from options.py) and `func`, the function that runs it. Modules here import only
-argparse and the configs at load time; TensorFlow, OpenCV and the models load when a subcommand
-runs, so `facemask --help` and `--version` stay light. `main` lives here, not in a `main.py`,
+argparse and the configs at load time; OpenCV, the models and (for `train`, `export` and `.keras`
+models, with the `train` extra) TensorFlow load when a subcommand runs, so `facemask --help` and
+`--version` stay light. `main` lives here, not in a `main.py`,
 so that `facemask.cli.main` can only ever mean this function.
 """
 
@@ -23,6 +24,7 @@ COMMANDS: dict[str, str] = {  # subcommand -> the module that registers it, in `
     "app": "facemask.cli.app",
     "detect": "facemask.cli.detect",
     "batch": "facemask.cli.batch",
+    "report": "facemask.cli.report",
 }
 
 

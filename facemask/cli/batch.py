@@ -1,10 +1,11 @@
 """`facemask batch FOLDER_OR_LIST --output DIR`: every video of an archive through the detect pipeline, on Ray.
 
 Per video, under DIR: `<stem>.jsonl` (the lines `facemask detect FILE --json` writes),
+`<stem>.events.jsonl` with `<stem>.events_snapshots/` (what `--events` writes),
 `<stem>.summary.json` (written last: its presence means the video is done) and, with `--video`,
 `<stem>.mp4`; then `report.json` and `report.csv` for the whole batch. A re-run skips the videos
-that are done. Exit status: 0 when every video is ok, 1 when some failed (each listed in the
-report with its error), 2 for bad input, 128 + the signal number when stopped.
+that are done. Exit status: 0 when every video is ok, 1 when some failed (each listed in the report
+with its error), 2 for bad input, 128 + the signal number when stopped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from facemask.cli import options, values
 from facemask.cli.configs import RunOptions, build_configs, set_pixel_budget
 from facemask.cli.outputs import stopped
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, printable
 
 if TYPE_CHECKING:  # annotations only: the batch modules load when the command runs
     from facemask.batch.plan import FileJob
@@ -48,27 +49,57 @@ def register(subparsers) -> None:
         metavar="N",
         help="workers, one CPU and one thread each (default: every CPU of this machine, or of the cluster)",
     )
+    options.add_blur(p)
+    options.add_report(
+        p, "HTML report of every video of the batch (see `facemask report`), written at the end, also when stopped"
+    )
     options.add_model(p)
     options.add_detector_options(p)
     options.add_detect_every(p)
     options.add_violation_after(p)
     options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this")
     # What `detect` takes but a batch does not (--no-track, --events, --beep, --on-violation) keeps RunOptions'
-    # default: tracked (the summary needs it), no events, no actions.
+    # default: tracked (the summary needs it), no actions; each video's events go beside its other outputs
+    # (batch/worker.py with_events).
     p.set_defaults(func=run, mute_native=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    from facemask.batch.lock import batch_lock, remove_dead_partials
     from facemask.batch.plan import plan_batch
-    from facemask.batch.report import earlier_rows, resumed_result, write_report
-    from facemask.batch.worker import BatchStopped
 
     set_pixel_budget(args.max_megapixels)
     config = build_configs(RunOptions.from_args(args), "video").pipeline()
     jobs = plan_batch(args.source, args.output, video=args.video)
+    if args.report is not None:
+        from facemask.io.safeio import check_writable
+
+        check_writable(args.report, "--report")
     backend = _backend(args)
+    _make_folder(jobs[0].out_dir)
+    with batch_lock(jobs[0].out_dir):  # one batch at a time on a folder; a dead one's partial files go
+        outputs = _outputs(jobs)
+        remove_dead_partials(outputs)
+        try:
+            return _run_locked(args, jobs, config, backend)
+        finally:
+            remove_dead_partials(outputs)
+
+
+def _outputs(jobs: list[FileJob]) -> list[Path]:
+    from facemask.batch.report import REPORT_CSV, REPORT_JSON
+
     out_dir = jobs[0].out_dir
-    _make_folder(out_dir)
+    named = [p for job in jobs for p in job.files]
+    return [*named, out_dir / REPORT_JSON, out_dir / REPORT_CSV]
+
+
+def _run_locked(args: argparse.Namespace, jobs: list[FileJob], config: PipelineConfig, backend: Backend) -> int:
+    """The batch, once its folder is locked: the videos not done, then the report over all of them."""
+    from facemask.batch.report import earlier_rows, resumed_result, write_report
+    from facemask.batch.worker import BatchStopped
+
+    out_dir = jobs[0].out_dir
     earlier = earlier_rows(out_dir)
     resumed = (resumed_result(job, earlier) for job in jobs if job.done())
     results = {r.name: r for r in resumed if r.ok}  # an unreadable summary: that video runs again
@@ -85,6 +116,12 @@ def run(args: argparse.Namespace) -> int:
     json_path, csv_path = write_report(out_dir, ordered, perf_counter() - start)
     failed = sum(not r.ok for r in ordered)
     print(f"{len(ordered) - failed} of {len(jobs)} videos ok, {failed} failed; report: {json_path}, {csv_path}")
+    if args.report is not None:
+        from facemask.report.page import write_report
+        from facemask.report.runs import load_runs
+
+        write_report(args.report, load_runs([out_dir]))
+        print(f"wrote report to {args.report}")
     if signum is not None:
         print(f"not run: {len(jobs) - len(ordered)} of {len(jobs)} videos; the same command again resumes the batch")
         return stopped(signum)
@@ -123,7 +160,7 @@ def _process(
     with progress_bar(running, desc="videos", total=len(todo)) as bar:
         for result in bar:
             results[result.name] = result
-            bar.write(f"[{len(results)}/{total}] {describe(result)}")
+            bar.write(printable(f"[{len(results)}/{total}] {describe(result)}"))
 
 
 def describe(result: FileResult) -> str:

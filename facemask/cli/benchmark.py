@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     options.add_json(p, "write the result JSON here")
     options.add_model(p)
     options.add_detector_mode(p)
-    options.add_face_detector(p, "face detector (default: fused, as `detect` uses)")
+    options.add_face_detector(p, "face detector (default: centerface, as `detect` uses)")
     options.add_detect_every(p)
     options.add_no_track(p, "no tracking (and so no smoothing or events)")
     p.add_argument("--no-events", action="store_true", help="tracking without the violation monitor")
@@ -55,7 +55,7 @@ def run(a: argparse.Namespace) -> int:
         events=not a.no_events,
         encode=a.encode,
         detect_every=detect_cadence(a.detect_every),
-        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector, face_check=a.face_check),
+        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
         classifier=ClassifierConfig(model=a.model),
     )
     result = run_benchmark(cfg)

@@ -39,7 +39,6 @@ class RunOptions:
     confidence: float = DetectorConfig.confidence
     detector_mode: str | None = None
     face_detector: str = DetectorConfig.backend
-    face_check: bool = True
     face_model: Path | None = None
     no_track: bool = False
     detect_every: int | None = None
@@ -53,6 +52,7 @@ class RunOptions:
     json: Path | None = None
     realtime: bool = False
     summary: Path | None = None
+    blur: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -74,10 +74,10 @@ class RunConfigs:
 
     def pipeline(self, sources: int = 1) -> PipelineConfig:
         """The stages: images each detected and untracked; video tracked unless `--no-track`, with alerts,
-        detected at the cadence of `sources` streams sharing the detector."""
-        if self.kind not in VIDEO_KINDS:
-            return PipelineConfig.for_images(self.detector, self.classifier)
+        detected at the cadence of `sources` streams sharing the detector; faces blurred with `--blur`."""
         o = self.options
+        if self.kind not in VIDEO_KINDS:
+            return PipelineConfig.for_images(self.detector, self.classifier, blur=o.blur)
         alerts = AlertConfig(
             events_path=o.events, min_no_mask_s=o.violation_after, beep=o.beep, on_violation=o.on_violation
         )
@@ -87,6 +87,7 @@ class RunConfigs:
             tracker=None if o.no_track else TrackerConfig(),
             alerts=alerts,
             detect_every=detect_cadence(o.detect_every, sources),
+            blur=o.blur,
         )
 
 
@@ -98,7 +99,6 @@ def build_configs(options: RunOptions, kind: str) -> RunConfigs:
         mode=o.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate"),
         model_dir=o.face_model,
         backend=o.face_detector,
-        face_check=o.face_check,
     )
     output = OutputConfig(
         display=not o.no_display if kind in VIDEO_KINDS else o.display,  # images: only when asked

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from facemask.cli import options
-from facemask.cli.configs import VIDEO_KINDS, RunOptions, build_configs, set_pixel_budget
+from facemask.cli.configs import STDOUT, VIDEO_KINDS, RunOptions, build_configs, set_pixel_budget
 from facemask.cli.outputs import check_detect_outputs, single_image_output
 from facemask.cli.parser import Parser
 from facemask.core.config import OPEN_TIMEOUT_S
@@ -96,6 +96,8 @@ def check_option_combinations(args: argparse.Namespace, kinds: list[str]) -> Non
         raise FacemaskError("--summary needs a tracked video, camera or stream")
     if not video and single_image_output(args) and (len(kinds) > 1 or kinds[0] != "image"):
         raise FacemaskError(f"{args.output}: --output takes a folder when there is more than one image")
+    if args.report is not None and (not video or args.json is None or args.json == STDOUT):
+        raise FacemaskError("--report needs a video, camera or stream and --json FILE (the report is drawn from it)")
     live = any(kind in ("camera", "stream") for kind in kinds)
     if (args.open_timeout != OPEN_TIMEOUT_S or args.reconnect) and not live:
         raise FacemaskError("--open-timeout and --reconnect apply to cameras and streams only")

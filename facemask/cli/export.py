@@ -8,6 +8,7 @@ from pathlib import Path
 from facemask.cli import options
 from facemask.cli.train import warn_at_chance
 from facemask.core.errors import FacemaskError
+from facemask.core.extras import require_tensorflow
 
 RUN_FILES = ("best.keras", "card_base.json", "eval_data.npz")  # what `train` leaves for a re-export
 
@@ -20,6 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    require_tensorflow("exporting")
     from facemask.training.export import export_and_check
 
     missing = [name for name in RUN_FILES if not (a.run / name).is_file()]

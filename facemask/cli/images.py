@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from facemask.cli.configs import STDOUT, RunConfigs, load_pipeline
-from facemask.cli.outputs import check_image_destinations, say, single_image_output, stopped
-from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
+from facemask.cli.outputs import check_copy_size, check_image_destinations, say, single_image_output, stopped
+from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line, printable
 
 
 def detect_images(args: argparse.Namespace, configs: RunConfigs, kinds: list[str]) -> int:
@@ -29,6 +29,7 @@ def detect_images(args: argparse.Namespace, configs: RunConfigs, kinds: list[str
     out_dir = out.output
     if out_dir is not None and single_image_output(args):  # one image, `--output annotated.jpg`
         items = [replace(items[0], relative=Path(out_dir.name))]
+        check_copy_size(items[0], out_dir)
         out_dir = out_dir.parent
     if out_dir is not None:
         check_image_destinations(items, out_dir)
@@ -46,7 +47,9 @@ def detect_images(args: argparse.Namespace, configs: RunConfigs, kinds: list[str
                 json_sink.skip(str(item.path), _error_text(item, exc))
 
         if image_sink is not None and not strict:
-            image_sink.on_error = lambda frame, exc: bar.write(f"error: {exc}; copy skipped", file=sys.stderr)
+            image_sink.on_error = lambda frame, exc: bar.write(
+                f"error: {one_line(str(exc))}; copy skipped", file=sys.stderr
+            )
         source = ImageSource(bar, on_error=None if strict else on_error)
         lines = LinesSink(bar.write, _result_line, sys.stderr if args.json == STDOUT else sys.stdout)
         stats = pipeline.run(source, [lines, *sinks])
@@ -83,4 +86,6 @@ def _error_text(item, exc: FacemaskError) -> str:
 def _result_line(frame, faces) -> str:
     """`photo.jpg: 2 faces (mask 97%, no_mask 88%)`."""
     found = ", ".join(f"{r['label']} {r['confidence']:.0%}" for r in faces.to_records() if r["confidence"] is not None)
-    return f"{frame.name}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + (f" ({found})" if found else "")
+    return f"{printable(frame.name)}: {len(faces)} face{'s' if len(faces) != 1 else ''}" + (
+        f" ({found})" if found else ""
+    )

@@ -50,12 +50,6 @@ def add_model(p: argparse.ArgumentParser) -> None:
 def add_face_detector(p: argparse.ArgumentParser, help: str | None = None) -> None:
     """`--face-detector`: every command (and tool) that runs the face detector."""
     p.add_argument("--face-detector", choices=FACE_DETECTORS, default=DetectorConfig.backend, help=help)
-    p.add_argument(
-        "--no-face-check",
-        dest="face_check",
-        action="store_false",
-        help="fused detector without its face check, at its own higher cut (fewer masked faces found)",
-    )
 
 
 def add_detector_mode(p: argparse.ArgumentParser, default: str | None = "fast", help: str | None = None) -> None:
@@ -140,9 +134,30 @@ def add_detect_options(p: argparse.ArgumentParser) -> None:
     add_no_track(p, "label every frame on its own (no tracking, no smoothing)")
     add_detect_every(p)
     p.add_argument("--max-frames", type=values.positive_int, metavar="N", help="stop after N frames")
+    add_blur(p)
+    add_report(
+        p,
+        "HTML report of the run (timeline, violations with snapshots, totals), drawn from --json FILE and the "
+        "summary and events beside it; written at the end, also when stopped",
+    )
     _add_alert_options(p)
     _add_stream_options(p)
     add_max_megapixels(p, "refuse images and video frames whose header declares more pixels than this")
+
+
+def add_blur(p: argparse.ArgumentParser) -> None:
+    """`--blur`: faces blurred in every picture shown or saved, for detect and batch alike."""
+    p.add_argument(
+        "--blur",
+        action="store_true",
+        help="blur faces in every picture shown or saved (annotated video and images, the window, event snapshots, "
+        "report thumbnails); boxes and labels still drawn, JSON unchanged",
+    )
+
+
+def add_report(p: argparse.ArgumentParser, help: str) -> None:
+    """`--report PATH`: the HTML report (facemask/report/), written at the end of the run, even when stopped."""
+    p.add_argument("--report", type=Path, metavar="PATH", help=help)
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
@@ -161,7 +176,7 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
         help="P(no_mask) at which a face is labelled no_mask (default: the model card's)",
     )
     add_detector_mode(p, None, "face detector preset (default: accurate for images, fast for video)")
-    add_face_detector(p, "res10 (SSD), yunet, or fused: both merged, finds most masked faces (default: fused)")
+    add_face_detector(p, "centerface (finds most masked faces) or res10 (the SSD) (default: centerface)")
     p.add_argument("--face-model", type=Path, metavar="DIR", help="folder with the res10 SSD face detector files")
 
 

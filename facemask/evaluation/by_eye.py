@@ -1,8 +1,8 @@
 """Boxes a person looked at: faces nobody annotated, and candidates that are not faces.
 
 The scenes' annotations miss many real faces (background, blurred, in profile), so a scored
-"false positive" may be a face. tools/face_check_data.py draws the unmatched boxes on contact
-sheets; what a person decides is kept in a JSON file of `{"scene", "box", "label"}` entries.
+"false positive" may be a face. evaluation/sheets.py draws the unmatched boxes on contact
+sheets; what a person decides (tools/by_eye_labels.py) is kept in a JSON file of `{"scene", "box", "label"}` entries.
 A detector's box takes the label of a looked-at box in the same scene that it overlaps at
 IoU >= MATCH_IOU, so the labels outlive small changes to the detector.
 """
@@ -29,10 +29,11 @@ class ByEye:
     labels: dict[str, list[str]]
 
     @classmethod
-    def load(cls, path: Path) -> ByEye:
+    def load(cls, *paths: Path) -> ByEye:
+        """The labels of one or more files (each detector's sheets add a file; the first file's label wins)."""
         boxes: dict[str, list] = {}
         labels: dict[str, list[str]] = {}
-        for entry in json.loads(Path(path).read_text())["boxes"]:
+        for path, entry in ((p, e) for p in paths for e in json.loads(Path(p).read_text())["boxes"]):
             if entry["label"] not in LABELS:
                 raise ValueError(f"{path}: label {entry['label']!r} is not one of {LABELS}")
             boxes.setdefault(entry["scene"], []).append(entry["box"])

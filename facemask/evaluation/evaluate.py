@@ -38,8 +38,8 @@ class WholeImageWhenNoFace:
     def __init__(self, detector: Detector) -> None:
         self.detector, self.config = detector, detector.config
 
-    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
-        faces = self.detector.detect(image, held)
+    def detect(self, image: np.ndarray) -> Faces:
+        faces = self.detector.detect(image)
         if len(faces):
             return faces
         h, w = image.shape[:2]

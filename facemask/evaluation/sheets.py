@@ -1,8 +1,8 @@
 """Contact sheets: boxes shown in their context, numbered, so a person can say by eye what each one holds.
 
 A scored "false positive" on the scenes is often a face nobody annotated. tools/score_detection.py
-(`--sheets`) and tools/face_check_data.py draw them here; a person counts or labels them from the
-sheets, and the index beside them (`<prefix>_index.tsv`: number, scene, box, score) ties each
+and tools/tune_centerface.py (`--sheets`) draw them here; a person counts or labels them from the
+sheets (tools/by_eye_labels.py), and the index beside them (`<prefix>_index.tsv`: number, scene, box, score) ties each
 number back to its box.
 """
 

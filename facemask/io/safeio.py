@@ -45,6 +45,24 @@ def _special(path: Path) -> int | None:
     return None if stat.S_ISREG(mode) else mode
 
 
+def real_path(path: str | Path) -> Path:
+    """`Path.resolve()` that never raises: a link that loops (a RuntimeError before Python 3.13) stays as named,
+    so a folder holding `self.jpg -> self.jpg` is checked like any other and the link fails alone when read."""
+    return Path(os.path.realpath(path))
+
+
+SYSTEM_OUTPUTS = (Path("/proc"), Path("/sys"))  # kernel files: they open for writing, then every write fails
+
+
+def _kernel_file(path: Path) -> bool:
+    """A regular file of /proc or /sys (`/proc/version`), not a stream that passes through it (`/proc/self/fd/1`)."""
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+    return regular and any(real_path(path).is_relative_to(tree) for tree in SYSTEM_OUTPUTS)
+
+
 def _partial_stem(dest: Path) -> str:
     return dest.stem if len(os.fsencode(dest.name)) < 200 else dest.stem[:60]  # stay under NAME_MAX (255 bytes)
 
@@ -84,7 +102,7 @@ def prepare_dest(dest: Path, make_parents: bool = True) -> Path:
     if _special(dest) is not None:
         return dest
     if dest.is_symlink():
-        dest = dest.resolve()
+        dest = real_path(dest)
     if dest.is_file() and not os.access(dest, os.W_OK):
         raise FacemaskError(f"{dest}: is read-only; not replacing it")
     if make_parents:
@@ -233,12 +251,12 @@ def check_outputs(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> No
 
     Paths are compared after resolving symlinks and `..`, so `./a/../clip.mp4` is `clip.mp4`.
     """
-    ins = [Path(p).resolve() for p in inputs]
+    ins = [real_path(p) for p in inputs]
     seen: dict[Path, str] = {}
     for option, out in outputs.items():
         if out is None:
             continue
-        real = Path(out).resolve()
+        real = real_path(out)
         for src in ins:
             if real == src:
                 raise FacemaskError(f"{out}: {option} is the input itself; refusing to overwrite it")
@@ -254,6 +272,8 @@ def check_writable(path: Path, option: str = "output") -> None:
     path = Path(path)
     if path.is_dir():
         raise FacemaskError(f"{path}: {option} is a folder, expected a file name")
+    if _kernel_file(path):
+        raise FacemaskError(f"{path}: cannot write ({option} is a kernel file under /proc or /sys, not an output)")
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

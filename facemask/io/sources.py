@@ -60,7 +60,12 @@ def source_kind(spec: str) -> str:
     if path.is_dir():
         return "folder"
     if not path.exists():
-        raise FacemaskError(f"{spec}: no such file")
+        try:
+            path.stat()
+        except FileNotFoundError:
+            raise FacemaskError(f"{spec}: no such file") from None
+        except OSError as exc:  # a link that loops: say so, not "no such file"
+            raise FacemaskError(f"{spec}: cannot read ({exc.strerror})") from None
     if not path.is_file():
         raise FacemaskError(
             f"{spec}: not a regular file (a pipe, socket or device); a camera is given by its index, e.g. 0"
@@ -191,6 +196,10 @@ class FileSource(_Threaded):
             except queue.Empty:
                 pass
             self._queue.put_nowait(frame)
+
+    def ready(self) -> bool:
+        """Whether `read()` returns at once: a frame (or the end) is queued, or the reader is done."""
+        return not self._queue.empty() or self._stop.is_set() or self._thread is None or not self._thread.is_alive()
 
     def read(self) -> Frame | None:
         """The next frame in order; None at the end or once stopped; FacemaskError for a truncated file."""

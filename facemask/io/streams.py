@@ -77,6 +77,7 @@ class CameraSource(_Threaded):
         self._captured = 0
         self._delivered = -1
         self._error: str | None = None
+        self._progress = time.monotonic()  # when the last frame came (or the source opened, or reconnected)
         self.fps = 30.0
 
     def start(self) -> CameraSource:
@@ -87,7 +88,7 @@ class CameraSource(_Threaded):
             raise FacemaskError(f"cannot open {self.name}{wait}")
         self._cap = cap
         self.fps = _fps_of(cap, 30.0)
-        self._t0 = time.monotonic()
+        self._t0 = self._progress = time.monotonic()
         self._launch(f"facemask-{self.name}")
         return self
 
@@ -116,7 +117,8 @@ class CameraSource(_Threaded):
                 continue
             failures, attempts = 0, 0  # the budget is per outage: a stream that recovers gets it back
             with self._cond:
-                self._latest = Frame(image, self._captured, time.monotonic() - self._t0)
+                self._progress = time.monotonic()
+                self._latest = Frame(image, self._captured, self._progress - self._t0)
                 self._captured += 1
                 self._cond.notify_all()
 
@@ -140,6 +142,7 @@ class CameraSource(_Threaded):
         finally:
             with self._cond:
                 self._reconnecting = False
+                self._progress = time.monotonic()  # a reopened stream gets the whole timeout for its first frame
                 self._cond.notify_all()
 
     def stop(self) -> None:
@@ -153,15 +156,27 @@ class CameraSource(_Threaded):
             self._error = message
             self._cond.notify_all()
 
-    def read(self) -> Frame | None:
-        """The newest frame not handed out yet; waits for one. None once stopped."""
+    def _news(self) -> bool:
+        return bool(self._captured - 1 > self._delivered or self._error or self._stop.is_set())
+
+    def _stalled(self) -> bool:
+        """No frame for the timeout since the last one (or the start), and no reconnection under way."""
+        return not self._reconnecting and time.monotonic() - self._progress >= self._timeout
+
+    def ready(self) -> bool:
+        """Whether `read()` returns or raises at once: a new frame, an error, a stop, or a stall past the timeout.
+
+        A multi-source tick reads only the sources that are ready, so a stalled one never holds the others.
+        """
         with self._cond:
+            return self._news() or self._stalled()
 
-            def ready() -> bool:
-                return bool(self._captured - 1 > self._delivered or self._error or self._stop.is_set())
-
-            while not self._cond.wait_for(ready, timeout=self._timeout) and self._reconnecting:
-                pass  # a reconnection is under way: its own attempts bound the wait
+    def read(self) -> Frame | None:
+        """The newest frame not handed out yet; waits for one, up to the timeout since the last. None once stopped."""
+        with self._cond:
+            while not self._news() and not self._stalled():
+                left = self._progress + self._timeout - time.monotonic()
+                self._cond.wait(timeout=self._timeout if self._reconnecting else max(0.001, left))
             if self._stop.is_set():
                 return None
             if self._captured - 1 > self._delivered:
@@ -169,4 +184,4 @@ class CameraSource(_Threaded):
                 self.dropped += frame.index - self._delivered - 1
                 self._delivered = frame.index
                 return frame
-            raise FacemaskError(self._error or f"{self.name}: no frame for {self._timeout:.0f} s")
+            raise FacemaskError(self._error or f"{self.name}: no frame for {self._timeout:g} s")

@@ -44,15 +44,9 @@ class FaceMaskAnalyzer:
         """
         return self.analyze_many([image], lap)[0]
 
-    def analyze_many(
-        self, images: Sequence[np.ndarray], lap: Lap = _no_lap, held: Sequence[np.ndarray | None] | None = None
-    ) -> list[Faces]:
-        """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch.
-
-        `held`: per stream, the boxes of the people its tracker has confirmed (see Detector.detect), or None.
-        """
-        held = held or [None] * len(images)
-        found = [self.detector.detect(image, boxes) for image, boxes in zip(images, held)]
+    def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
+        """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
+        found = [self.detector.detect(image) for image in images]
         lap("detect")
         if self.classifier is not None and any(len(faces) for faces in found):
             classified = self.classifier.classify_many(images, found)

@@ -16,6 +16,7 @@ from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import PipelineConfig
 from facemask.detection.loader import Detector, load_face_detector
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.blur import FaceBlur
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.run import Pipeline
 from facemask.sinks.base import Sink
@@ -51,6 +52,7 @@ def build_pipeline(
         detect_every=config.detect_every,
         overlay=Overlay(counter_lines=counter_lines, status=config.status_panel),
         outputs=tuple(outputs),
+        blur=FaceBlur() if config.blur else None,
     )
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from time import perf_counter
+from time import perf_counter, sleep
 from typing import Protocol
 
 import numpy as np
 
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import Source
+from facemask.pipeline.blur import FaceBlur
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.runstats import RateMeter, RunStats, StageClock
 from facemask.sinks.base import Sink
@@ -28,6 +29,7 @@ from facemask.sinks.base import Sink
 class Tracker(Protocol):
     def update(self, faces: Faces, timestamp: float) -> Faces: ...
     def predict(self, timestamp: float) -> Faces: ...
+    def held_boxes(self, timestamp: float) -> np.ndarray: ...
 
 
 class FrameMonitor(Protocol):
@@ -43,7 +45,9 @@ class Lane:
     """The per-frame work of one source in a run, with the state it carries from frame to frame.
 
     `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
-    pixels (a video file, a window, a mosaic tile).
+    pixels (a video file, a window, a mosaic tile). With `blur`, faces are blurred right after tracking, so
+    the alert stage (its snapshots) and every output get the blurred picture: every face the tracker
+    follows, shown this frame or not (a face the detector missed once stays blurred).
     """
 
     def __init__(
@@ -56,8 +60,9 @@ class Lane:
         detect_every: int,
         name: str = "",
         turn: int = 0,
+        blur: FaceBlur | None = None,
     ) -> None:
-        self.source, self.sinks, self.name, self.turn = source, sinks, name, turn
+        self.source, self.sinks, self.name, self.turn, self.blur = source, sinks, name, turn, blur
         self.tracker, self.monitor, self.overlay, self.detect_every = tracker, monitor, overlay, detect_every
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
@@ -79,10 +84,11 @@ class Lane:
         return frames == 0 or (frames + self.turn) % self.detect_every == 0
 
     @property
-    def held(self) -> np.ndarray | None:
-        """The boxes of the people this lane's tracker has confirmed (None without a tracker): the
-        detector's hint. A tentative track is not held: its face must pass the face check again."""
-        return self.faces.xyxy[self.faces.track_id >= 0] if self.tracker is not None else None
+    def ready(self) -> bool:
+        """Whether this lane's source hands over its next frame (or its end, or its error) without waiting.
+        A source that cannot say (images, a test's fake) is always ready: its `read()` is the wait."""
+        ready = getattr(self.source, "ready", None)
+        return True if ready is None else ready()
 
     @property
     def wants_stop(self) -> bool:
@@ -91,6 +97,9 @@ class Lane:
     def finish(self, frame: Frame, detected: Faces | None, clock: StageClock) -> None:
         """Everything after detect and classify: track (or predict between detections), alerts, draw, write."""
         faces = self.faces = self._track(frame, detected)
+        if self.blur is not None:
+            held = faces.xyxy if self.tracker is None else self.tracker.held_boxes(frame.timestamp)
+            frame = replace(frame, image=self.blur.annotate(frame.image, held))
         clock.lap("track")
         self.stats.detected_frames += detected is not None
         monitor = self.monitor
@@ -137,3 +146,16 @@ class Lane:
         """Close every output (discarded when `discard`, or `failed` before the first frame), stop the source."""
         self._discard = discard or (failed and self.stats.frames == 0)
         self._owned.close()
+
+
+READY_POLL_S = 0.002  # how often a tick of several sources looks again while none has a frame
+
+
+def ready_lanes(lanes: Sequence[Lane]) -> list[Lane]:
+    """The lanes whose source has a frame now, once at least one has: a tick of several sources takes
+    what is ready and never waits on one that stalled (its source gives up on its own timeout)."""
+    while True:
+        ready = [lane for lane in lanes if lane.ready]
+        if ready:
+            return ready
+        sleep(READY_POLL_S)

@@ -46,6 +46,6 @@ class Overlay:
         return ([f"FPS {fps:.1f}"] if fps else []) + (self.counter_lines(counters) if counters else [])
 
     def draw(self, image: np.ndarray, faces: Faces, lines: list[str]) -> np.ndarray:
-        avoid = [self.panel.extent(image.shape[1], lines)] if lines else []  # box labels keep clear of the panel
+        avoid = [self.panel.extent(image.shape, lines)] if lines else []  # box labels keep clear of the panel
         out = self.annotator.annotate(image, faces, avoid)  # a fresh copy: the panel may draw on it
         return self.panel.annotate(out, lines, copy=False) if lines else out

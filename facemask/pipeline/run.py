@@ -25,7 +25,8 @@ from facemask.core.errors import FacemaskError
 from facemask.core.types import Frame
 from facemask.io.sources import Source
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
-from facemask.pipeline.lane import FrameMonitor, Lane, Tracker
+from facemask.pipeline.blur import FaceBlur
+from facemask.pipeline.lane import FrameMonitor, Lane, Tracker, ready_lanes
 from facemask.pipeline.overlay import Overlay
 from facemask.pipeline.runstats import RunStats, StageClock
 from facemask.pipeline.stopsignals import Stopped, StopSignals
@@ -47,6 +48,7 @@ class Pipeline:
     detect_every: int = 1
     overlay: Overlay = field(default_factory=Overlay)
     outputs: tuple[Sink, ...] = ()
+    blur: FaceBlur | None = None  # faces blurred in every picture the run shows or saves (`--blur`)
 
     def __post_init__(self) -> None:
         check_detect_every(self.detect_every)  # before any caller starts a source for this pipeline
@@ -67,8 +69,8 @@ class Pipeline:
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
         or SIGHUP end the run normally after the current frame (`interrupted`, with the signal in
         `stats.stop_signal`); with `keep_on_stop=False` (a batch worker, whose file is retried whole) a
-        stopped run discards its outputs instead of closing them. `stats`: the RunStats to fill, for a
-        caller that reports a failed run's figures (its summary) before passing the error on.
+        stopped or failed run discards its outputs instead of closing them. `stats`: the RunStats to fill,
+        for a caller that reports a failed run's figures (its summary) before passing the error on.
         """
         lane = self.lane(source, sinks)
         if stats is not None:
@@ -84,7 +86,9 @@ class Pipeline:
         where the others are predicted, so the shared detector's load is even from tick to tick.
         """
         sinks = [*self.outputs, *sinks]
-        return Lane(source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn)
+        return Lane(
+            source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn, blur=self.blur
+        )
 
 
 ErrorHandler = Callable[[Lane, FacemaskError], None]
@@ -106,13 +110,17 @@ def run_lanes(
     lane alone ends (`error`), is closed and reported, and the others go on.
     `after_tick` runs once a tick after every lane has written (the mosaic window). A sink's
     `wants_stop` and a stop signal end every lane; `max_frames` counts per lane. With `keep_on_stop`
-    False, a stop signal discards every lane's outputs instead of closing them.
+    False, a stop signal or an error discards every lane's outputs instead of closing them (a batch's
+    file is all or nothing: a full disk leaves no shortened video under its name).
     """
     failed, unkept = [], []  # a failed run discards a lane's outputs if it has no frame yet; a stop unkept, all
+    keep_failed = [] if keep_on_stop else failed  # unkept, a failed run discards them all too (a batch retries)
     with ExitStack() as stack:
         signals = stack.enter_context(StopSignals())  # first in, last out: held while outputs close
         for lane in lanes:
-            stack.callback(lambda lane=lane: lane.close(failed=bool(failed) or lane.failed, discard=bool(unkept)))
+            stack.callback(
+                lambda lane=lane: lane.close(failed=bool(failed) or lane.failed, discard=bool(unkept or keep_failed))
+            )
         tick = _Tick(lanes, analyzer, max_frames, signals, on_error)
         try:
             while tick.step():
@@ -153,25 +161,34 @@ class _Tick:
         self.started = perf_counter()
 
     def step(self) -> bool:
-        """One frame from each live lane, detected and classified in one go, then finished lane by lane.
-
-        False once no lane is left.
+        """One frame from each live lane that has one ready, detected and classified in one go, then finished
+        lane by lane. False once no lane is left.
         """
         clock = StageClock()
-        frames = [(lane, frame) for lane in list(self.live) if (frame := self._read(lane)) is not None]
+        frames = [(lane, frame) for lane in self._ready() if (frame := self._read(lane)) is not None]
         clock.lap("decode_wait")
         due = [lane.detect_due for lane, _ in frames]
         images = [frame.image for (_, frame), detect in zip(frames, due) if detect]
-        held = [lane.held for (lane, _), detect in zip(frames, due) if detect]
-        found = iter(self.analyzer.analyze_many(images, clock.lap, held) if images else ())
+        found = iter(self.analyzer.analyze_many(images, clock.lap) if images else ())
         for (lane, frame), detect in zip(frames, due):
             self._guard(lane, lane.finish, frame, next(found) if detect else None, clock.fork())
         return bool(self.live)
 
-    def _read(self, lane: Lane) -> Frame | None:
+    def _ready(self) -> list[Lane]:
+        """The live lanes to read this tick: alone, a lane's read is the wait; with several, those ready."""
+        lanes = [lane for lane in list(self.live) if not self._done(lane)]
+        if len(lanes) < 2:
+            return lanes
+        with self.signals.waiting():
+            return ready_lanes(lanes)
+
+    def _done(self, lane: Lane) -> bool:
         if self.max_frames is not None and lane.stats.frames >= self.max_frames:
             self._end(lane, "max_frames")
-            return None
+            return True
+        return False
+
+    def _read(self, lane: Lane) -> Frame | None:
         with self.signals.waiting():
             frame = self._guard(lane, lane.source.read)
         if frame is None and lane.live:

@@ -67,7 +67,7 @@ class EventsSink(Sink):
             self._file.close()
 
     def discard(self) -> None:
-        """A run that failed before its first frame leaves no events file."""
+        """No events file from a run that failed before its first frame, or from a batch file's failed run."""
         if self._file is not None:
             self._file.close(ok=False)
 

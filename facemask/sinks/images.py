@@ -76,6 +76,17 @@ class JsonResultsSink(Sink):
         self._file.close()
 
 
+MAX_SIDE = {".jpg": ("JPEG", 65535), ".jpeg": ("JPEG", 65535), ".webp": ("WebP", 16383)}  # PNG, BMP: any size read
+
+
+def encode_problem(suffix: str, width: int, height: int) -> str | None:
+    """Why a picture this size cannot be written in this format (a 100000x1 strip has no JPEG), or None."""
+    name, limit = MAX_SIDE.get(suffix.lower(), ("", 0))
+    if not limit or max(width, height) <= limit:
+        return None
+    return f"a {width}x{height} image cannot be written as {suffix} ({name} stops at {limit} px a side; use .png)"
+
+
 def output_name(relative: Path) -> Path:
     """Keep the name; odd suffixes (`.jpg_1088Wx1632H`, `.JPG`) become a writable lowercase one."""
     suffix = relative.suffix.lower()
@@ -112,12 +123,15 @@ class AnnotatedImageSink(Sink):
     def write(self, frame: Frame, faces: Faces) -> Path | None:
         """Encode and write `frame.image` (the annotated picture); returns the file written."""
         dest = self.destination(frame)
-        try:
-            ok, data = cv2.imencode(dest.suffix, frame.image)
-        except cv2.error:
-            ok = False
+        height, width = frame.image.shape[:2]
+        ok, why = False, encode_problem(dest.suffix, width, height)
+        if why is None:
+            try:
+                ok, data = cv2.imencode(dest.suffix, frame.image)
+            except cv2.error:
+                ok = False
         if not ok:  # this picture cannot be encoded in its format: skip it (in a batch); a full disk stops the run
-            exc = FacemaskError(f"{dest}: cannot encode a {frame.image.shape[1]}x{frame.image.shape[0]} image")
+            exc = FacemaskError(f"{dest}: {why or f'cannot encode a {width}x{height} image'}")
             if self.on_error is None:
                 raise exc
             self.failed += 1

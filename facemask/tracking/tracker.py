@@ -215,6 +215,17 @@ class FaceTracker:
         boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in live], np.float32)
         return self._faces(live, boxes.reshape(-1, 4), np.array([t.score for t in live], np.float32))
 
+    def held_boxes(self, timestamp: float) -> np.ndarray:
+        """Every face the tracker follows, at `timestamp`: the last update's faces and each track it still
+        follows (tentative, or missing this detection: within `max_missed_s` or one missed run), moved there.
+
+        What `--blur` covers, so a face the detector missed once is blurred where it is carried to.
+        """
+        followed = [t for t in self._tracks if self._recent(t, timestamp)]
+        held = followed + [t for t in self._shown if all(t is not f for f in followed)]
+        boxes = [t.predicted_box(timestamp, self.config.max_missed_s) for t in held]
+        return np.array(boxes, np.float32).reshape(-1, 4)
+
     @property
     def active_tracks(self) -> int:
         """Tracks still alive: seen at the last update, coasting through a miss, or kept to re-link."""

@@ -7,8 +7,13 @@ small blurry street faces (downscale-then-upscale, blur, JPEG artefacts).
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 from keras import layers
+
+from facemask import LABELS
+from facemask.training.hard_negatives import draw_hard_negative
+from facemask.training.synthetic_masks import draw_mask
 
 
 def geometric_and_colour(seed: int) -> tf.keras.Sequential:  # type: ignore[name-defined]
@@ -90,3 +95,30 @@ def per_image(image: tf.Tensor) -> tf.Tensor:
     image = _maybe(0.1, _grayscale, image)
     image = _maybe(0.3, _erase, image)
     return tf.clip_by_value(image, 0.0, 255.0)
+
+
+def synthetic(p_mask: float, p_negative: float, seed: int):
+    """A tf.data map over (uint8 crop, target, eligible): synthetic masks and look-alikes on no-mask crops.
+
+    An eligible crop (labelled `no_mask`, not a teacher-only one) gets a drawn mask with probability
+    `p_mask`, and its target becomes a one-hot "mask"; otherwise a look-alike with probability
+    `p_negative`, its target kept. Other crops pass unchanged.
+    """
+    rng = np.random.default_rng(seed)
+    mask_target = tf.constant(np.eye(len(LABELS), dtype=np.float32)[LABELS.index("mask")])
+
+    def draw(crop: np.ndarray, eligible: np.bool_) -> tuple[np.ndarray, np.bool_]:
+        roll = rng.random()
+        if not eligible or roll >= p_mask + p_negative:
+            return crop, np.False_
+        if roll < p_mask:
+            return draw_mask(crop, rng), np.True_
+        return draw_hard_negative(crop, rng), np.False_
+
+    def apply(crop: tf.Tensor, target: tf.Tensor, eligible: tf.Tensor):
+        image, masked = tf.numpy_function(draw, [crop, eligible], [tf.uint8, tf.bool], stateful=True)
+        image.set_shape(crop.shape)  # numpy_function outputs have unknown shapes; batching needs them
+        masked.set_shape(())
+        return image, tf.where(masked, mask_target, target)
+
+    return apply

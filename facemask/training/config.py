@@ -8,6 +8,7 @@ from pathlib import Path
 from facemask.core.config import FACE_DETECTORS
 from facemask.core.errors import FacemaskError
 
+ARCHS = ("resnet50", "lite", "efficientnet-lite0")
 MAX_INPUT_SIZE = 512  # 512 px crops already cost 0.75 MB each; larger only exhausts memory
 
 
@@ -36,10 +37,12 @@ class TrainConfig:
     finish_only: bool = False  # calibrate, report and export an existing best.keras without fitting
     quantize: str = "auto"
     cache_dir: Path = Path.home() / ".cache" / "facemask"
-    crop_detector: str = "fused"  # crops are cut by the detector inference runs
+    crop_detector: str = "centerface"  # crops are cut by the detector inference runs
     teacher: str | None = None  # a shipped model name or path whose calibrated P(mask) is distilled
     teacher_weight: float = 0.5  # share of the teacher's soft label in each training target
     unlabelled: tuple[Path, ...] = ()  # videos and image folders whose faces only the teacher labels
+    synthetic_masks: float = 0.0  # share of no-mask training crops given a drawn mask (and the mask label)
+    hard_negatives: float = 0.0  # share of no-mask training crops given a mask look-alike (label kept)
 
     def __post_init__(self) -> None:
         if self.crop_detector not in FACE_DETECTORS:
@@ -47,10 +50,19 @@ class TrainConfig:
             raise FacemaskError(f"--crop-detector must be one of {choices}, got {self.crop_detector!r}")
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
+        if not (
+            0.0 <= self.synthetic_masks
+            and 0.0 <= self.hard_negatives
+            and self.synthetic_masks + self.hard_negatives <= 1.0
+        ):
+            raise FacemaskError(
+                f"--synthetic-masks and --hard-negatives must be shares from 0 to 1 summing to at most 1, "
+                f"got {self.synthetic_masks} and {self.hard_negatives}"
+            )
         if self.unlabelled and not self.teacher:
             raise FacemaskError("--unlabelled needs --teacher: only a teacher can label those faces")
-        if self.arch not in ("resnet50", "lite"):
-            raise FacemaskError(f"--arch must be resnet50 or lite, got {self.arch!r}")
+        if self.arch not in ARCHS:
+            raise FacemaskError(f"--arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
         if not 32 <= self.input_size <= MAX_INPUT_SIZE:
             raise FacemaskError(f"--input-size must be between 32 and {MAX_INPUT_SIZE}, got {self.input_size}")
         if not 0 <= self.seed < 2**32:

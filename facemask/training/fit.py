@@ -20,17 +20,25 @@ from facemask.training.run_folder import WallClock
 def _datasets(cfg: TrainConfig, data: Pooled):
     import tensorflow as tf
 
-    from facemask.training.augment import geometric_and_colour, per_image
+    from facemask.training.augment import geometric_and_colour, per_image, synthetic
 
     crops, labels = data.crops, data.labels
     train_targets = teacher_targets(cfg, crops[data.train], labels[data.train], data.unlabelled[data.train])
+    # Synthetic masks and look-alikes go on labelled no-mask crops only (a teacher-only crop has no label).
+    eligible = (labels[data.train] == LABELS.index("no_mask")) & ~data.unlabelled[data.train]
 
     def make(idx: np.ndarray, training: bool):
         targets = train_targets if training else np.eye(len(LABELS), dtype=np.float32)[labels[idx]]
-        ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets))
         if training:
+            ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets, eligible))
             ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True)
+            if cfg.synthetic_masks + cfg.hard_negatives > 0:
+                ds = ds.map(synthetic(cfg.synthetic_masks, cfg.hard_negatives, cfg.seed), num_parallel_calls=4)
+            else:
+                ds = ds.map(lambda x, y, _eligible: (x, y))
             ds = ds.map(lambda x, y: (per_image(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets))
         ds = ds.batch(cfg.batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
         if training:
             augment = geometric_and_colour(cfg.seed)
@@ -42,21 +50,29 @@ def _datasets(cfg: TrainConfig, data: Pooled):
 
 def _build(cfg: TrainConfig):
     """(model, backbone); backbone is None when every layer trains in one stage."""
-    from facemask.training.model import build_lite, build_resnet50, load_for_finetuning
+    from facemask.training.model import build_efficientnet_lite0, build_lite, build_resnet50, load_for_finetuning
 
     if cfg.weights.endswith(".keras"):
         return load_for_finetuning(Path(cfg.weights), cfg.input_size), None
     if cfg.arch == "lite":
         return build_lite(cfg.input_size), None
+    if cfg.arch == "efficientnet-lite0":
+        return build_efficientnet_lite0(cfg.input_size, cfg.weights)
     return build_resnet50(cfg.input_size, cfg.weights)
 
 
 def check_weights(cfg: TrainConfig) -> None:
     """Fetch (or find cached) pretrained weights before minutes of cropping, so offline fails at once."""
-    if cfg.arch == "resnet50" and not cfg.finish_only and cfg.weights != "none" and not cfg.weights.endswith(".keras"):
+    if cfg.finish_only or cfg.weights == "none" or cfg.weights.endswith(".keras"):
+        return
+    if cfg.arch == "resnet50":
         from facemask.training.model import build_resnet50
 
         build_resnet50(32, cfg.weights)
+    elif cfg.arch == "efficientnet-lite0":
+        from facemask.training.pretrained import lite0_weights_file
+
+        lite0_weights_file(cfg.weights)
 
 
 def _compile(model, cfg: TrainConfig, steps: int, lr: float) -> None:
@@ -112,7 +128,9 @@ def _augmented_grid(train_ds, out: Path) -> None:
 
 
 def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
-    """Build and fit to `best.keras`; pretrained weights train the head first, then the top blocks."""
+    """Build and fit to `best.keras`; pretrained weights train the head first, then the backbone (see finetunes)."""
+    from facemask.training.model import finetunes
+
     train_ds, val_ds = _datasets(cfg, data)
     _augmented_grid(train_ds, cfg.output)
     model, backbone = _build(cfg)
@@ -121,7 +139,7 @@ def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
         _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)
         backbone.trainable = True
         for layer in backbone.layers:
-            layer.trainable = layer.name.startswith("conv5_")
+            layer.trainable = finetunes(cfg.arch, layer)
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate / 10, "finetune", clock)
     else:
         _fit(model, cfg, train_ds, val_ds, cfg.epochs, cfg.learning_rate, "full", clock)

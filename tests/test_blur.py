@@ -1,0 +1,170 @@
+"""`--blur` (issue 32): faces blurred in every saved picture, boxes and labels still drawn, the JSON unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import run_facemask, shared_path
+from test_pipeline import FakeClassifier, ListSink
+
+from facemask.core.config import TrackerConfig
+from facemask.core.types import Faces, Frame
+from facemask.pipeline.analyzer import FaceMaskAnalyzer
+from facemask.pipeline.annotate import COLORS, FaceAnnotator
+from facemask.pipeline.blur import FaceBlur
+from facemask.pipeline.run import Pipeline
+from facemask.tracking.tracker import FaceTracker
+
+FRAMES = 20  # 0.8 s at 25 fps: every other frame is carried by the tracker between detections
+
+
+def sharpness(image: np.ndarray, box) -> float:
+    """The variance of the Laplacian inside `box`, less an inset that keeps the drawn box lines out."""
+    x1, y1, x2, y2 = box
+    inset_x, inset_y = (x2 - x1) // 8 + 3, (y2 - y1) // 8 + 3
+    region = cv2.cvtColor(image[y1 + inset_y : y2 - inset_y, x1 + inset_x : x2 - inset_x], cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(region, cv2.CV_64F).var())
+
+
+def test_face_blur_leaves_the_rest_and_its_input_alone():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (200, 300, 3), np.uint8)
+    kept = image.copy()
+    faces = Faces(xyxy=[[100, 50, 180, 150]], score=[0.9])
+    out = FaceBlur().annotate(image, faces.xyxy)
+    assert np.array_equal(image, kept)  # a copy is blurred, never the input
+    assert sharpness(out, (100, 50, 180, 150)) <= 0.02 * sharpness(image, (100, 50, 180, 150))
+    assert np.array_equal(out[:, :80], image[:, :80]) and np.array_equal(out[170:], image[170:])  # outside: as it was
+    assert FaceBlur().annotate(image, Faces.empty().xyxy) is image
+
+
+FACE = (60, 40, 120, 100)  # xyxy of the generated frames' face
+
+
+class DroppingDetector:
+    """Finds the one face on every frame but those in `drop`: the detector missing a face once."""
+
+    def __init__(self, drop: set[int]) -> None:
+        self.drop, self.calls = drop, 0
+
+    def detect(self, image: np.ndarray, held: np.ndarray | None = None) -> Faces:
+        self.calls += 1
+        return Faces.empty() if self.calls - 1 in self.drop else Faces(xyxy=[FACE], score=[0.9])
+
+
+class NoiseSource:
+    """`n` frames at 25 fps of the same noise picture, so any sharp frame shows in the face box."""
+
+    def __init__(self, n: int) -> None:
+        self.image = np.random.default_rng(1).integers(0, 256, (160, 240, 3), np.uint8)
+        self.n, self.i, self.fps, self.dropped = n, 0, 25.0, 0
+
+    def read(self) -> Frame | None:
+        if self.i >= self.n:
+            return None
+        self.i += 1
+        return Frame(self.image.copy(), self.i - 1, (self.i - 1) / self.fps)
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("detect_every", [1, 2])
+def test_a_face_the_detector_misses_once_is_blurred_where_the_tracker_carries_it(detect_every):
+    """Detector runs 3 (tentative track) and 7 (confirmed) find nothing, so the tracker leaves the face out of
+    its output on those frames (and the predicted ones after): the blur still covers it, on every frame."""
+    source, sink = NoiseSource(20), ListSink(needs_image=False)  # no overlay drawn: the blur alone
+    analyzer = FaceMaskAnalyzer(DroppingDetector({3, 7}), FakeClassifier())  # type: ignore[arg-type]
+    tracker = FaceTracker(TrackerConfig(detect_every=detect_every))
+    Pipeline(analyzer, tracker, detect_every=detect_every, blur=FaceBlur()).run(source, [sink])  # type: ignore[arg-type]
+    missed = [i for i, faces in enumerate(sink.faces) if not len(faces)]
+    assert len(missed) == 2 * detect_every, missed  # the face is left out of the output where it was missed
+    sharp = sharpness(source.image, FACE)
+    for frame in sink.frames:
+        assert sharpness(frame.image, FACE) <= 0.10 * sharp, frame.index
+    assert np.array_equal(sink.frames[-1].image[:, 130:], source.image[:, 130:])  # the rest is left alone
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    """The first 0.8 s of a shared clip of an unmasked man, at 640x360."""
+    video = shared_path("videos", "nomask_man.mp4")
+    path = tmp_path_factory.mktemp("blur") / "man.mp4"
+    source = cv2.VideoCapture(str(video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
+    for _ in range(FRAMES):
+        ok, frame = source.read()
+        assert ok
+        writer.write(cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA))
+    writer.release()
+    source.release()
+    return path
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    cap.release()
+    return frames
+
+
+def test_blur_on_a_short_clip_every_frame_with_a_face(short_clip, tmp_path):
+    """The acceptance measure: Laplacian variance inside each face box <= 10 % of the same box without --blur,
+    on every frame with a face, carried frames included; the JSON Lines are the same with and without."""
+    outputs = {}
+    report = tmp_path / "report.html"
+    for name, extra in (("sharp", []), ("blurred", ["--blur", "--report", report])):
+        video, jsonl, events = tmp_path / f"{name}.mp4", tmp_path / f"{name}.jsonl", tmp_path / f"{name}_ev.jsonl"
+        proc = run_facemask(
+            "detect", short_clip, "--no-display", "--output", video, "--json", jsonl, "--events", events,
+            "--violation-after", "0.2", *extra,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        outputs[name] = (video, jsonl, events)
+    sharp_json, blurred_json = (outputs[n][1].read_text() for n in ("sharp", "blurred"))
+    assert sharp_json == blurred_json  # JSON unchanged
+    records = [json.loads(line) for line in sharp_json.splitlines()]
+    sharp, blurred = _frames(outputs["sharp"][0]), _frames(outputs["blurred"][0])
+    assert len(sharp) == len(blurred) == len(records) == FRAMES
+    with_face = [r for r in records if r["faces"]]
+    assert len(with_face) >= FRAMES // 2, "the detector found too few faces to measure"
+    for record in with_face:
+        i = record["frame"]
+        for face in record["faces"]:
+            before, after = sharpness(sharp[i], face["box"]), sharpness(blurred[i], face["box"])
+            assert after <= 0.10 * before, (i, face["box"], before, after)
+        assert not np.array_equal(sharp[i], blurred[i])
+    # Labels are still drawn over the blur: the label's filled rectangle is in the label's colour.
+    last = with_face[-1]
+    faces = Faces(
+        xyxy=[f["box"] for f in last["faces"]],
+        score=[f["face_confidence"] for f in last["faces"]],
+        label=[f["label"] for f in last["faces"]],
+    )
+    for i, _, (x1, y1, x2, y2) in FaceAnnotator().labels(faces, blurred[0].shape):
+        fill = np.median(blurred[last["frame"]][y1:y2, x1:x2].reshape(-1, 3), axis=0)
+        assert np.abs(fill - COLORS[str(faces.label[i])]).max() < 60, fill
+    snapshots = [json.loads(line)["snapshot"] for line in outputs["blurred"][2].read_text().splitlines()]
+    snapshots = [s for s in snapshots if s]
+    assert snapshots, "no violation snapshot to check"
+    sharp_shots = [json.loads(line)["snapshot"] for line in outputs["sharp"][2].read_text().splitlines()]
+    for blurred_shot, sharp_shot in zip(snapshots, [s for s in sharp_shots if s]):
+        a, b = cv2.imread(blurred_shot), cv2.imread(sharp_shot)
+        h, w = a.shape[:2]
+        box = (w // 4, h // 4, 3 * w // 4, 3 * h // 4)  # the face, inside the snapshot's margin
+        assert sharpness(a, box) <= 0.10 * sharpness(b, box)
+    # --report on the same run: its thumbnails are the blurred snapshots, its timeline the JSON Lines' counts.
+    from test_report import assert_plots, jsonl_counts
+
+    page = report.read_text()
+    assert_plots(page, 0, jsonl_counts(outputs["blurred"][1]))
+    assert page.count('src="data:image/jpeg;base64,') == len(snapshots)
