@@ -10,11 +10,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facemask.cli import options, values
 from facemask.core.config import FACE_DETECTORS
 from facemask.core.errors import FacemaskError
 from facemask.core.extras import require_tensorflow
+
+if TYPE_CHECKING:
+    from facemask.training.config import TrainConfig
 
 
 def register(subparsers) -> None:
@@ -90,6 +94,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--crop-detector", choices=FACE_DETECTORS, default=d.crop_detector, help="face detector that cuts the crops"
     )
+    _add_data_arguments(p, d)
+
+
+def _add_data_arguments(p: argparse.ArgumentParser, d: TrainConfig) -> None:
+    """What a model learns from beyond the labelled crops: a teacher, drawn masks, look-alikes, unlabelled faces."""
     p.add_argument("--teacher", help="distil this model (a shipped name such as default, or a path) into the new one")
     p.add_argument(
         "--teacher-weight", type=values.fraction, default=d.teacher_weight, help="share of the teacher's soft label"
