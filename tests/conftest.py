@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -133,3 +135,14 @@ def silent_server() -> tuple[socket.socket, int]:
     held: list[socket.socket] = []
     threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
     return server, server.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local two-CPU Ray cluster per test module; a batch finds it open and leaves it open."""
+    ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -e '.[test]'")
+    sigterm = signal.getsignal(signal.SIGTERM)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+    signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler outlives the shutdown; later tests need theirs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -46,17 +45,6 @@ def clips(tmp_path_factory) -> tuple[Path, Path]:
         argv += ["--events", str(reference / f"{stem}.events.jsonl")]
         assert main([*argv, "--summary", str(reference / f"{stem}.summary.json")]) == 0
     return videos, reference
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """One local two-CPU cluster for the module; the command finds it open and leaves it open."""
-    ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -e '.[test]'")
-    sigterm = signal.getsignal(signal.SIGTERM)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-    signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler outlives the shutdown; later tests need theirs
 
 
 def same_outputs(out: Path, reference: Path, stem: str) -> None:

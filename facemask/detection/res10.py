@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import math
@@ -17,6 +16,7 @@ import numpy as np
 from facemask.core.boxes import box_sizes, clip_boxes, iou_matrix
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.hashing import file_digest
 from facemask.core.types import Faces
 
 log = logging.getLogger(__name__)
@@ -43,14 +43,6 @@ EDGE_PX = 5  # tile boxes this close to an inner tile edge are cut faces
 IN_CROP = 0.85  # share of a box that must lie inside its crop; res10 puts ghosts outside
 CANDIDATE_SCORE = 0.15  # per-pass floor before several passes' scores are fused
 NESTED_INSIDE, NESTED_AREA_RATIO = 0.7, 1.5  # a box 70 % inside one 1.5x its area is part of that face
-
-
-def sha1_of(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _wheel_dir() -> Path | None:
@@ -89,7 +81,7 @@ def locate_weights(model_dir: Path | None = None, allow_download: bool = True) -
         proto = next((folder / n for n in (PROTOTXT, "deploy.prototxt") if (folder / n).is_file()), None)
         weights = folder / CAFFEMODEL
         if proto and weights.is_file():
-            if sha1_of(weights) != CAFFEMODEL_SHA1:
+            if file_digest(weights, "sha1") != CAFFEMODEL_SHA1:
                 raise FacemaskError(f"{weights}: SHA-1 mismatch, the face detector weights are corrupt")
             return proto, weights
     if model_dir is not None:
@@ -100,7 +92,7 @@ def locate_weights(model_dir: Path | None = None, allow_download: bool = True) -
     log.warning("face detector weights not installed; downloading to %s", cache)
     _download(PROTOTXT_URL, cache / PROTOTXT)
     _download(CAFFEMODEL_URL, cache / CAFFEMODEL)
-    if sha1_of(cache / CAFFEMODEL) != CAFFEMODEL_SHA1:
+    if file_digest(cache / CAFFEMODEL, "sha1") != CAFFEMODEL_SHA1:
         (cache / CAFFEMODEL).unlink()
         raise FacemaskError("downloaded face detector weights failed the SHA-1 check")
     return cache / PROTOTXT, cache / CAFFEMODEL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -14,6 +13,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.hashing import file_digest
 from facemask.core.labels import no_mask_at
 
 MAX_DROP_POINTS = 0.5
@@ -48,15 +48,11 @@ def convert(keras_path: Path, quantize: str, calib: np.ndarray, dest: Path) -> P
     return dest
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_card(model_path: Path, card: dict) -> Path:
     card = {
         **card,
         "file": model_path.name,
-        "model_sha256": sha256_of(model_path),
+        "model_sha256": file_digest(model_path),
         "model_bytes": model_path.stat().st_size,
     }
     path = model_path.with_suffix(".json")

