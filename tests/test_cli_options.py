@@ -98,7 +98,7 @@ def test_an_unknown_model_name_lists_the_valid_ones(tmp_path):
     cv2.imwrite(str(image), np.full((64, 64, 3), 128, np.uint8))
     proc = run_facemask("detect", str(image), "--model", "resnet", "--no-display")
     line = _one_error_line(proc.stderr)
-    assert "default, lite, ensemble, resnet50" in line and ".tflite" in line
+    assert "default, lite0, lite, ensemble, resnet50" in line and ".tflite" in line
 
 
 def test_train_help_shows_defaults_and_limits():

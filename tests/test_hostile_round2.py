@@ -294,8 +294,17 @@ def test_a_broken_face_detector_prototxt_is_one_error(tmp_path, tiny_model, prot
     folder.mkdir()
     (folder / "deploy.prototxt.txt").write_bytes(prototxt)
     (folder / _res10_weights().name).symlink_to(_res10_weights())
-    proc = facemask("detect", image(tmp_path / "p.jpg"), "--no-display", "--model", tiny_model, "--face-model", folder)
+    argv = ("--no-display", "--model", tiny_model, "--face-detector", "res10", "--face-model", folder)
+    proc = facemask("detect", image(tmp_path / "p.jpg"), *argv)
     assert_one_error(proc, "deploy.prototxt.txt: not a valid Caffe prototxt", code=2)
+
+
+def test_a_face_model_folder_without_res10_is_refused_not_ignored(tmp_path, tiny_model):
+    """--face-model holds res10's files; with the default CenterFace it would do nothing, so it is refused."""
+    proc = facemask(
+        "detect", image(tmp_path / "p.jpg"), "--no-display", "--model", tiny_model, "--face-model", tmp_path
+    )
+    assert_one_error(proc, "--face-model is a folder of res10 SSD files: add --face-detector res10", code=2)
 
 
 def _nested(depth: int = 100_000) -> str:
@@ -477,7 +486,7 @@ def _unsafe_text(node) -> list[str]:
 
     if isinstance(node, ast.Constant):
         return []
-    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "plain":
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("plain", "own_svg"):
         return []
     if isinstance(node, (ast.List, ast.Tuple)):
         return [bad for element in node.elts for bad in _unsafe_text(element)]
@@ -493,6 +502,22 @@ def _unsafe_text(node) -> list[str]:
                 bad.append(ast.unparse(part))
         return bad
     return [ast.unparse(node)]
+
+
+def test_the_page_shows_only_a_plain_svg_drawing_inline():
+    from facemask.app.text import own_svg
+
+    drawn = '<svg xmlns="http://www.w3.org/2000/svg">\n <g id="people"><path d="M 0 0 L 1 1"/></g>\n</svg>'
+    assert own_svg(
+        drawn
+    ) == '<svg style="width:100%;height:auto" xmlns="http://www.w3.org/2000/svg"> <g id="people">' + (
+        '<path d="M 0 0 L 1 1"/></g> </svg>'
+    )
+    for active in ("<script>alert(1)</script>", '<g onload="alert(1)"/>', '<a href="https://evil.example">x</a>'):
+        with pytest.raises(ValueError, match="not a plain SVG"):
+            own_svg(drawn.replace("<g ", active + "<g ", 1))
+    with pytest.raises(ValueError):
+        own_svg("<div>not a drawing</div>")
 
 
 def test_every_text_the_page_renders_is_a_literal_a_number_or_plain():

@@ -33,7 +33,7 @@ import streamlit as st
 from facemask.app.clip import ClipResult, process_clip
 from facemask.app.photo import PhotoResult, checked_bytes, face_rows, process_photos
 from facemask.app.settings import MODEL_ENV, Settings, model_choices
-from facemask.app.text import plain
+from facemask.app.text import own_svg, plain
 from facemask.classification.card import own_threshold
 from facemask.classification.classifier import MaskClassifier
 from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
@@ -209,11 +209,8 @@ def show_clip(result: ClipResult) -> None:
         st.warning(f"Only the first {result.frames:d} frames were processed (see the sidebar limit).")
     video, details = st.columns([3, 2])
     video.video(result.video, format="video/webm")
-    if result.timeline:  # our own SVG, no user text in it; one line, so Markdown keeps it as HTML (st.html drops SVG)
-        flat = " ".join(line.strip() for line in result.timeline.splitlines()).replace(
-            "<svg ", '<svg style="width:100%;height:auto" ', 1
-        )
-        video.markdown(f'<div class="facemask-timeline">{flat}</div>', unsafe_allow_html=True)
+    if result.timeline:  # one line, so Markdown keeps it as HTML (st.html drops SVG); own_svg vouches for it
+        video.markdown(f'<div class="facemask-timeline">{own_svg(result.timeline)}</div>', unsafe_allow_html=True)
     with details:
         show_events(result)
 

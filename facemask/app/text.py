@@ -12,6 +12,23 @@ from facemask.core.errors import one_line
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark: CommonMark escapes each
 
 
+_SVG_ACTIVE = re.compile(
+    r"<script|<foreignobject|<iframe|\bon[a-z]+\s*=|javascript:|href\s*=\s*[\"'](?!#)", re.IGNORECASE
+)
+
+
+def own_svg(svg: str) -> str:
+    """Our own chart (matplotlib's SVG) as one line of HTML the page may show inline, or an error.
+
+    Matplotlib escapes the text it draws, so a file name in a title stays text; this refuses anything that
+    could run or fetch (a script, an event handler, an outside link) should that ever change.
+    """
+    flat = " ".join(line.strip() for line in svg.splitlines())
+    if not flat.startswith(("<svg", "<?xml")) or _SVG_ACTIVE.search(flat):
+        raise ValueError("the timeline chart is not a plain SVG drawing")
+    return flat.replace("<svg ", '<svg style="width:100%;height:auto" ', 1)
+
+
 def plain(text: object) -> str:
     """`text` as Markdown that shows exactly it: one line, every punctuation mark backslash-escaped.
 

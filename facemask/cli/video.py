@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from contextlib import ExitStack
 from pathlib import Path
 
 from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.outputs import say, stopped, video_output_path
 from facemask.core.errors import FacemaskError, one_line
+
+log = logging.getLogger("facemask")
 
 
 def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> int:
@@ -51,12 +53,12 @@ def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> in
 
 
 def _summary_after_failure(args: argparse.Namespace, summary: dict, path: Path | None) -> None:
-    """The summary of a run that failed: if it cannot be written either (the same full disk), that is said on
-    its own line and the run's own error stays the one reported."""
+    """The summary of a run that failed: if it cannot be written either (the same full disk), the run's own
+    error stays the one line reported (bad input gets one `error:` line) and the summary's is logged."""
     try:
         report_summary(args, summary, path)
     except FacemaskError as exc:
-        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        log.info("the summary was not written either: %s", one_line(str(exc)))
 
 
 def readings_line(stats) -> str:

@@ -35,6 +35,8 @@ class DetectorConfig:
             raise FacemaskError(f"detector mode must be 'fast' or 'accurate', got {self.mode!r}")
         if self.backend not in FACE_DETECTORS:
             raise FacemaskError(f"face detector must be one of {', '.join(FACE_DETECTORS)}, got {self.backend!r}")
+        if self.model_dir is not None and self.backend != "res10":  # it would be ignored without a word
+            raise FacemaskError("--face-model is a folder of res10 SSD files: add --face-detector res10")
 
 
 @dataclass(frozen=True)
