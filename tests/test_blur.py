@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import run_facemask, shared_path
+from conftest import REPO, run_facemask, shared_path
 from test_pipeline import FakeClassifier, ListSink
 
 from facemask.core.config import TrackerConfig
@@ -19,15 +20,11 @@ from facemask.pipeline.blur import FaceBlur
 from facemask.pipeline.run import Pipeline
 from facemask.tracking.tracker import FaceTracker
 
+sys.path.insert(0, str(REPO / "tools"))
+from blur_check import frames as _frames  # noqa: E402  (the acceptance measure, as the tool applies it to the clips)
+from blur_check import sharpness  # noqa: E402
+
 FRAMES = 20  # 0.8 s at 25 fps: every other frame is carried by the tracker between detections
-
-
-def sharpness(image: np.ndarray, box) -> float:
-    """The variance of the Laplacian inside `box`, less an inset that keeps the drawn box lines out."""
-    x1, y1, x2, y2 = box
-    inset_x, inset_y = (x2 - x1) // 8 + 3, (y2 - y1) // 8 + 3
-    region = cv2.cvtColor(image[y1 + inset_y : y2 - inset_y, x1 + inset_x : x2 - inset_x], cv2.COLOR_BGR2GRAY)
-    return float(cv2.Laplacian(region, cv2.CV_64F).var())
 
 
 def test_face_blur_leaves_the_rest_and_its_input_alone():
@@ -103,18 +100,6 @@ def short_clip(tmp_path_factory) -> Path:
     writer.release()
     source.release()
     return path
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def test_blur_on_a_short_clip_every_frame_with_a_face(short_clip, tmp_path):
