@@ -29,7 +29,8 @@ from video_fixtures import write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 CLIPS = 4  # two a node
-FRAMES = 30
+FRAMES = 240  # long enough (seconds a file) that the lost node's worker is still mid-file when its raylet dies: with
+# 30 frames a worker could finish and commit its file in the moment before it noticed, and the report named that node
 RAY_START_S = 120
 NODE_PORTS = ("node-manager", "object-manager", "dashboard-agent-listen", "dashboard-agent-grpc", "runtime-env-agent")
 
