@@ -41,6 +41,7 @@ from facemask.detection.loader import load_face_detector
 from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.detection_report import format_summary, plot_curve
+from facemask.evaluation.mosaics import mosaic_by_eye
 from facemask.evaluation.provenance import code_provenance
 from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
@@ -83,7 +84,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--by-eye", type=Path, nargs="+", help="labels of unmatched boxes looked at by eye: adds by-eye precision"
     )
+    parser.add_argument(
+        "--mosaic-index",
+        type=Path,
+        help="index.json of tools/make_mosaics.py: --by-eye labels are the source photos', moved into the mosaics",
+    )
     return parser.parse_args(argv)
+
+
+def mosaic_index(path: Path, data: Path) -> list[dict]:
+    """The entries of the mosaic folder `data` (its name, trainval or test, keys the index)."""
+    return json.loads(path.read_text())["mosaics"][data.resolve().name]
 
 
 def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
@@ -225,6 +236,8 @@ def unmatched_boxes(args: argparse.Namespace, unmatched: list[Shown], true_posit
     labels = [None] * len(unmatched)
     if args.by_eye:
         by_eye = ByEye.load(*args.by_eye)
+        if args.mosaic_index is not None:  # the photos' labels, moved into their mosaics
+            by_eye = mosaic_by_eye(by_eye, mosaic_index(args.mosaic_index, args.data))
         labels = [by_eye.label(s.scene.name, s.box[None])[0] for s in unmatched]
         out["by_eye"] = {"labels": [str(p) for p in args.by_eye], **by_eye_precision(true_positives, labels)}
     if args.sheets is not None:  # with --by-eye, only the boxes nobody has looked at yet

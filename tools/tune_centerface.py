@@ -28,6 +28,7 @@ from facemask.core.boxes import box_sizes
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings
 from facemask.detection.res10 import FaceDetector
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
+from facemask.evaluation.mosaics import mosaic_by_eye
 from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
 from facemask.training.voc import match, scene_split, size_buckets, voc_dataset
@@ -43,9 +44,15 @@ CUTS = tuple(np.round(np.arange(0.15, 0.71, 0.025), 3))
 MIN_SIZE = 8  # DetectorConfig.min_size
 
 
-def run_size(pairs: list, longest: int, ref_net) -> dict:
+def settings(size: str) -> CenterFaceSettings:
+    """`480` (every picture at 480 px) or `480:800` (its own size, bounded to 480-800 px)."""
+    low, _, high = size.partition(":")
+    return CenterFaceSettings(longest=int(low), floor=FLOOR, max_longest=int(high or 0))
+
+
+def run_size(pairs: list, size: str, ref_net) -> dict:
     """One input size over the scenes: raw boxes, scores, the GT each matched, and times."""
-    net = CenterFaceNet(CenterFaceSettings(longest=longest, floor=FLOOR))
+    net = CenterFaceNet(settings(size))
     rows, ms, ref = [], [], []
     net.detect(read_image(pairs[0][0]))  # the first forward allocates
     for path, gt in pairs:
@@ -104,7 +111,8 @@ def sheets(data: Path, rows: list, by_eye: ByEye, cut: float, folder: Path) -> N
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[320, 480, 640, 800])
+    ap.add_argument("--sizes", nargs="+", default=["320", "480", "640", "800"], help="SIZE or SIZE:MAX (own size)")
+    ap.add_argument("--mosaic-index", type=Path, help="--data is tools/make_mosaics.py's trainval folder; its index")
     ap.add_argument("--precision", type=float, default=0.95)
     ap.add_argument("--cache", type=Path, default=REPO / "runs" / "centerface_cache.pkl")
     ap.add_argument(
@@ -114,15 +122,18 @@ def main() -> int:
         default=[BY_EYE / f"trainval_{n}.json" for n in ("candidates", "centerface480", "centerface640")],
     )
     ap.add_argument("--sheets", type=Path)
-    ap.add_argument("--sheet-size", type=int, default=640)
+    ap.add_argument("--sheet-size", default="640")
     ap.add_argument("--sheet-cut", type=float, default=0.3)
     ap.add_argument("--write", nargs="*", default=[], help="MODE=SIZE: store that size and its cut for the preset")
     ap.add_argument("--json", type=Path, default=REPO / "docs" / "bench" / "centerface_tuning.json")
     args = ap.parse_args()
     pairs = voc_dataset(args.data)
-    split = scene_split(pairs)
-    tuning = set(split["train"]) | set(split["val"])
-    pairs = [(p, g) for p, g in pairs if p.name in tuning]
+    if args.mosaic_index is None:
+        split = scene_split(pairs)
+        tuning = set(split["train"]) | set(split["val"])
+        pairs = [(p, g) for p, g in pairs if p.name in tuning]
+    elif args.data.resolve().name != "trainval":
+        raise SystemExit("error: tune on the trainval mosaics only")
     cache = pickle.loads(args.cache.read_bytes()) if args.cache.is_file() else {}
     ref_net = FaceDetector().net
     for size in args.sizes:
@@ -131,6 +142,8 @@ def main() -> int:
             args.cache.parent.mkdir(parents=True, exist_ok=True)
             args.cache.write_bytes(pickle.dumps(cache))
     by_eye = ByEye.load(*args.labels)
+    if args.mosaic_index is not None:
+        by_eye = mosaic_by_eye(by_eye, json.loads(args.mosaic_index.read_text())["mosaics"]["trainval"])
     table = {}
     for size in args.sizes:
         points = [point(cache[size]["rows"], c, by_eye) for c in CUTS]
@@ -156,8 +169,10 @@ def write_presets(choices: list[str], table: dict) -> None:
     doc = json.loads(path.read_text())
     for choice in choices:
         mode, size = choice.split("=")
-        best = table[int(size)]["best"]
-        doc.setdefault("centerface", {})[mode] = {"longest": int(size), "confidence": best["cut"], "tuned": best}
+        best, preset = table[size]["best"], settings(size)
+        doc.setdefault("centerface", {})[mode] = {"longest": preset.longest, "confidence": best["cut"], "tuned": best}
+        if preset.max_longest:
+            doc["centerface"][mode]["max_longest"] = preset.max_longest
     path.write_text(json.dumps(doc, indent=1) + "\n")
 
 

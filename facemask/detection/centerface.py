@@ -50,16 +50,29 @@ def weights_path() -> Path:
 
 @dataclass(frozen=True)
 class CenterFaceSettings:
-    """The input's longest side (frames are scaled to it, up or down) and the score floor of the decoding."""
+    """The input's longest side and the score floor of the decoding.
+
+    A frame is scaled so its longest side is its own, bounded to [`longest`, `max_longest`]: a small
+    photo is scaled up to `longest`, a large one keeps its pixels up to `max_longest`, so a 40 px face
+    in a 1,000 px photo reaches the network at 40 px, not shrunk to 20. `max_longest` 0 means
+    `longest`: every frame at one size, as video wants (one net, a steady cost).
+    """
 
     longest: int = 640
     floor: float = 0.05
+    max_longest: int = 0
 
     def __post_init__(self) -> None:
         if not ALIGN <= self.longest <= 2048:
             raise FacemaskError(f"centerface input's longest side must be 32-2048 px, got {self.longest}")
+        if self.max_longest and not self.longest <= self.max_longest <= 4096:
+            raise FacemaskError(f"centerface max_longest must be in [{self.longest}, 4096] px, got {self.max_longest}")
         if not 0.0 < self.floor < 1.0:
             raise FacemaskError(f"centerface score floor must be in (0, 1), got {self.floor}")
+
+    def target(self, width: int, height: int) -> int:
+        """The longest side a `width` x `height` frame is scaled to."""
+        return min(max(width, height, self.longest), self.max_longest or self.longest)
 
 
 def input_size(width: int, height: int, longest: int) -> tuple[int, int]:
@@ -120,7 +133,7 @@ class CenterFaceNet:
         if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
             raise FacemaskError("detector got an empty frame")
         h, w = image.shape[:2]
-        size = input_size(w, h, self.settings.longest)
+        size = input_size(w, h, self.settings.target(w, h))
         net = self._net(size)
         net.setInput(cv2.dnn.blobFromImage(image, 1.0, size, (0, 0, 0), swapRB=True, crop=False))
         xyxy, score, points = decode(list(net.forward(list(OUTPUTS))), self.settings.floor)

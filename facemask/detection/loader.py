@@ -74,7 +74,7 @@ class CenterFaceDetector:
         tuned = settings or detector_settings()["centerface"][config.mode]
         self.cut = tuned_cut(tuned)
         floor = min(CENTERFACE_FLOOR, unrescale(config.confidence, self.cut))
-        self.net = CenterFaceNet(CenterFaceSettings(longest=int(tuned["longest"]), floor=floor))
+        self.net = CenterFaceNet(CenterFaceSettings(int(tuned["longest"]), floor, int(tuned.get("max_longest", 0))))
 
     def detect(self, image: np.ndarray) -> Faces:
         faces = faces_of(self.net.detect(image))
