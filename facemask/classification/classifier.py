@@ -58,11 +58,8 @@ class MaskClassifier:
         own = mean.threshold if mean else self.models[0].card.threshold
         self.threshold = self.config.threshold if self.config.threshold is not None else own
         self.labels: tuple[str, ...] = LABELS if mean else self.models[0].card.labels
-        if self.multi_class and self.config.threshold is not None:
-            raise FacemaskError(
-                f"{self.name}: --threshold cuts a two-class model; this one has labels {list(self.labels)} "
-                "and reads the likeliest of them"
-            )
+        if self.multi_class and self.config.threshold is not None:  # the web page always sends its slider's
+            log.info("%s reads the likeliest of %s; threshold %s unused", self.name, self.labels, self.threshold)
 
     @property
     def multi_class(self) -> bool:

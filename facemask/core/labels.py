@@ -12,8 +12,6 @@ from facemask import FACE_LABELS, LABELS, NOT_FACE
 
 CARD_LABELS: tuple[tuple[str, ...], ...] = (LABELS, FACE_LABELS, (*FACE_LABELS, NOT_FACE))
 """The label lists a card may carry, in order: two classes (cut at a threshold), three, or four (argmax)."""
-VIOLATING: dict[str, tuple[str, ...]] = {"any": ("no_mask", "incorrect_mask"), "no_mask": ("no_mask",)}
-"""`--violation-on`: which smoothed labels count toward a violation (`any`, the default: no mask or one worn wrong)."""
 
 
 def labels_problem(labels) -> str | None:
