@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import card_of
 
+from facemask import FACE_LABELS
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
@@ -108,7 +109,15 @@ def _copy_with_card(tiny_model, tmp_path, **changes):
         ({"input_size": 64}, "does not match its card's input_size"),
         ({"input_size": "big"}, "input_size must be a whole number"),
         ({"input_size": True}, "input_size must be a whole number"),
-        ({"labels": ["no_mask", "mask"]}, r"labels must be \['mask', 'no_mask'\] in that order"),
+        ({"labels": ["no_mask", "mask"]}, r"labels must be \['mask', 'no_mask'\] or .* in that order"),
+        ({"labels": ["mask", "no_mask", "incorrect_mask"]}, 'needs "decision": "argmax", got None'),
+        ({"decision": "argmax"}, "a two-class card decides at its threshold .*got 'argmax'"),
+        ({"not_face_threshold": 0.5}, "not_face_threshold needs a 'not_face' label"),
+        (
+            {"labels": [*FACE_LABELS, "not_face"], "decision": "argmax", "not_face_threshold": 1},
+            r"not_face_threshold must be a number in \(0, 1\)",
+        ),
+        ({"labels": ["mask", "no_mask", "incorrect_mask"], "decision": "argmax"}, "does not match its 3 labels"),
         ({"threshold": float("nan")}, "threshold must be a finite number"),
         ({"threshold": 1.5}, "threshold must be a finite number"),
         ({"threshold": "0.5"}, "threshold must be a finite number"),

@@ -45,13 +45,23 @@ def test_the_cut_reads_no_mask_when_p_no_mask_reaches_the_threshold(p_mask, thre
 
 
 @pytest.mark.parametrize(
-    ("labels", "ok"), [(["mask", "no_mask"], True), (["no_mask", "mask"], False), (None, False), (["mask"], False)]
+    ("labels", "ok"),
+    [
+        (["mask", "no_mask"], True),
+        (["mask", "no_mask", "incorrect_mask"], True),
+        (["mask", "no_mask", "incorrect_mask", "not_face"], True),
+        (["no_mask", "mask"], False),
+        (["mask", "incorrect_mask", "no_mask"], False),
+        (["mask", "no_mask", "not_face"], False),
+        (None, False),
+        (["mask"], False),
+    ],
 )
-def test_card_labels_must_be_the_two_in_order(labels, ok):
+def test_card_labels_must_be_one_of_the_lists_in_order(labels, ok):
     problem = labels_problem(labels)
     assert (problem is None) is ok
     if not ok:
-        assert problem.startswith("labels must be ['mask', 'no_mask'] in that order")
+        assert problem.startswith("labels must be ['mask', 'no_mask'] or ['mask', 'no_mask', 'incorrect_mask'] or")
 
 
 @pytest.mark.parametrize(

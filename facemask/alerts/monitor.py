@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facemask import VIOLATING
 from facemask.core.config import AlertConfig
 from facemask.core.labels import compliance_rate, compliance_text
 from facemask.core.types import Faces, Frame
@@ -46,6 +47,11 @@ DEFINITIONS = {
     "resolved": "follows a violation once that person has read mask for rearm_mask_s seconds; re-arms the alert",
     "violators": "people with at least one violation",
 }
+THREE_CLASS_DEFINITIONS = {  # added to DEFINITIONS when the model reads incorrect_mask (two-class summaries unchanged)
+    "incorrect_mask": "a mask worn below the nose: not compliant, so seen as unmasked; it raises a violation "
+    "like no_mask unless violation_on is no_mask",
+    "now_incorrect": "people in the last frame with a mask worn below the nose",
+}
 
 
 def counter_lines(counters: dict) -> list[str]:
@@ -55,10 +61,10 @@ def counter_lines(counters: dict) -> list[str]:
     put right), and the share of person-time masked, which a person unmasked for a while lowers
     even when they end masked (per-person compliance, in the summary, would still say 100 %).
     """
-    return [
-        f"Now: {counters['now_masked']} of {counters['now_people']} masked",
-        *_run_lines(counters),
-    ]
+    now = f"Now: {counters['now_masked']} of {counters['now_people']} masked"
+    if "now_incorrect" in counters:  # a three-class model runs
+        now += f", {counters['now_incorrect']} mask below nose"
+    return [now, *_run_lines(counters)]
 
 
 def _run_lines(counters: dict) -> list[str]:
@@ -120,8 +126,11 @@ class ViolationMonitor:
     `"snapshot": None` until an events output (sinks.events.EventsSink) saves the face.
     """
 
-    def __init__(self, config: AlertConfig | None = None) -> None:
+    def __init__(self, config: AlertConfig | None = None, multi_class: bool = False) -> None:
+        """`multi_class`: the model reads incorrect_mask, so the counters, events and summary say so too."""
         self.config = config or AlertConfig()
+        self.multi_class = multi_class
+        self._violating = VIOLATING[self.config.violation_on]
         self._tracks: dict[int, _TrackState] = {}
         self._current: set[int] = set()
         self._totals = {
@@ -167,7 +176,7 @@ class ViolationMonitor:
         now = [self._tracks[k].label for k in self._current if k in self._tracks]
         mask_s = self._totals["mask_s"] + sum(s.mask_s for s in self._tracks.values())
         no_mask_s = self._totals["no_mask_s"] + sum(s.no_mask_s for s in self._tracks.values())
-        return {
+        counters = {
             "people": self._totals["people"],
             "masked": masked,
             "unmasked": unmasked,
@@ -179,6 +188,9 @@ class ViolationMonitor:
             "resolved": self._totals["resolved"],
             "masked_time_rate": compliance_rate(mask_s, no_mask_s),
         }
+        if self.multi_class:
+            counters["now_incorrect"] = now.count("incorrect_mask")
+        return counters
 
     def summary(self, outputs: dict | None = None) -> dict:
         """End-of-run figures, JSON-ready; `outputs` (where the events went) come before the definitions."""
@@ -191,8 +203,10 @@ class ViolationMonitor:
             **(outputs or {}),
             "definitions": {
                 **DEFINITIONS,
+                **(THREE_CLASS_DEFINITIONS if self.multi_class else {}),
                 "min_no_mask_s": self.config.min_no_mask_s,
                 "rearm_mask_s": self.config.rearm_mask_s,
+                **({"violation_on": list(self._violating)} if self.multi_class else {}),
             },
         }
 
@@ -206,7 +220,7 @@ class ViolationMonitor:
         state.label = label
         if label == "mask":
             state.mask_s += dt
-        elif label == "no_mask":
+        elif label:  # no_mask, incorrect_mask: not compliant
             state.no_mask_s += dt
         step = self._step(state, label, t)
         if step == "violation":
@@ -217,8 +231,12 @@ class ViolationMonitor:
         return None
 
     def _step(self, state: _TrackState, label: str, t: float) -> str | None:
-        """Advance one track's debounce state; unclassified readings change nothing."""
-        if label == "no_mask":
+        """Advance one track's debounce state; unclassified readings change nothing.
+
+        A label that violates (VIOLATING[violation_on]) counts toward a violation; one that does not, and is
+        not `mask` (incorrect_mask with `--violation-on no_mask`), neither raises nor re-arms.
+        """
+        if label in self._violating:
             state.mask_since = None
             state.no_mask_since = t if state.no_mask_since is None else state.no_mask_since
             if state.armed and t - state.no_mask_since >= self.config.min_no_mask_s:
@@ -230,6 +248,8 @@ class ViolationMonitor:
             if not state.armed and t - state.mask_since >= self.config.rearm_mask_s:
                 state.armed = True
                 return "resolved"
+        elif label:
+            state.no_mask_since = state.mask_since = None
         return None
 
     def _forget(self, t: float) -> None:
@@ -247,8 +267,8 @@ class ViolationMonitor:
             state.violated = True
             self._totals["violators"] += 1
         self._totals["violations"] += 1
-        confidence = float(faces.confidence[i])  # of `no_mask`: a violation follows that reading
-        return {
+        confidence = float(faces.confidence[i])  # of the violating label: a violation follows that reading
+        event = {
             "event": "violation",
             "track_id": int(faces.track_id[i]),
             "frame": frame.index,
@@ -256,3 +276,4 @@ class ViolationMonitor:
             "confidence": None if np.isnan(confidence) else round(confidence, 4),
             "snapshot": None,  # the events output fills it in when it saves the face
         }
+        return {**event, "label": str(faces.label[i])} if self.multi_class else event

@@ -31,10 +31,15 @@ class AlertStage:
     """
 
     def __init__(
-        self, config: AlertConfig | None = None, snapshot_dir: Path | None = None, actions: ActionWorker | None = None
+        self,
+        config: AlertConfig | None = None,
+        snapshot_dir: Path | None = None,
+        actions: ActionWorker | None = None,
+        multi_class: bool = False,
     ) -> None:
+        """`multi_class`: the model reads incorrect_mask (ViolationMonitor counts it apart)."""
         self.config = config or AlertConfig()
-        self.monitor = ViolationMonitor(self.config)
+        self.monitor = ViolationMonitor(self.config, multi_class)
         events_path = self.config.events_path
         if snapshot_dir is None and events_path is not None:
             snapshot_dir = snapshot_dir_for(events_path)

@@ -68,7 +68,7 @@ def inference_lock() -> threading.Lock:
 class Locked:
     """A shared model whose inference calls each take the lock; everything else passes through."""
 
-    CALLS = frozenset({"detect", "classify", "classify_many", "predict_crops"})
+    CALLS = frozenset({"detect", "classify", "classify_many", "predict_crops", "read_crops"})
 
     def __init__(self, inner, lock: threading.Lock) -> None:
         self._inner, self._lock = inner, lock
@@ -146,17 +146,20 @@ def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]
     return process_photos(uploads, pipeline, settings.max_mb)
 
 
-def show_photo(result: PhotoResult, index: int) -> None:
-    """The annotated photo beside its counts, per-face table and downloads."""
+def show_photo(result: PhotoResult, index: int, multi_class: bool = False) -> None:
+    """The annotated photo beside its counts (a mask below the nose too, from a three-class model), per-face table
+    and downloads."""
     st.subheader(plain(result.name))
     labels = list(result.faces.label)
     picture, details = st.columns([3, 2])
     picture.image(result.png, caption=f"{plain(result.name)}: annotated")
     with details:
-        cols = st.columns(3)
+        cols = st.columns(4 if multi_class else 3)
         cols[0].metric("Faces", len(labels))
         cols[1].metric("Mask", labels.count("mask"))
         cols[2].metric("No mask", labels.count("no_mask"))
+        if multi_class:
+            cols[3].metric("Mask below nose", labels.count("incorrect_mask"))
         if labels:
             st.table(face_rows(result.faces))
         else:
@@ -179,11 +182,12 @@ def photos_tab(settings: Settings) -> None:
     key = (tuple(u.file_id for u in uploads), settings)
     with st.spinner(f"Analysing {len(uploads):d} photo(s)..."):
         results = remembered("photo_results", key, lambda: analyze_photos(uploads, settings))
+    multi_class = bool(analyzer_for(settings, "accurate").classifier.multi_class)
     for i, result in enumerate(results):
         if isinstance(result, str):
             st.error(plain(result))
         else:
-            show_photo(result, i)
+            show_photo(result, i, multi_class)
     records = [r.record() for r in results if isinstance(r, PhotoResult)]
     if records:
         payload = json.dumps(results_document(records), indent=2).encode()

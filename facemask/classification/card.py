@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from facemask import LABELS, NOT_FACE
 from facemask.classification.crops import CROP_MARGIN
 from facemask.classification.shipped import SHIPPED, shipped_names
 from facemask.core.errors import FacemaskError
 from facemask.core.extras import require_tensorflow
-from facemask.core.labels import labels_problem
+from facemask.core.labels import decision_problem, labels_problem
 from facemask.io.imageio import read_bounded
 
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
@@ -43,6 +44,8 @@ class ModelCard:
     color: str = "RGB"
     crop_margin: float = CROP_MARGIN
     sha256: str | None = None  # of the model file; None: the card cannot vouch for it, so it is not loaded
+    decision: str = "threshold"  # two classes: cut at `threshold`; more: `argmax` over the face classes
+    not_face_threshold: float | None = None  # P(not_face) at which a face is dropped (None: none is)
 
     @classmethod
     def from_dict(cls, card: dict) -> ModelCard:
@@ -60,6 +63,8 @@ class ModelCard:
             color=str(pre.get("color", "RGB")),
             crop_margin=float(pre.get("crop_margin", CROP_MARGIN)),
             sha256=str(card["model_sha256"]).lower() if card.get("model_sha256") is not None else None,
+            decision=str(card.get("decision") or "threshold"),
+            not_face_threshold=float(card["not_face_threshold"]) if "not_face_threshold" in card else None,
         )
 
 
@@ -83,8 +88,7 @@ def card_problems(card) -> list[str]:
             if "input_size" in card
             else "input_size is missing (malformed card)"
         )
-    if (problem := labels_problem(card.get("labels"))) is not None:
-        problems.append(problem)
+    problems += _labels_problems(card)
     if (problem := _threshold_problem(card.get("threshold", 0.5))) is not None:
         problems.append(problem)
     pre = card.get("preprocessing", {})
@@ -101,6 +105,21 @@ def card_problems(card) -> list[str]:
     digest = card.get("model_sha256")
     if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
         problems.append(f"model_sha256 must be 64 hex digits, got {digest!r}")
+    return problems
+
+
+def _labels_problems(card: dict) -> list[str]:
+    """The labels, how they are decided, and the cut on `not_face` (only a card with that output may carry one)."""
+    labels = card.get("labels")
+    if (problem := labels_problem(labels)) is not None:
+        return [problem]
+    problems = [p for p in [decision_problem(labels, card.get("decision"))] if p is not None]
+    if "not_face_threshold" in card:
+        cut = card["not_face_threshold"]
+        if NOT_FACE not in labels:
+            problems.append(f"not_face_threshold needs a {NOT_FACE!r} label, got labels {labels!r}")
+        elif not (_is_number(cut) and 0.0 < cut < 1.0):
+            problems.append(f"not_face_threshold must be a number in (0, 1), got {cut!r}")
     return problems
 
 
@@ -151,8 +170,9 @@ def load_mean_card(path: Path) -> MeanCard:
     if len(members) > MAX_MEMBERS:  # each member is a loaded model: a long list is a memory bomb
         raise FacemaskError(f"{path}: mean card has {len(members)} members; at most {MAX_MEMBERS}")
     problems = []
-    if (problem := labels_problem(card.get("labels"))) is not None:
-        problems.append(problem)
+    if card.get("labels") != list(LABELS):  # a mean averages P(mask) logits: two classes only
+        got = card.get("labels")
+        problems.append(f"labels must be {list(LABELS)} in that order (a mean is two-class), got {got!r}")
     temperature, threshold = card.get("temperature"), card.get("threshold", 0.5)
     if not (_is_number(temperature) and 0.05 <= temperature <= 20):
         problems.append(f"temperature must be a number in [0.05, 20], got {temperature!r}")

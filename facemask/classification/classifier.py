@@ -10,6 +10,11 @@ own crops, its P(mask) is centred on its own card's cut, and the mean of their l
 by a temperature fitted on the validation splits. The shipped `default` is such a card over
 `resnet50`, `lite` and `lite128`; docs/models.md has how it compares with each of them.
 
+A single model may have three labels (mask, no_mask, incorrect_mask) or four (and not_face): its
+softmax, already calibrated, is read by argmax over the face classes, not_face dropped and the rest
+renormalised (core/labels.py `face_probs`); `face_prob` carries P(face) on for the step that drops
+non-faces at the card's `not_face_threshold`. A mean card stays two-class.
+
 Cards are read and checked in card.py; each model file runs in runtime.py (CardModel).
 """
 
@@ -20,11 +25,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from facemask import FACE_LABELS, LABELS
 from facemask.classification.card import ModelCard, load_mean_card, resolve_model
 from facemask.classification.runtime import CardModel
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
-from facemask.core.labels import labels_at
+from facemask.core.labels import argmax_labels, face_probs, labels_at, two_class_probs
 from facemask.core.types import Faces
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,8 @@ class MaskClassifier:
         mean = load_mean_card(path) if path.suffix == ".json" else None
         self.models = tuple(CardModel(p, self.config.threads) for p in (mean.members if mean else [path]))
         if mean:
+            if any(m.card.labels != LABELS for m in self.models):
+                raise FacemaskError(f"{path}: a mean averages two-class models; every member's labels must be {LABELS}")
             for model, digest in zip(self.models, mean.sha256):
                 if (model.card.sha256 or "") != digest:  # the card's digest was just checked against the file
                     raise FacemaskError(
@@ -49,6 +57,24 @@ class MaskClassifier:
         self.name = path.name
         own = mean.threshold if mean else self.models[0].card.threshold
         self.threshold = self.config.threshold if self.config.threshold is not None else own
+        self.labels: tuple[str, ...] = LABELS if mean else self.models[0].card.labels
+        if self.multi_class and self.config.threshold is not None:  # the web page always sends its slider's
+            log.info("%s reads the likeliest of %s; threshold %s unused", self.name, self.labels, self.threshold)
+
+    @property
+    def multi_class(self) -> bool:
+        """Three or four labels, decided by argmax; two-class models cut P(no_mask) at the threshold."""
+        return len(self.labels) > len(LABELS)
+
+    @property
+    def face_labels(self) -> tuple[str, ...]:
+        """The labels this model can give a face: mask and no_mask, and incorrect_mask for a multi-class one."""
+        return FACE_LABELS if self.multi_class else LABELS
+
+    @property
+    def not_face_threshold(self) -> float | None:
+        """The card's P(not_face) at which a face is dropped (1 - `Faces.face_prob`); None: none is dropped."""
+        return None if len(self.models) != 1 else self.models[0].not_face_threshold
 
     @property
     def card(self) -> ModelCard:
@@ -82,16 +108,38 @@ class MaskClassifier:
         is the one `classify` gives it alone.
         """
         crops = [np.concatenate([m.crops(im, f.xyxy) for im, f in zip(images_bgr, faces)]) for m in self.models]
-        raw = self.predict_crops(*crops)
-        labels = self.labels_for(raw)
-        mask_prob = centre_on_threshold(raw, self.threshold)
+        class_prob, face_prob, labels = self.read_crops(*crops)
         out, start = [], 0
         for f in faces:
             rows = slice(start, start + len(f))
             start = rows.stop
-            p, label = mask_prob[rows], labels[rows]
-            out.append(f.with_(mask_prob=p, label=label, raw_mask_prob=p, raw_label=label.copy()))
+            probs, label = class_prob[rows], labels[rows]
+            p = probs[:, 0].copy()
+            out.append(
+                f.with_(
+                    mask_prob=p,
+                    label=label,
+                    raw_mask_prob=p,
+                    raw_label=label.copy(),
+                    class_prob=probs,
+                    raw_class_prob=probs.copy(),
+                    face_prob=face_prob[rows],
+                )
+            )
         return out
+
+    def read_crops(self, *crops_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(class_prob over FACE_LABELS, P(face), label) per face from one crop batch per model.
+
+        Two classes: P(mask) re-centred on the threshold it is cut at (so the shown label is the likelier),
+        P(face) 1. More: the model's softmax read by argmax over the face classes, not_face dropped.
+        """
+        if not self.multi_class:
+            raw = self.predict_crops(*crops_rgb)
+            class_prob = two_class_probs(centre_on_threshold(raw, self.threshold))
+            return class_prob, np.ones(len(raw), np.float32), self.labels_for(raw)
+        class_prob, face_prob = face_probs(self.models[0].predict_probs(crops_rgb[0]), self.labels)
+        return class_prob, face_prob, argmax_labels(class_prob)
 
     def labels_for(self, mask_prob: np.ndarray) -> np.ndarray:
         """`no_mask` when P(no_mask) reaches the threshold, else `mask`."""

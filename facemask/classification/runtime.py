@@ -1,4 +1,4 @@
-"""Running one model: its card's crops in, raw P(mask) out.
+"""Running one model: its card's crops in, its probabilities out (P(mask), or every class's).
 
 TFLite models run through LiteRT; a Keras `.keras` file also loads (with the `train` extra, which
 card.resolve_model checks for), and is called directly on the batch rather than through `predict`,
@@ -86,7 +86,7 @@ class _KerasRunner:
 
 
 class CardModel:
-    """One model file and its card: uint8 RGB crops at its input size in, raw P(mask) out."""
+    """One model file and its card: uint8 RGB crops at its input size in, raw probabilities out."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
@@ -111,12 +111,21 @@ class CardModel:
     def crops(self, image_bgr: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         return face_crops(image_bgr, xyxy, self.card.input_size, self.card.crop_margin)
 
-    def predict_crops(self, crops_rgb: np.ndarray) -> np.ndarray:
-        """P(mask) for a batch of uint8 RGB crops already at the model's input size."""
+    @property
+    def not_face_threshold(self) -> float | None:
+        """The card's P(not_face) at which a face is dropped; None: nothing is (no such output, or no cut)."""
+        return self.card.not_face_threshold
+
+    def predict_probs(self, crops_rgb: np.ndarray) -> np.ndarray:
+        """(N, K) probabilities in the card's label order for a batch of uint8 RGB crops at the model's input size."""
         if len(crops_rgb) == 0:
-            return np.zeros(0, np.float32)
+            return np.zeros((0, len(self.card.labels)), np.float32)
         x = crops_rgb.astype(np.float32)
         if self.card.color == "BGR":
             x = x[..., ::-1]
         x = x * self.card.scale + self.card.offset
-        return self.run(np.ascontiguousarray(x))[:, self._mask_col].astype(np.float32)
+        return np.asarray(self.run(np.ascontiguousarray(x)), np.float32)
+
+    def predict_crops(self, crops_rgb: np.ndarray) -> np.ndarray:
+        """P(mask) for a batch of uint8 RGB crops already at the model's input size."""
+        return self.predict_probs(crops_rgb)[:, self._mask_col]

@@ -44,6 +44,7 @@ class RunOptions:
     detect_every: int | None = None
     events: Path | None = None
     violation_after: float = AlertConfig.min_no_mask_s
+    violation_on: str = AlertConfig.violation_on
     beep: bool = False
     on_violation: str | None = None
     display: bool = False
@@ -79,7 +80,11 @@ class RunConfigs:
         if self.kind not in VIDEO_KINDS:
             return PipelineConfig.for_images(self.detector, self.classifier, blur=o.blur)
         alerts = AlertConfig(
-            events_path=o.events, min_no_mask_s=o.violation_after, beep=o.beep, on_violation=o.on_violation
+            events_path=o.events,
+            min_no_mask_s=o.violation_after,
+            beep=o.beep,
+            on_violation=o.on_violation,
+            violation_on=o.violation_on,
         )
         return PipelineConfig(
             self.detector,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facemask import VIOLATING
 from facemask.classification.shipped import shipped_help
 from facemask.cli import values
 from facemask.core.config import (
@@ -206,13 +207,20 @@ def _add_alert_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_violation_after(p: argparse.ArgumentParser) -> None:
-    """`--violation-after S`: when a violation is raised, for detect and batch alike."""
+    """`--violation-after S` and `--violation-on`: when a violation is raised, for detect and batch alike."""
     p.add_argument(
         "--violation-after",
         type=values.delay_seconds,
         default=AlertConfig.min_no_mask_s,
         metavar="S",
         help="seconds a person must read no_mask before one violation is raised (default: %(default)s)",
+    )
+    p.add_argument(
+        "--violation-on",
+        choices=tuple(VIOLATING),
+        default=AlertConfig.violation_on,
+        help="labels that raise a violation: any (no_mask or incorrect_mask, a mask below the nose) or no_mask "
+        "only (default: %(default)s; a two-class model never reads incorrect_mask)",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facemask import VIOLATING
 from facemask.core.errors import FacemaskError
 
 FACE_DETECTORS = ("centerface", "res10")
@@ -136,8 +137,11 @@ class AlertConfig:
     on_violation: str | None = None
     action_queue: int = 8
     source: str | None = None
+    violation_on: str = "any"  # facemask.VIOLATING: no_mask or incorrect_mask (any), or no_mask only
 
     def __post_init__(self) -> None:
+        if self.violation_on not in VIOLATING:
+            raise FacemaskError(f"violation-on must be one of {', '.join(VIOLATING)}, got {self.violation_on!r}")
         for name in ("min_no_mask_s", "rearm_mask_s"):
             if getattr(self, name) < 0:
                 raise FacemaskError(f"{name} must be >= 0 seconds, got {getattr(self, name)}")

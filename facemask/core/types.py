@@ -31,14 +31,17 @@ class Frame:
         return self.image if self.clean is None else self.clean
 
 
-def shown_confidence(label, mask_prob):
-    """The probability of the shown label: P(mask) for `mask`, else P(no_mask) = 1 - P(mask).
+def shown_confidence(label, mask_prob, incorrect_prob=0.0):
+    """The probability of the shown label: P(mask) for `mask`, P(incorrect_mask) for `incorrect_mask`, else
+    P(no_mask) = 1 - P(mask) - P(incorrect_mask) (a two-class model's 0, or NaN unread, leaves 1 - P(mask)).
 
     The one rule behind every confidence a user sees (records, overlay, events). Arrays in: a
     float64 array out; one label and one probability in: a float. NaN while unclassified.
     """
     p = np.asarray(mask_prob, np.float64)
-    conf = np.where(np.asarray(label, dtype=object) == "mask", p, 1.0 - p)
+    q = np.asarray(incorrect_prob, np.float64)
+    label = np.asarray(label, dtype=object)
+    conf = np.where(label == "mask", p, np.where(label == "incorrect_mask", q, 1.0 - p - np.nan_to_num(q)))
     return conf if conf.ndim else float(conf)
 
 
@@ -53,7 +56,10 @@ class Faces:
     `xyxy` are pixel boxes in the original image. `mask_prob` is P(mask) from the
     classifier (NaN until classified); `label` is the label shown to the user, which the
     tracker may smooth, while `raw_label`/`raw_mask_prob` keep the per-frame reading. `landmarks`
-    (eyes, nose tip, mouth corners) are NaN where the detector gives none.
+    (eyes, nose tip, mouth corners) are NaN where the detector gives none. `class_prob` (and
+    `raw_class_prob`) are the probabilities of FACE_LABELS (column 2, incorrect_mask, is 0 for a
+    two-class model; `mask_prob` is column 0); `face_prob` is P(face) = 1 - P(not_face), 1.0 for a model
+    without that output. Both are NaN until classified.
     """
 
     xyxy: np.ndarray
@@ -64,6 +70,9 @@ class Faces:
     raw_mask_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
     raw_label: np.ndarray = field(default=None)  # type: ignore[assignment]
     landmarks: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N, 5, 2): eyes, nose, mouth corners
+    class_prob: np.ndarray = field(default=None)  # type: ignore[assignment]  # (N, 3): FACE_LABELS
+    raw_class_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
+    face_prob: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         self.xyxy = _arr(self.xyxy, np.float32, (4,))
@@ -75,13 +84,17 @@ class Faces:
             "track_id": (np.full(n, -1, np.int64), np.int64),
             "raw_mask_prob": (np.full(n, np.nan, np.float32), np.float32),
             "raw_label": (np.full(n, "", dtype=object), object),
+            "face_prob": (np.full(n, np.nan, np.float32), np.float32),
         }
         for name, (default, dtype) in defaults.items():
             value = getattr(self, name)
             setattr(self, name, default if value is None else _arr(value, dtype))
         marks = np.full((n, 5, 2), np.nan, np.float32) if self.landmarks is None else self.landmarks
         self.landmarks = _arr(marks, np.float32, (5, 2))
-        for name in ("score", "landmarks", *defaults):
+        for name in ("class_prob", "raw_class_prob"):
+            value = getattr(self, name)
+            setattr(self, name, _arr(np.full((n, 3), np.nan) if value is None else value, np.float32, (3,)))
+        for name in ("score", "landmarks", "class_prob", "raw_class_prob", *defaults):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Faces.{name} has {len(getattr(self, name))} rows, xyxy has {n}")
 
@@ -105,6 +118,9 @@ class Faces:
             raw_mask_prob=self.raw_mask_prob[index],
             raw_label=self.raw_label[index],
             landmarks=self.landmarks[index],
+            class_prob=self.class_prob[index],
+            raw_class_prob=self.raw_class_prob[index],
+            face_prob=self.face_prob[index],
         )
 
     def with_(self, **changes) -> Faces:
@@ -114,12 +130,12 @@ class Faces:
     @property
     def confidence(self) -> np.ndarray:
         """The probability of each shown label (float64; NaN where unclassified)."""
-        return shown_confidence(self.label, self.mask_prob)
+        return shown_confidence(self.label, self.mask_prob, self.class_prob[:, 2])
 
     @property
     def raw_confidence(self) -> np.ndarray:
         """The probability of each per-frame reading, before the tracker smoothed it."""
-        return shown_confidence(self.raw_label, self.raw_mask_prob)
+        return shown_confidence(self.raw_label, self.raw_mask_prob, self.raw_class_prob[:, 2])
 
     def to_records(self) -> list[dict]:
         """JSON-ready dicts in the CLI's documented format."""

@@ -15,8 +15,8 @@ import numpy as np
 
 from facemask.core.types import Faces
 
-COLORS = {"mask": (0, 200, 0), "no_mask": (0, 0, 230), "": (200, 200, 200)}
-TEXT = {"mask": "Mask", "no_mask": "No Mask", "": "Face"}
+COLORS = {"mask": (0, 200, 0), "no_mask": (0, 0, 230), "incorrect_mask": (0, 191, 255), "": (200, 200, 200)}  # BGR
+TEXT = {"mask": "Mask", "no_mask": "No Mask", "incorrect_mask": "Mask below nose", "": "Face"}
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
 REFERENCE_WIDTH = 960  # the width at which the constructor's font scale is used as given
@@ -56,7 +56,7 @@ def place_label(
 
 @dataclass(frozen=True)
 class FaceAnnotator:
-    """Boxes with "Mask 97%" / "No Mask 92%" labels, green or red."""
+    """Boxes with "Mask 97%" / "No Mask 92%" / "Mask below nose 81%" labels, green, red or amber."""
 
     thickness: int = 2
     font_scale: float = 0.55

@@ -44,7 +44,7 @@ def build_pipeline(
         tracker = FaceTracker(replace(config.tracker, detect_every=config.detect_every))
     monitor, outputs = None, []
     if tracker is not None and config.alerts is not None:
-        monitor, outputs = build_alerts(config)
+        monitor, outputs = build_alerts(config, bool(getattr(classifier, "multi_class", False)))
     return Pipeline(
         analyzer=FaceMaskAnalyzer(detector, classifier),
         tracker=tracker,
@@ -56,16 +56,17 @@ def build_pipeline(
     )
 
 
-def build_alerts(config: PipelineConfig) -> tuple[AlertStage, list[Sink]]:
+def build_alerts(config: PipelineConfig, multi_class: bool = False) -> tuple[AlertStage, list[Sink]]:
     """The monitor `config.alerts` asks for, and the outputs of its events: the events file and snapshots,
-    then the actions (after them, so a command finds its snapshot saved)."""
+    then the actions (after them, so a command finds its snapshot saved). `multi_class`: the model reads
+    incorrect_mask, so the counters show it."""
     alerts = config.alerts
     actions = (
         ActionWorker(alerts.beep, alerts.on_violation, alerts.action_queue)
         if alerts.beep or alerts.on_violation
         else None
     )
-    monitor = AlertStage(alerts, config.snapshot_dir, actions)
+    monitor = AlertStage(alerts, config.snapshot_dir, actions, multi_class)
     outputs: list[Sink] = []
     if monitor.snapshot_dir is not None or alerts.events_path is not None:
         outputs.append(EventsSink(alerts.events_path))

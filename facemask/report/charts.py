@@ -3,7 +3,7 @@
 Figures are made with `matplotlib.figure.Figure` (no pyplot, no global state), so the web page's
 threads can draw at once. Path simplification is off: every plotted point is in the SVG, so a
 test can read the series back from it. Each series' group has an id (`people`, `masked`,
-`unmasked`, `violation-N`) for the same reason.
+`unmasked`, `incorrect`, `violation-N`) for the same reason.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 
 from facemask.report.timeline import HOUR_S
 
-COLORS = {"people": "#2c7bb6", "masked": "#1a9641", "unmasked": "#d7191c"}
-LABELS = {"people": "people present", "masked": "masked", "unmasked": "unmasked"}
+COLORS = {"people": "#2c7bb6", "masked": "#1a9641", "unmasked": "#d7191c", "incorrect": "#ffbf00"}
+LABELS = {"people": "people present", "masked": "masked", "unmasked": "unmasked", "incorrect": "mask below nose"}
 RC = {"path.simplify": False, "svg.fonttype": "none", "font.size": 9}
 
 
@@ -41,14 +41,15 @@ def _time_axis(duration_s: float) -> tuple[float, str]:
 
 
 def timeline_svg(series: dict[str, list[float]], violations: Sequence[dict], title: str, salt: str) -> str:
-    """People present, masked and unmasked over time, each violation a red line labelled with its person's id."""
+    """People present, masked and unmasked (and with a mask below the nose, a part of the unmasked, when the series
+    has them) over time, each violation a red line labelled with its person's id."""
     times = series["time_s"]
     unit, axis_label = _time_axis(times[-1] - times[0] if times else 0.0)
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(9, 2.8))
         ax = figure.add_subplot()
-        width = {"people": 4.0, "masked": 1.4, "unmasked": 1.4}  # people drawn wide and pale, behind the other two
-        for key in ("people", "masked", "unmasked"):
+        width = {"people": 4.0, "masked": 1.4, "unmasked": 1.4, "incorrect": 1.4}  # people wide and pale, behind
+        for key in [k for k in COLORS if k in series]:
             (line,) = ax.plot(
                 [t / unit for t in times], series[key], color=COLORS[key], label=LABELS[key], linewidth=width[key]
             )
@@ -64,7 +65,7 @@ def timeline_svg(series: dict[str, list[float]], violations: Sequence[dict], tit
         ax.set_ylabel("people")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.set_title(title, loc="left")
-        ax.legend(loc="upper right", fontsize=8, ncols=3, frameon=False)
+        ax.legend(loc="upper right", fontsize=8, ncols=len([k for k in COLORS if k in series]), frameon=False)
         ax.grid(alpha=0.25)
         return to_svg(figure, salt)
 

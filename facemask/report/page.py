@@ -94,7 +94,8 @@ def _source(source: SourceData, index: int) -> str:
 def timeline_title(source: SourceData) -> str:
     """What the timeline counts: people (tracked ids), or faces in a run made without tracking."""
     what = "People present" if source.timeline.tracked else "Faces (untracked run)"
-    return f"{what}, masked and unmasked; red lines: violations"
+    wrong = " (amber: of them, mask below nose)" if source.timeline.incorrect else ""
+    return f"{what}, masked and unmasked{wrong}; red lines: violations"
 
 
 def _totals(source: SourceData) -> str:

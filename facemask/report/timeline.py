@@ -3,7 +3,8 @@
 A person is a face with a `track_id` (a confirmed track, as the summary defines it) and is masked or
 unmasked by the label shown on that frame. A run made with `--no-track` has no ids: there every face
 counts. Compliance by hour follows the summary's rule within each hour: a person is masked in that
-hour when seen longer (more frames) with `mask` than with `no_mask`.
+hour when seen longer (more frames) with `mask` than with `no_mask` or `incorrect_mask` (a mask below the
+nose, from a three-class model: not compliant, so unmasked; it also has a series of its own, `incorrect`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facemask import FACE_LABELS
 from facemask.core.labels import compliance_rate
 
 HOUR_S = 3600.0
@@ -23,11 +25,13 @@ class Timeline:
     """The per-frame counts of one source, in frame order, and each hour's people by verdict.
 
     Each frame keeps two counts, people (faces with an id) and faces: which one is plotted is known
-    only once the whole file is read (`tracked`: some face had an id).
+    only once the whole file is read (`tracked`: some face had an id). `incorrect`: some face read
+    incorrect_mask (a three-class model ran), so that series is plotted too.
     """
 
     time_s: list[float] = field(default_factory=list)
-    _counts: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    _counts: list[tuple[int, ...]] = field(default_factory=list)
+    incorrect: bool = False
     tracked: bool = False
     _hours: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
 
@@ -38,17 +42,21 @@ class Timeline:
         self.tracked = self.tracked or bool(ids)
         t = float(record["time_s"])
         self.time_s.append(t)
-        self._counts.append((*_count(ids), *_count(faces)))
+        counts = (*_count(ids), *_count(faces))
+        self._counts.append(counts)
+        self.incorrect = self.incorrect or counts[-1] > 0
         hour = self._hours[int(t // HOUR_S)]
         for face in ids:
-            if face.get("label") in ("mask", "no_mask"):
-                hour[face["track_id"]][face["label"] == "no_mask"] += 1
+            if face.get("label") in FACE_LABELS:
+                hour[face["track_id"]][face["label"] != "mask"] += 1
 
     def counts(self) -> dict[str, np.ndarray]:
-        """People present, masked and unmasked per frame (faces, in a run made without tracking)."""
-        table = np.asarray(self._counts, np.float64).reshape(-1, 6)
-        table = table[:, 0:3] if self.tracked else table[:, 3:6]
-        return {"people": table[:, 0], "masked": table[:, 1], "unmasked": table[:, 2]}
+        """People present, masked and unmasked (and with a mask below the nose, once any was) per frame (faces,
+        in a run made without tracking)."""
+        table = np.asarray(self._counts, np.float64).reshape(-1, 8)
+        table = table[:, 0:4] if self.tracked else table[:, 4:8]
+        counts = {"people": table[:, 0], "masked": table[:, 1], "unmasked": table[:, 2]}
+        return {**counts, "incorrect": table[:, 3]} if self.incorrect else counts
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -91,7 +99,9 @@ class Timeline:
         return out
 
 
-def _count(faces: list[dict]) -> tuple[int, int, int]:
-    """How many faces, and how many of them read `mask` and `no_mask`."""
+def _count(faces: list[dict]) -> tuple[int, int, int, int]:
+    """How many faces, how many read `mask`, how many are unmasked (`no_mask` or `incorrect_mask`), and of
+    those how many read `incorrect_mask`."""
     labels = [f.get("label") for f in faces]
-    return len(faces), labels.count("mask"), labels.count("no_mask")
+    wrong = labels.count("incorrect_mask")
+    return len(faces), labels.count("mask"), labels.count("no_mask") + wrong, wrong

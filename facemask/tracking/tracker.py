@@ -24,8 +24,9 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
   how often the tracker is fed, not what it decides; and a track may always miss one detector
   run, however long it takes, so sparse detection on a slow machine does not end tracks.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
-  *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
-  sustained change does within a few readings. `mask_prob` is smoothed the same way.
+  *decisions* with hysteresis around 0.5 (tracking/smoothing.py): one wrong frame cannot flip it,
+  a sustained change does within a few readings, over two classes or three. `mask_prob` and
+  `class_prob` are smoothed the same way.
 - `predict(t)` moves the tracks seen at the last detection forward without touching state,
   so the pipeline can draw boxes on frames where the detector did not run.
 - Not `supervision`'s ByteTrack: it counts its buffer in frames of a fixed rate, has no
@@ -37,13 +38,14 @@ Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from facemask.core.boxes import iou_matrix
 from facemask.core.config import TrackerConfig
 from facemask.core.types import Faces
+from facemask.tracking.smoothing import SmoothedLabel
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +68,7 @@ class _Track:
     first_strong: float | None = None  # the first strong detection: the usual confirmation counts from it
     strong_hits: int = 0  # detections since then
     misses: int = 0  # detector runs since the last match
-    mask_prob: float = float("nan")  # smoothed P(mask)
-    vote: float = float("nan")  # smoothed no_mask decision in [0, 1]
-    label: str = ""  # smoothed label
-    raw_mask_prob: float = float("nan")
-    raw_label: str = ""
-
-    @property
-    def shown_prob(self) -> float:
-        """The smoothed P(mask), never on the far side of 0.5 from the smoothed label.
-
-        The label waits for a sustained change (hysteresis) while the probability follows each reading,
-        so between the two the shown label would carry a confidence under 50 %. Until the label turns,
-        the confidence of the label shown is capped at "undecided": 0.5.
-        """
-        if self.label == "mask":
-            return max(self.mask_prob, 0.5)
-        if self.label == "no_mask":
-            return min(self.mask_prob, 0.5)
-        return self.mask_prob
+    reading: SmoothedLabel = field(default_factory=SmoothedLabel)  # the smoothed label and probabilities
 
     def predicted_box(self, timestamp: float, horizon: float) -> np.ndarray:
         dt = min(max(0.0, timestamp - self.last_seen), horizon)
@@ -101,23 +85,6 @@ class _Track:
         self.box, self.score, self.last_seen = box, score, timestamp
         self.hits += 1
         self.misses = 0
-
-    def read(self, prob: float, label: str, alpha: float, hysteresis: float) -> None:
-        """Fold one classifier reading into the smoothed label; unclassified readings are ignored."""
-        if label not in ("mask", "no_mask"):
-            return
-        self.raw_mask_prob, self.raw_label = prob, label
-        decision = 1.0 if label == "no_mask" else 0.0
-        if not self.label:  # first reading decides the first label
-            self.mask_prob, self.vote, self.label = prob, decision, label
-            return
-        if not np.isnan(prob):
-            self.mask_prob = prob if np.isnan(self.mask_prob) else (1 - alpha) * self.mask_prob + alpha * prob
-        self.vote = (1 - alpha) * self.vote + alpha * decision
-        if self.label == "mask" and self.vote >= 0.5 + hysteresis:
-            self.label = "no_mask"
-        elif self.label == "no_mask" and self.vote <= 0.5 - hysteresis:
-            self.label = "mask"
 
 
 def _centre(box: np.ndarray) -> np.ndarray:
@@ -194,7 +161,14 @@ class FaceTracker:
             if track.first_strong is None and strong[i]:
                 track.first_strong = timestamp
             track.strong_hits += track.first_strong is not None
-            track.read(float(faces.mask_prob[i]), str(faces.label[i]), cfg.smoothing_alpha, cfg.hysteresis)
+            track.reading.read(
+                float(faces.mask_prob[i]),
+                float(faces.class_prob[i, 2]),
+                str(faces.label[i]),
+                cfg.smoothing_alpha,
+                cfg.hysteresis,
+            )
+            track.reading.face_prob = float(faces.face_prob[i])
             if i in owner:
                 self._maybe_confirm(track)
             rows.append(track)
@@ -203,7 +177,12 @@ class FaceTracker:
             track.misses += id(track) not in matched
         self._visible, self._shown = list(owner.values()), rows
         tracked = self._faces(rows, faces.xyxy.copy(), faces.score.copy())
-        return tracked.with_(raw_mask_prob=faces.mask_prob.copy(), raw_label=faces.label.copy())
+        return tracked.with_(
+            raw_mask_prob=faces.mask_prob.copy(),
+            raw_label=faces.label.copy(),
+            raw_class_prob=faces.class_prob.copy(),
+            face_prob=faces.face_prob.copy(),
+        )
 
     def predict(self, timestamp: float) -> Faces:
         """The faces of the last update (tracks moved to `timestamp`); state is unchanged.
@@ -285,12 +264,17 @@ class FaceTracker:
 
     @staticmethod
     def _faces(tracks: list[_Track], boxes: np.ndarray, scores: np.ndarray) -> Faces:
+        shown = [t.reading.shown() for t in tracks]
+        readings = [t.reading for t in tracks]
         return Faces(
             xyxy=boxes,
             score=scores,
-            mask_prob=[t.shown_prob for t in tracks],
-            label=np.array([t.label for t in tracks], dtype=object),
+            mask_prob=[p for p, _ in shown],
+            label=np.array([r.label for r in readings], dtype=object),
             track_id=[t.track_id for t in tracks],
-            raw_mask_prob=[t.raw_mask_prob for t in tracks],
-            raw_label=np.array([t.raw_label for t in tracks], dtype=object),
+            raw_mask_prob=[r.raw_mask_prob for r in readings],
+            raw_label=np.array([r.raw_label for r in readings], dtype=object),
+            class_prob=np.array([row for _, row in shown], np.float32).reshape(-1, 3),
+            raw_class_prob=np.array([r.raw() for r in readings], np.float32).reshape(-1, 3),
+            face_prob=[r.face_prob for r in readings],
         )

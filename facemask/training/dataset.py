@@ -20,7 +20,13 @@ from facemask.training.voc import match, scene_split, voc_dataset
 
 log = logging.getLogger(__name__)
 
-CLASS_DIRS = {"with_mask": "mask", "mask": "mask", "without_mask": "no_mask", "no_mask": "no_mask"}
+CLASS_DIRS = {
+    "with_mask": "mask",
+    "mask": "mask",
+    "without_mask": "no_mask",
+    "no_mask": "no_mask",
+    "incorrect_mask": "incorrect_mask",  # a mask below the nose: an optional third class
+}
 SPLITS = ("train", "val", "test")
 
 
