@@ -12,6 +12,7 @@ cost, and were removed: docs/bench/centerface_tuning.json, docs/benchmarks.md.)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Protocol
@@ -67,18 +68,29 @@ def unrescale(score: float, cut: float) -> float:
 
 
 class CenterFaceDetector:
-    """CenterFace alone, at the mode's tuned input size and cut; its faces carry five landmarks."""
+    """CenterFace alone, at the mode's tuned input size and cut; its faces carry five landmarks.
+
+    A preset with a `second_look` raw cut (below its tuned one) also returns the boxes between the two,
+    scored under `config.confidence`: candidates the analyzer keeps only where the classifier's
+    "not a face" output says they are faces (`look_floor` is their reported score floor).
+    """
 
     def __init__(self, config: DetectorConfig, settings: dict | None = None) -> None:
         self.config = config
         tuned = settings or detector_settings()["centerface"][config.mode]
         self.cut = tuned_cut(tuned)
-        floor = min(CENTERFACE_FLOOR, unrescale(config.confidence, self.cut))
+        look = tuned.get("second_look")
+        if look is not None and not 0.0 < float(look) < self.cut:
+            raise FacemaskError(f"facemask/{SETTINGS_FILE}: a second-look cut must be in (0, {self.cut}), got {look}")
+        self.look_floor = None if look is None else min(float(rescale(float(look), self.cut)), config.confidence)
+        lowest = config.confidence if self.look_floor is None else self.look_floor
+        self.kept = replace(config, confidence=lowest)
+        floor = min(CENTERFACE_FLOOR, unrescale(lowest, self.cut))
         self.net = CenterFaceNet(CenterFaceSettings(int(tuned["longest"]), floor, int(tuned.get("max_longest", 0))))
 
     def detect(self, image: np.ndarray) -> Faces:
         faces = faces_of(self.net.detect(image))
-        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
+        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.kept)
 
 
 def load_face_detector(config: DetectorConfig | None = None) -> Detector:

@@ -47,9 +47,32 @@ class FaceMaskAnalyzer:
     def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
         """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
         found = [self.detector.detect(image) for image in images]
+        cut, threshold = self.detector.config.confidence, self._not_face_threshold()
+        if threshold is None:  # no second look to give: the detector's candidates below its cut go now
+            found = [second_look(faces, cut, None) for faces in found]
         lap("detect")
         if self.classifier is not None and any(len(faces) for faces in found):
             classified = self.classifier.classify_many(images, found)
-            found = [new if len(faces) else faces for faces, new in zip(found, classified)]
+            found = [second_look(new, cut, threshold) if len(faces) else faces for faces, new in zip(found, classified)]
         lap("classify")
         return found
+
+    def _not_face_threshold(self) -> float | None:
+        if self.classifier is None or getattr(self.detector, "look_floor", None) is None:
+            return None
+        return self.classifier.not_face_threshold
+
+
+def second_look(faces: Faces, cut: float, not_face_threshold: float | None) -> Faces:
+    """The one rule for a detector's candidates scored under its cut: kept only where the classifier's
+    P(not a face) stays under `not_face_threshold` (None: no such output, so none is kept).
+
+    Every face costs a classifier crop anyway, so a lower detector cut checked by a "not a face" output
+    finds small and masked faces a higher cut misses, without the ears, hair and signs it also lets in.
+    """
+    low = faces.score < cut
+    if not low.any():
+        return faces
+    if not_face_threshold is None:
+        return faces[~low]
+    return faces[~low | (1.0 - faces.face_prob < not_face_threshold)]
