@@ -10,10 +10,14 @@ import numpy as np
 
 from facemask import LABELS
 
+# Every label a classifier may output, in output order: a card's labels are the first two, three or four.
+ALL_LABELS = (*LABELS, "incorrect_mask", "not_face")
+
 
 def labels_problem(labels) -> str | None:
-    """What is wrong with a card's `labels`: they must be LABELS in that order (swapped ones swap every answer)."""
-    if labels == list(LABELS):
+    """What is wrong with a card's `labels`: they must be LABELS in that order (swapped ones swap every answer),
+    or LABELS followed by incorrect_mask (and not_face)."""
+    if labels in (list(LABELS), list(ALL_LABELS[:3]), list(ALL_LABELS)):
         return None
     return f"labels must be {list(LABELS)} in that order, got {labels!r}"
 
