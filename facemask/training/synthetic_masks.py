@@ -119,7 +119,7 @@ def blend(crop: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _span(face: FaceFrame, placement: str) -> tuple[float, float, float]:
     """The mask's top edge, its widest line and its bottom, in face units down from the eyes."""
     if placement == "below_nose":  # the top edge under the nose tip: the nostrils show
-        return face.nose_y + 0.1, face.mouth_y + 0.15, face.chin_y + 0.2
+        return face.nose_y + 0.15, face.mouth_y + 0.15, face.chin_y + 0.2
     if placement == "chin":  # the top edge under the lower lip: mouth and nose bare
         return face.mouth_y + 0.18, face.chin_y, face.chin_y + 0.45
     return face.nose_y * 0.62, face.mouth_y + 0.1, face.chin_y + 0.12
