@@ -118,6 +118,22 @@ def _add_data_arguments(p: argparse.ArgumentParser, d: TrainConfig) -> None:
         help="share of no-mask training crops given a look-alike (hand, pacifier, beard, scarf), kept no-mask",
     )
     p.add_argument(
+        "--synthetic-incorrect",
+        type=values.fraction,
+        default=d.synthetic_incorrect,
+        metavar="P",
+        help="share of no-mask training crops given a mask below the nose or on the chin, labelled incorrect_mask "
+        "(trains the three labels mask, no_mask, incorrect_mask, with the scenes' incorrectly worn masks)",
+    )
+    p.add_argument(
+        "--not-face",
+        type=values.fraction,
+        default=d.not_face,
+        metavar="R",
+        help="not-face crops per real face, mined from the scene sets' train and val splits (CenterFace's "
+        "low-scored boxes clear of every face, and patches beside faces); trains the four labels with not_face",
+    )
+    p.add_argument(
         "--unlabelled",
         type=Path,
         action="append",
@@ -170,6 +186,8 @@ def config_from_args(a: argparse.Namespace):
         unlabelled=tuple(a.unlabelled),
         synthetic_masks=a.synthetic_masks,
         hard_negatives=a.hard_negatives,
+        synthetic_incorrect=a.synthetic_incorrect,
+        not_face=a.not_face,
     )
     check_paths(a)
     return config

@@ -13,6 +13,9 @@ from facemask import FACE_LABELS, LABELS, NOT_FACE
 CARD_LABELS: tuple[tuple[str, ...], ...] = (LABELS, FACE_LABELS, (*FACE_LABELS, NOT_FACE))
 """The label lists a card may carry, in order: two classes (cut at a threshold), three, or four (argmax)."""
 
+ALL_LABELS = CARD_LABELS[-1]
+"""Every label a classifier may output, in output order: a card's labels are the first two, three or four."""
+
 
 def labels_problem(labels) -> str | None:
     """What is wrong with a card's `labels`: one of CARD_LABELS, in that order (swapped ones swap every answer)."""

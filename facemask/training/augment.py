@@ -97,28 +97,33 @@ def per_image(image: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(image, 0.0, 255.0)
 
 
-def synthetic(p_mask: float, p_negative: float, seed: int):
+def synthetic(p_mask: float, p_negative: float, seed: int, p_incorrect: float = 0.0, n_labels: int = len(LABELS)):
     """A tf.data map over (uint8 crop, target, eligible): synthetic masks and look-alikes on no-mask crops.
 
     An eligible crop (labelled `no_mask`, not a teacher-only one) gets a drawn mask with probability
     `p_mask`, and its target becomes a one-hot "mask"; otherwise a look-alike with probability
-    `p_negative`, its target kept. Other crops pass unchanged.
+    `p_negative`, its target kept; otherwise, with probability `p_incorrect`, a mask worn below the
+    nose or on the chin, and the target "incorrect_mask" (label 2 of `n_labels` >= 3). Other crops pass unchanged.
     """
     rng = np.random.default_rng(seed)
-    mask_target = tf.constant(np.eye(len(LABELS), dtype=np.float32)[LABELS.index("mask")])
+    eye = np.eye(n_labels, dtype=np.float32)
+    targets = tf.constant(np.stack([eye[LABELS.index("mask")], eye[min(2, n_labels - 1)]]))
 
-    def draw(crop: np.ndarray, eligible: np.bool_) -> tuple[np.ndarray, np.bool_]:
+    def draw(crop: np.ndarray, eligible: np.bool_) -> tuple[np.ndarray, np.int32]:
         roll = rng.random()
-        if not eligible or roll >= p_mask + p_negative:
-            return crop, np.False_
+        if not eligible or roll >= p_mask + p_negative + p_incorrect:
+            return crop, np.int32(-1)
         if roll < p_mask:
-            return draw_mask(crop, rng), np.True_
-        return draw_hard_negative(crop, rng), np.False_
+            return draw_mask(crop, rng), np.int32(0)
+        if roll < p_mask + p_negative:
+            return draw_hard_negative(crop, rng), np.int32(-1)
+        placement = "below_nose" if rng.random() < 0.6 else "chin"
+        return draw_mask(crop, rng, placement=placement), np.int32(1)
 
     def apply(crop: tf.Tensor, target: tf.Tensor, eligible: tf.Tensor):
-        image, masked = tf.numpy_function(draw, [crop, eligible], [tf.uint8, tf.bool], stateful=True)
+        image, drawn = tf.numpy_function(draw, [crop, eligible], [tf.uint8, tf.int32], stateful=True)
         image.set_shape(crop.shape)  # numpy_function outputs have unknown shapes; batching needs them
-        masked.set_shape(())
-        return image, tf.where(masked, mask_target, target)
+        drawn.set_shape(())
+        return image, tf.where(drawn >= 0, tf.gather(targets, tf.maximum(drawn, 0)), target)
 
     return apply

@@ -43,6 +43,8 @@ class TrainConfig:
     unlabelled: tuple[Path, ...] = ()  # videos and image folders whose faces only the teacher labels
     synthetic_masks: float = 0.0  # share of no-mask training crops given a drawn mask (and the mask label)
     hard_negatives: float = 0.0  # share of no-mask training crops given a mask look-alike (label kept)
+    synthetic_incorrect: float = 0.0  # share of no-mask training crops given a mask below the nose or on the chin
+    not_face: float = 0.0  # not-face crops mined from the scenes' train and val, per real face there (<= 1)
 
     def __post_init__(self) -> None:
         if self.crop_detector not in FACE_DETECTORS:
@@ -50,15 +52,14 @@ class TrainConfig:
             raise FacemaskError(f"--crop-detector must be one of {choices}, got {self.crop_detector!r}")
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise FacemaskError(f"--teacher-weight must be between 0 and 1, got {self.teacher_weight}")
-        if not (
-            0.0 <= self.synthetic_masks
-            and 0.0 <= self.hard_negatives
-            and self.synthetic_masks + self.hard_negatives <= 1.0
-        ):
+        shares = (self.synthetic_masks, self.hard_negatives, self.synthetic_incorrect)
+        if not (min(shares) >= 0.0 and sum(shares) <= 1.0):
             raise FacemaskError(
-                f"--synthetic-masks and --hard-negatives must be shares from 0 to 1 summing to at most 1, "
-                f"got {self.synthetic_masks} and {self.hard_negatives}"
+                "--synthetic-masks, --hard-negatives and --synthetic-incorrect must be shares from 0 to 1 "
+                f"summing to at most 1, got {', '.join(str(v) for v in shares)}"
             )
+        if not 0.0 <= self.not_face <= 1.0:
+            raise FacemaskError(f"--not-face must be a share from 0 to 1, got {self.not_face}")
         if self.unlabelled and not self.teacher:
             raise FacemaskError("--unlabelled needs --teacher: only a teacher can label those faces")
         if self.arch not in ARCHS:

@@ -50,14 +50,26 @@ def crop_detector(cfg: TrainConfig) -> tuple[Callable[[np.ndarray], Faces], str]
     return load_face_detector(detector_cfg).detect, crop_key
 
 
-def load_sources(cfg: TrainConfig, detect: Callable[[np.ndarray], Faces], crop_key: str) -> list[Source]:
-    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split."""
+def load_sources(
+    cfg: TrainConfig, detect: Callable[[np.ndarray], Faces], crop_key: str, labels: tuple[str, ...] = LABELS
+) -> list[Source]:
+    """Each `--dataset`: class folders get a de-duplicated split, scene sets a by-scene split.
+
+    With `incorrect_mask` among `labels`, scene sets keep their incorrectly worn masks; with `not_face`,
+    their train and val splits get mined not-faces (not_face.py).
+    """
     sources = []
     for root in cfg.datasets:
         cache = cfg.cache_dir / f"crops_{cfg.input_size}_{crop_key}_{root.resolve().name}.npz"
         if is_scene_set(root):
-            scenes = load_scenes(root, cfg.input_size, detect, cache, cfg.seed)
+            scenes = load_scenes(root, cfg.input_size, detect, cache, cfg.seed, incorrect=len(labels) > 2)
             doc = {"seed": cfg.seed, "by": "scene", "splits": scenes.scenes}
+            if "not_face" in labels:
+                from facemask.training.not_face import add_not_faces
+
+                mined = cfg.cache_dir / f"notface_{root.resolve().name}.npz"
+                doc["not_face"] = add_not_faces(scenes, root, cfg.input_size, mined, cfg.not_face, cfg.seed)
+                print(f"not_face crops from scenes:{root.name} (train and val only): {doc['not_face']}")
             doc["sha256"] = hashlib.sha256(json.dumps(doc["splits"], sort_keys=True).encode()).hexdigest()
             sources.append(Source(f"scenes:{root.name}", root, scenes.data, scenes.split, doc))
         else:
@@ -71,14 +83,17 @@ def load_sources(cfg: TrainConfig, detect: Callable[[np.ndarray], Faces], crop_k
     return sources
 
 
-def teacher_targets(cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, unlabelled: np.ndarray) -> np.ndarray:
+def teacher_targets(
+    cfg: TrainConfig, crops: np.ndarray, labels: np.ndarray, unlabelled: np.ndarray, n_labels: int = len(LABELS)
+) -> np.ndarray:
     """Training targets: the one-hot label, blended with the teacher's calibrated probabilities.
 
     The teacher (for example the shipped mean) sees each crop resized to each member's input size;
-    its P(mask) is centred on its own cut, so 0.5 means undecided on every teacher. An unlabelled
+    its P(mask) is centred on its own cut, so 0.5 means undecided on every teacher (two labels only:
+    classes.run_labels refuses a teacher for more). An unlabelled
     crop (`unlabelled` True) has no label to blend with: the teacher's probability is its target.
     """
-    onehot = np.eye(len(LABELS), dtype=np.float32)[labels]
+    onehot = np.eye(n_labels, dtype=np.float32)[labels]
     if not cfg.teacher or cfg.teacher_weight == 0.0:
         return onehot
     import cv2
@@ -114,23 +129,28 @@ class Pooled:
     val: np.ndarray
     tests: list[np.ndarray]
     unlabelled: np.ndarray  # (N,) bool: a teacher-labelled crop from --unlabelled, in train only
+    names: tuple[str, ...] = LABELS  # the run's labels (classes.run_labels); `labels` index them
 
     @classmethod
-    def of(cls, sources: list[Source], extra: np.ndarray | None = None) -> Pooled:
+    def of(cls, sources: list[Source], extra: np.ndarray | None = None, names: tuple[str, ...] = LABELS) -> Pooled:
         """`extra`: unlabelled crops, appended to the train split (their label slot is a placeholder)."""
         crops = np.concatenate([s.data.crops for s in sources])
         labels = np.concatenate([[x.label for x in s.data.samples] for s in sources]).astype(np.int64)
         offsets = np.cumsum([0] + [len(s.data.samples) for s in sources])
         index = {k: [np.asarray(s.split[k], np.int64) + o for s, o in zip(sources, offsets)] for k in SPLITS}
         train, val = np.concatenate(index["train"]), np.concatenate(index["val"])
-        if min(len(train), len(val)) == 0 or len(set(labels[train].tolist())) < len(LABELS):
-            raise FacemaskError("too few images to train: every class needs images in the train and val splits")
+        missing = [n for i, n in enumerate(names) if i not in set(labels[train].tolist())]
+        if min(len(train), len(val)) == 0 or missing:
+            raise FacemaskError(
+                "too few images to train: every class needs images in the train and val splits"
+                + (f" (none of {', '.join(missing)} in train)" if missing and len(train) else "")
+            )
         flags = np.zeros(len(crops), bool)
         if extra is not None and len(extra):
             train = np.concatenate([train, np.arange(len(crops), len(crops) + len(extra))])
             crops, labels = np.concatenate([crops, extra]), np.concatenate([labels, np.zeros(len(extra), np.int64)])
             flags = np.concatenate([flags, np.ones(len(extra), bool)])
-        return cls(crops, labels, train, val, index["test"], flags)
+        return cls(crops, labels, train, val, index["test"], flags, names)
 
 
 def describe_sources(sources: list[Source], out: Path) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ import numpy as np
 from facemask import LABELS
 from facemask.classification.crops import face_crops, training_crop
 from facemask.core.errors import FacemaskError
+from facemask.core.labels import ALL_LABELS
 from facemask.io.imageio import SYSTEM_TREES, decode_image, looks_like_image, read_image_bytes
 from facemask.io.walk import walk_files
 from facemask.training.dedup import Sample, perceptual_hash
@@ -26,12 +27,14 @@ CLASS_DIRS = {
     "without_mask": "no_mask",
     "no_mask": "no_mask",
     "incorrect_mask": "incorrect_mask",  # a mask below the nose: an optional third class
+    "mask_weared_incorrect": "incorrect_mask",
 }
 SPLITS = ("train", "val", "test")
 
 
 def class_folders(root: Path) -> dict[str, Path]:
-    """Map label -> folder, accepting with_mask/without_mask or mask/no_mask in any case."""
+    """Map label -> folder, accepting with_mask/without_mask or mask/no_mask in any case, and an optional
+    incorrect_mask/ (which makes the run three-class: classes.run_labels)."""
     if not root.is_dir():
         raise FacemaskError(f"{root}: dataset folder not found")
     found: dict[str, Path] = {}
@@ -113,17 +116,17 @@ def load_dataset(root: Path, size: int, detect, cache_path: Path | None = None) 
             if not looks_like_image(path):
                 log.info("%s: odd extension, read by content", path)
             phash, crop, has_face = cache.entries[sha]
-            samples.append(Sample(path, LABELS.index(label), sha, phash))
+            samples.append(Sample(path, ALL_LABELS.index(label), sha, phash))
             crops.append(crop)
             found.append(has_face)
             if len(samples) % 500 == 0:
                 log.info("read %d images", len(samples))
     cache.save()
-    counts = [sum(s.label == i for s in samples) for i in range(len(LABELS))]
+    counts = [sum(s.label == ALL_LABELS.index(label) for s in samples) for label in folders]
     if not samples:
         raise FacemaskError(f"{root}: no readable images")
     if min(counts) == 0:
-        raise FacemaskError(f"{root}: class {LABELS[counts.index(0)]!r} has no readable images")
+        raise FacemaskError(f"{root}: class {list(folders)[counts.index(0)]!r} has no readable images")
     return LoadedDataset(samples, np.stack(crops), np.array(found), skipped)
 
 
@@ -134,7 +137,7 @@ def split_groups(
     rng = np.random.default_rng(seed)
     labels = np.array([s.label for s in samples])
     split: dict[str, list[int]] = {name: [] for name in SPLITS}
-    for cls in range(len(LABELS)):
+    for cls in range(int(labels.max(initial=len(LABELS) - 1)) + 1):
         members = {int(g) for g in groups[labels == cls]}
         group_ids = sorted(g for g in members if np.bincount(labels[groups == g]).argmax() == cls)
         rng.shuffle(group_ids)
@@ -148,7 +151,7 @@ def split_groups(
 
 
 def dataset_fingerprint(samples: list[Sample], root: Path) -> str:
-    lines = sorted(f"{s.path.relative_to(root)}\t{LABELS[s.label]}\t{s.sha256}" for s in samples)
+    lines = sorted(f"{s.path.relative_to(root)}\t{ALL_LABELS[s.label]}\t{s.sha256}" for s in samples)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
@@ -166,6 +169,9 @@ def is_scene_set(root: Path) -> bool:
     return (Path(root) / "annotations").is_dir()
 
 
+SCENE_LABELS = {"with_mask": "mask", "without_mask": "no_mask", "mask_weared_incorrect": "incorrect_mask"}
+
+
 @dataclass
 class SceneCrops:
     """Face crops cut from annotated scenes, with the by-scene split they came from."""
@@ -175,12 +181,15 @@ class SceneCrops:
     scenes: dict[str, list[str]]  # image file names per split
 
 
-def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: int, min_side: int = 10) -> SceneCrops:
+def load_scenes(
+    root: Path, size: int, detect, cache_path: Path | None, seed: int, min_side: int = 10, incorrect: bool = False
+) -> SceneCrops:
     """One crop per annotated mask/no-mask face, cut the way inference cuts it.
 
     The crop uses the detector's box where the detector finds that face (IoU >= 0.3), else the
     annotated box, with the same margin. Incorrectly worn masks have no right two-class label and are
-    left out, as are faces under `min_side` px, which hold no usable pixels.
+    left out unless `incorrect` (a three- or four-class run), as are faces under `min_side` px, which
+    hold no usable pixels.
     """
     pairs = voc_dataset(root)
     scenes = scene_split(pairs, seed)
@@ -195,7 +204,7 @@ def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: in
             skipped.append((str(image_path), str(exc).split(": ", 1)[-1]))
             continue
         sha = hashlib.sha256(data).hexdigest()
-        keep = [i for i, n in enumerate(ann.names) if n in ("with_mask", "without_mask")]
+        keep = [i for i, n in enumerate(ann.names) if n in SCENE_LABELS and (incorrect or n != "mask_weared_incorrect")]
         sides = np.maximum(ann.xyxy[:, 2] - ann.xyxy[:, 0], ann.xyxy[:, 3] - ann.xyxy[:, 1])
         keep = [i for i in keep if sides[i] >= min_side]
         keys = [f"{sha}:{i}" for i in keep]
@@ -212,7 +221,7 @@ def load_scenes(root: Path, size: int, detect, cache_path: Path | None, seed: in
                 box = faces.xyxy[hit[0]] if len(hit) else ann.xyxy[i]
                 cache.entries[key] = (0, face_crops(image, box[None], size)[0], bool(len(hit)))
         for i, key in zip(keep, keys):
-            label = LABELS.index("mask" if ann.names[i] == "with_mask" else "no_mask")
+            label = ALL_LABELS.index(SCENE_LABELS[ann.names[i]])
             split[where[image_path.name]].append(len(samples))
             samples.append(Sample(image_path, label, key, 0))
             _, crop, has_face = cache.entries[key]

@@ -60,17 +60,30 @@ def write_card(model_path: Path, card: dict) -> Path:
     return path
 
 
-def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold: float) -> dict:
-    """Accuracy and per-face latency through the same runtime detection uses."""
-    from facemask.classification.classifier import MaskClassifier
+def _predictor(model_path: Path, threshold: float, n_labels: int):
+    """(crops -> raw outputs, outputs -> label indices): two labels through the classifier detection uses,
+    more through LiteRT directly, labelled by argmax (the card's `decision`)."""
+    if n_labels == len(LABELS):
+        from facemask.classification.classifier import MaskClassifier
 
-    clf = MaskClassifier(ClassifierConfig(model=str(model_path), threshold=threshold))
-    p_mask = np.concatenate([clf.predict_crops(test_x[i : i + 32]) for i in range(0, len(test_x), 32)])
-    pred = np.where(no_mask_at(p_mask, threshold), LABELS.index("no_mask"), LABELS.index("mask"))
+        clf = MaskClassifier(ClassifierConfig(model=str(model_path), threshold=threshold))
+        return clf.predict_crops, lambda p: np.where(
+            no_mask_at(p, threshold), LABELS.index("no_mask"), LABELS.index("mask")
+        )
+    from facemask.classification.runtime import LiteRTRunner
+
+    runner = LiteRTRunner(model_path, ClassifierConfig().threads)
+    return lambda x: runner(np.asarray(x, np.float32)), lambda p: p.argmax(axis=1)
+
+
+def measure(model_path: Path, test_x: np.ndarray, test_y: np.ndarray, threshold: float, n_labels: int = 2) -> dict:
+    """Accuracy and per-face latency through the same runtime detection uses."""
+    predict, to_labels = _predictor(model_path, threshold, n_labels)
+    pred = to_labels(np.concatenate([predict(test_x[i : i + 32]) for i in range(0, len(test_x), 32)]))
     times = []
     for crop in test_x[:40]:
         t0 = time.perf_counter()
-        clf.predict_crops(crop[None])
+        predict(crop[None])
         times.append(time.perf_counter() - t0)
     return {
         "accuracy": round(float((pred == test_y).mean()), 4),
@@ -83,6 +96,7 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     try:
         card = json.loads((run_dir / "card_base.json").read_text())
         float_acc, _ = card["test_metrics_keras_float32"]["accuracy"], card["threshold"]
+        n_labels = len(card.get("labels", LABELS))
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise FacemaskError(
             f"{run_dir / 'card_base.json'}: unreadable or incomplete ({type(exc).__name__}: {exc})"
@@ -104,9 +118,9 @@ def export_and_check(run_dir: Path, quantize: str = "auto") -> dict:
     for q in ("int8", "dynamic", "float16") if quantize == "auto" else (quantize,):
         path = convert(keras_path, q, calib, run_dir / f"model_{q}.tflite")
         write_card(path, {**card, "quantization": q})
-        r = measure(path, test_x, test_y, card["threshold"])
+        r = measure(path, test_x, test_y, card["threshold"], n_labels)
         for name, (x, y) in extra.items():
-            r[f"accuracy {name}"] = measure(path, x, y, card["threshold"])["accuracy"]
+            r[f"accuracy {name}"] = measure(path, x, y, card["threshold"], n_labels)["accuracy"]
         r["drop_points"] = round(100 * (float_acc - r["accuracy"]), 2)
         r["passes"] = r["drop_points"] <= MAX_DROP_POINTS
         r["bytes"] = path.stat().st_size

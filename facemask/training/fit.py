@@ -22,18 +22,19 @@ def _datasets(cfg: TrainConfig, data: Pooled):
 
     from facemask.training.augment import geometric_and_colour, per_image, synthetic
 
-    crops, labels = data.crops, data.labels
-    train_targets = teacher_targets(cfg, crops[data.train], labels[data.train], data.unlabelled[data.train])
+    crops, labels, n = data.crops, data.labels, len(data.names)
+    train_targets = teacher_targets(cfg, crops[data.train], labels[data.train], data.unlabelled[data.train], n)
     # Synthetic masks and look-alikes go on labelled no-mask crops only (a teacher-only crop has no label).
     eligible = (labels[data.train] == LABELS.index("no_mask")) & ~data.unlabelled[data.train]
 
     def make(idx: np.ndarray, training: bool):
-        targets = train_targets if training else np.eye(len(LABELS), dtype=np.float32)[labels[idx]]
+        targets = train_targets if training else np.eye(n, dtype=np.float32)[labels[idx]]
         if training:
             ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets, eligible))
             ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True)
-            if cfg.synthetic_masks + cfg.hard_negatives > 0:
-                ds = ds.map(synthetic(cfg.synthetic_masks, cfg.hard_negatives, cfg.seed), num_parallel_calls=4)
+            if cfg.synthetic_masks + cfg.hard_negatives + cfg.synthetic_incorrect > 0:
+                draw = synthetic(cfg.synthetic_masks, cfg.hard_negatives, cfg.seed, cfg.synthetic_incorrect, n)
+                ds = ds.map(draw, num_parallel_calls=4)
             else:
                 ds = ds.map(lambda x, y, _eligible: (x, y))
             ds = ds.map(lambda x, y: (per_image(x), y), num_parallel_calls=tf.data.AUTOTUNE)
@@ -48,17 +49,17 @@ def _datasets(cfg: TrainConfig, data: Pooled):
     return make(data.train, True), make(data.val, False)
 
 
-def _build(cfg: TrainConfig):
+def _build(cfg: TrainConfig, n_labels: int):
     """(model, backbone); backbone is None when every layer trains in one stage."""
     from facemask.training.model import build_efficientnet_lite0, build_lite, build_resnet50, load_for_finetuning
 
     if cfg.weights.endswith(".keras"):
-        return load_for_finetuning(Path(cfg.weights), cfg.input_size), None
+        return load_for_finetuning(Path(cfg.weights), cfg.input_size, n_labels), None
     if cfg.arch == "lite":
-        return build_lite(cfg.input_size), None
+        return build_lite(cfg.input_size, n_labels), None
     if cfg.arch == "efficientnet-lite0":
-        return build_efficientnet_lite0(cfg.input_size, cfg.weights)
-    return build_resnet50(cfg.input_size, cfg.weights)
+        return build_efficientnet_lite0(cfg.input_size, cfg.weights, n_labels)
+    return build_resnet50(cfg.input_size, cfg.weights, n_labels)
 
 
 def check_weights(cfg: TrainConfig) -> None:
@@ -119,12 +120,13 @@ def calibrate(model, val_x: np.ndarray, val_y: np.ndarray) -> float:
     return temperature
 
 
-def _augmented_grid(train_ds, out: Path) -> None:
+def _augmented_grid(train_ds, out: Path, names: tuple[str, ...]) -> None:
     """What the model sees: one augmented training batch, to check the augmentation by eye."""
     x, y = next(iter(train_ds))
     labels = np.argmax(y.numpy(), axis=1)
-    p_mask = (labels == LABELS.index("mask")).astype(np.float32)
-    plot_grid(np.clip(x.numpy(), 0, 255).astype(np.uint8), labels, labels, p_mask, out / "augmented_samples.png")
+    p_mask = (labels == LABELS.index("mask")).astype(np.float32)  # each shown label at 100 %
+    image = np.clip(x.numpy(), 0, 255).astype(np.uint8)
+    plot_grid(image, labels, labels, p_mask, out / "augmented_samples.png", labels=names)
 
 
 def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
@@ -132,8 +134,8 @@ def fit_model(cfg: TrainConfig, data: Pooled, clock: WallClock) -> None:
     from facemask.training.model import finetunes
 
     train_ds, val_ds = _datasets(cfg, data)
-    _augmented_grid(train_ds, cfg.output)
-    model, backbone = _build(cfg)
+    _augmented_grid(train_ds, cfg.output, data.names)
+    model, backbone = _build(cfg, len(data.names))
     if backbone is not None and cfg.weights != "none":
         backbone.trainable = False
         _fit(model, cfg, train_ds, val_ds, cfg.head_epochs, cfg.learning_rate, "head", clock)

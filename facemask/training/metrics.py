@@ -167,12 +167,18 @@ def plot_reliability(probs: np.ndarray, y: np.ndarray, path: Path, title: str = 
     plt.close(fig)
 
 
-def plot_grid(images: np.ndarray, y_true, y_pred, p_mask, path: Path, labels=LABELS, max_images: int = 36) -> None:
-    """Test crops with predictions; wrong ones get a red title and come first, then the classes alternate."""
+def plot_grid(
+    images: np.ndarray, y_true, y_pred, p_mask, path: Path, labels=LABELS, max_images: int = 36, confidence=None
+) -> None:
+    """Test crops with predictions; wrong ones get a red title and come first, then the classes alternate.
+
+    `confidence`: the shown label's probability per crop, for more than two labels (else from `p_mask`).
+    """
     plt = _pyplot()
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)
     right = [np.flatnonzero((y_true == y_pred) & (y_true == c)) for c in range(len(labels))]
+    right = [r for r in right if len(r)]  # a class a split lacks (not_face in test) must not end the alternation
     interleaved = [i for group in zip(*right) for i in group]
     order = np.concatenate([wrong, interleaved]).astype(int)[:max_images]
     cols = 6
@@ -183,7 +189,7 @@ def plot_grid(images: np.ndarray, y_true, y_pred, p_mask, path: Path, labels=LAB
     for ax, i in zip(axes.flat, order):
         wrong = y_true[i] != y_pred[i]
         ax.imshow(images[i])
-        conf = shown_confidence(labels[y_pred[i]], p_mask[i])
+        conf = shown_confidence(labels[y_pred[i]], p_mask[i]) if confidence is None else confidence[i]
         title = f"{labels[y_pred[i]]} {conf:.0%}" + (f"\n(true {labels[y_true[i]]})" if wrong else "")
         ax.set_title(title, color="red" if wrong else "green", fontsize=8)
     fig.tight_layout()

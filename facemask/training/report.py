@@ -46,18 +46,37 @@ def machine_description() -> str:
     return f"{os.cpu_count()} CPU cores, {cpu}, {platform.system()} {platform.release()}, no GPU"
 
 
-def _report(name: str, probs: np.ndarray, y: np.ndarray, crops: np.ndarray, out: Path) -> dict:
-    """Figures, confusion matrix, reliability diagram and a grid for one test split."""
+def _report(name: str, probs: np.ndarray, y: np.ndarray, crops: np.ndarray, out: Path, names=LABELS) -> dict:
+    """Figures, confusion matrix, reliability diagram (top label) and a grid for one test split."""
     no_mask = LABELS.index("no_mask")
     y_pred = probs.argmax(axis=1)
-    report = classification_report(y, y_pred)
+    report = classification_report(y, y_pred, names)
     report["roc_auc"] = round(roc_auc(y == no_mask, probs[:, no_mask]), 4)
     report["calibration"] = calibration_report(probs, y)
+    if len(names) > len(LABELS):
+        report["two_class"] = two_class_figures(probs, y)
     prefix = "" if name.startswith("folder") else "scenes_"
-    plot_confusion(report["confusion_matrix"]["matrix"], LABELS, out / f"{prefix}confusion_matrix.png", title=name)
+    plot_confusion(report["confusion_matrix"]["matrix"], names, out / f"{prefix}confusion_matrix.png", title=name)
     plot_reliability(probs, y, out / f"{prefix}reliability.png", title=name)
-    plot_grid(crops, y, y_pred, probs[:, LABELS.index("mask")], out / f"{prefix}test_grid.png")
+    grid = out / f"{prefix}test_grid.png"
+    plot_grid(crops, y, y_pred, probs[:, LABELS.index("mask")], grid, labels=names, confidence=probs.max(axis=1))
     return report
+
+
+def two_class_figures(probs: np.ndarray, y: np.ndarray) -> dict:
+    """On the masked and unmasked faces of a multi-label model: the share labelled right among all labels
+    (`accuracy`), and between mask and no_mask alone (`accuracy_between_two`)."""
+    faces = y < len(LABELS)
+    n = int(faces.sum())
+    if n == 0:
+        return {"n": 0, "accuracy": None, "accuracy_between_two": None}
+    right = probs[faces].argmax(axis=1) == y[faces]
+    right_of_two = probs[faces][:, : len(LABELS)].argmax(axis=1) == y[faces]
+    return {
+        "n": n,
+        "accuracy": round(float(right.mean()), 4),
+        "accuracy_between_two": round(float(right_of_two.mean()), 4),
+    }
 
 
 def report_tests(model, sources: list[Source], data: Pooled, out: Path) -> dict[str, dict]:
@@ -68,7 +87,7 @@ def report_tests(model, sources: list[Source], data: Pooled, out: Path) -> dict[
             print(f"{s.name}: empty test split, nothing to report")
             continue
         probs = model.predict(data.crops[test_idx], batch_size=64, verbose=0)
-        reports[s.name] = _report(s.name, probs, data.labels[test_idx], data.crops[test_idx], out)
+        reports[s.name] = _report(s.name, probs, data.labels[test_idx], data.crops[test_idx], out, data.names)
         print(
             f"{s.name} test: accuracy {reports[s.name]['accuracy']:.4f}, "
             f"ECE {reports[s.name]['calibration']['ece']:.4f}"
@@ -87,19 +106,33 @@ def _distillation(cfg: TrainConfig) -> dict | None:
 
 
 def _synthetic(cfg: TrainConfig) -> dict | None:
-    if cfg.synthetic_masks + cfg.hard_negatives == 0:
+    if cfg.synthetic_masks + cfg.hard_negatives + cfg.synthetic_incorrect == 0:
         return None
-    return {
+    drawn = {
         "synthetic_masks": cfg.synthetic_masks,
         "hard_negatives": cfg.hard_negatives,
         "note": "shares of labelled no-mask training crops, redrawn each epoch: a drawn mask (surgical, coloured, "
         "black, patterned, N95; relabelled mask) or a look-alike (hand, pacifier, beard, scarf; kept no_mask), "
         "placed from canonical landmarks of the square crop, jittered for scale, roll and turn",
     }
+    if cfg.synthetic_incorrect:
+        drawn["synthetic_incorrect"] = cfg.synthetic_incorrect
+        drawn["note"] += "; or a mask worn below the nose (60 %) or on the chin (40 %), relabelled incorrect_mask"
+    return drawn
 
 
-def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperature: float, clock: WallClock) -> dict:
-    """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures."""
+def model_card(
+    cfg: TrainConfig,
+    sources: list[Source],
+    reports: dict,
+    temperature: float,
+    clock: WallClock,
+    decision: dict | None = None,
+) -> dict:
+    """Everything a reader needs to trust the exported file: preprocessing, data, split, recipe, figures.
+
+    `decision`: for more than two labels, the fields that replace the two-label cut (classes.decision_fields).
+    """
     history = history_from_logs(cfg.output)
     first = sources[0].name
     init, stages, pretraining = _lineage(cfg)
@@ -122,6 +155,7 @@ def model_card(cfg: TrainConfig, sources: list[Source], reports: dict, temperatu
         "labels": list(LABELS),
         "threshold": 0.5,
         "threshold_meaning": "predict no_mask when P(no_mask) >= threshold; probabilities are temperature-calibrated",
+        **(decision or {}),
         "calibration": {
             "method": "temperature scaling on the val split",
             "temperature": round(temperature, 4),

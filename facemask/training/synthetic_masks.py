@@ -16,6 +16,9 @@ import numpy as np
 # Left eye, right eye, nose tip, left and right mouth corners, as (x, y) fractions of the crop side.
 CANONICAL = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.58], [0.35, 0.75], [0.65, 0.75]], np.float32)
 MASK_STYLES = ("surgical", "colour", "black", "pattern", "n95")
+# Where the mask sits: worn right (nose bridge to chin), or worn wrong (issue 38): below the nose, nose
+# bare; or pulled down on the chin, nose and mouth bare.
+PLACEMENTS = ("over_nose", "below_nose", "chin")
 
 
 def jittered_landmarks(rng: np.random.Generator) -> np.ndarray:
@@ -113,9 +116,18 @@ def blend(crop: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(crop.astype(np.float32) * (1 - a) + layer * a, 0, 255).astype(np.uint8)
 
 
-def _mask_outline(face: FaceFrame, style: str) -> np.ndarray:
-    """The mask's outline in face units: nose bridge (just under the eyes) to under the chin."""
-    top, low, chin = face.nose_y * 0.62, face.mouth_y + 0.1, face.chin_y + 0.12
+def _span(face: FaceFrame, placement: str) -> tuple[float, float, float]:
+    """The mask's top edge, its widest line and its bottom, in face units down from the eyes."""
+    if placement == "below_nose":  # the top edge under the nose tip: the nostrils show
+        return face.nose_y + 0.15, face.mouth_y + 0.15, face.chin_y + 0.2
+    if placement == "chin":  # the top edge under the lower lip: mouth and nose bare
+        return face.mouth_y + 0.18, face.chin_y, face.chin_y + 0.45
+    return face.nose_y * 0.62, face.mouth_y + 0.1, face.chin_y + 0.12
+
+
+def _mask_outline(face: FaceFrame, style: str, placement: str = "over_nose") -> np.ndarray:
+    """The mask's outline in face units: nose bridge (just under the eyes) to under the chin, when worn right."""
+    top, low, chin = _span(face, placement)
     if style == "n95":  # a rounded cup
         t = np.linspace(0, 2 * np.pi, 28, endpoint=False)
         cy, ry = (top + chin) / 2, (chin - top) / 2
@@ -125,22 +137,24 @@ def _mask_outline(face: FaceFrame, style: str) -> np.ndarray:
     return np.array([[face.side(x), y] for x, y in zip(xs, ys)], np.float32)
 
 
-def _details(layer: np.ndarray, face: FaceFrame, style: str) -> None:
+def _details(layer: np.ndarray, face: FaceFrame, style: str, placement: str = "over_nose") -> None:
     """Pleats on surgical masks, a seam on N95s, ear loops on both sides (drawn into `layer`)."""
     size = layer.shape[0]
     width = max(1, size // 64)
     dark = tuple(float(c) for c in layer[size // 2, size // 2] * 0.75)
+    top, low, chin = _span(face, placement)
     if style == "surgical":
         for f in (0.3, 0.55, 0.8):
-            y = face.nose_y * 0.62 + f * (face.mouth_y + 0.1 - face.nose_y * 0.62)
+            y = top + f * (low - top)
             cv2.line(layer, *map(tuple, face.px([[face.side(-0.7), y], [face.side(0.7), y]])), dark, width)
     if style == "n95":
-        cv2.line(layer, *map(tuple, face.px([[face.turn, face.nose_y * 0.62], [face.turn, face.chin_y]])), dark, width)
+        cv2.line(layer, *map(tuple, face.px([[face.turn, top], [face.turn, chin - 0.12]])), dark, width)
 
 
-def _loops(face: FaceFrame, rng: np.random.Generator) -> list[np.ndarray]:
+def _loops(face: FaceFrame, rng: np.random.Generator, placement: str = "over_nose") -> list[np.ndarray]:
     """Ear loops or straps: thin bands from the mask's sides outwards, below the eyes."""
-    y0, y1 = face.nose_y * 0.62 + 0.12, face.mouth_y + 0.1
+    top, low, _ = _span(face, placement)
+    y0, y1 = top + 0.12, low
     loops = []
     for sign in (-1, 1):
         x = face.side(sign * 0.8)
@@ -151,14 +165,20 @@ def _loops(face: FaceFrame, rng: np.random.Generator) -> list[np.ndarray]:
 
 
 def draw_mask(
-    crop: np.ndarray, rng: np.random.Generator, landmarks: np.ndarray | None = None, style: str | None = None
+    crop: np.ndarray,
+    rng: np.random.Generator,
+    landmarks: np.ndarray | None = None,
+    style: str | None = None,
+    placement: str = "over_nose",
 ) -> np.ndarray:
-    """A copy of an unmasked RGB face crop wearing a synthetic mask of `style` (random when None)."""
+    """A copy of an unmasked RGB face crop wearing a synthetic mask of `style` (random when None) at `placement`."""
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
     size = crop.shape[0]
     face = FaceFrame(jittered_landmarks(rng) if landmarks is None else landmarks, size)
     style = style or str(rng.choice(MASK_STYLES, p=(0.2, 0.25, 0.2, 0.2, 0.15)))
     layer = _shade(fabric(size, rng, style), crop, rng)
-    _details(layer, face, style)
-    alpha = polygon_alpha(size, [face.px(_mask_outline(face, style))]) * rng.uniform(0.93, 1.0)
-    loop_alpha = polygon_alpha(size, _loops(face, rng), feather=0.4) * 0.8
+    _details(layer, face, style, placement)
+    alpha = polygon_alpha(size, [face.px(_mask_outline(face, style, placement))]) * rng.uniform(0.93, 1.0)
+    loop_alpha = polygon_alpha(size, _loops(face, rng, placement), feather=0.4) * 0.8
     return blend(crop, layer, np.maximum(alpha, loop_alpha))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from facemask.training.classes import decision_fields, run_labels
 from facemask.training.config import TrainConfig
 from facemask.training.data import Pooled, crop_detector, describe_sources, load_sources, save_eval_data
 from facemask.training.fit import calibrate, check_weights, fit_model
@@ -26,15 +27,16 @@ def train(cfg: TrainConfig) -> dict:
 
     out = cfg.output
     check_weights(cfg)
+    names = run_labels(cfg)  # two labels, or three or four (issues 38 and 36); refused combinations fail here
     clock = prepare_output(cfg)
     keras.utils.set_random_seed(cfg.seed)
 
     # 1. Load every source once, crop it as inference would, split it; pool train and val.
     detect, crop_key = crop_detector(cfg)
-    sources = load_sources(cfg, detect, crop_key)
+    sources = load_sources(cfg, detect, crop_key, names)
     skipped = describe_sources(sources, out)
     extra, unlabelled = load_unlabelled(cfg.unlabelled, cfg.input_size, detect, cfg.cache_dir, crop_key)
-    data = Pooled.of(sources, extra)
+    data = Pooled.of(sources, extra, names)
 
     # 2. Fit (unless only the steps after it are re-run on an earlier run's best.keras).
     if not cfg.finish_only:
@@ -46,11 +48,14 @@ def train(cfg: TrainConfig) -> dict:
     best = keras.models.load_model(out / "best.keras", compile=False)
     temperature = calibrate(best, data.crops[data.val], data.labels[data.val])
     best.save(out / "calibrated.keras")
+    val_probs = best.predict(data.crops[data.val], batch_size=64, verbose=0) if len(names) > 2 else None
+    decision = decision_fields(names, val_probs, data.labels[data.val])
 
     # 4. Every source's test split, the card, and the data export needs.
     reports = report_tests(best, sources, data, out)
     save_eval_data(out, sources, data)
-    (out / "card_base.json").write_text(json.dumps(model_card(cfg, sources, reports, temperature, clock), indent=1))
+    card = model_card(cfg, sources, reports, temperature, clock, decision)
+    (out / "card_base.json").write_text(json.dumps(card, indent=1))
 
     # 5. Export to TFLite; refuse a quantization that costs more than 0.5 points.
     exported = export_and_check(out, cfg.quantize)
