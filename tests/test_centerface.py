@@ -150,3 +150,23 @@ def test_the_cut_is_the_last_step():
     kept = final_cut(low, config)
     assert len(low) > len(kept) > 0
     assert at_half.xyxy.tolist() == kept.xyxy.tolist() and at_half.score.tolist() == kept.score.tolist()
+
+
+def test_a_second_look_preset_hands_on_candidates_under_its_cut():
+    """The photo preset's second look: boxes between its raw `second_look` and its cut come back scored under 0.5."""
+    image = cv2.imread(str(shared_path("mask-detection") / "images" / "maksssksksss1.jpg"))
+    tuned = {"longest": 480, "confidence": 0.425}
+    plain = CenterFaceDetector(DetectorConfig(backend="centerface"), tuned)
+    looking = CenterFaceDetector(DetectorConfig(backend="centerface"), tuned | {"second_look": 0.2})
+    assert plain.look_floor is None and looking.look_floor == pytest.approx(float(rescale(0.2, 0.425)))
+    seen, kept = looking.detect(image), plain.detect(image)
+    assert (seen.score >= looking.look_floor).all() and (seen.score < 0.5).any()
+    assert final_cut(seen, DetectorConfig()).xyxy.tolist() == kept.xyxy.tolist()
+
+
+@pytest.mark.parametrize("look", [0.0, 0.425, 0.6])
+def test_a_second_look_at_or_above_the_cut_is_refused(look):
+    with pytest.raises(FacemaskError, match="second-look cut"):
+        CenterFaceDetector(
+            DetectorConfig(backend="centerface"), {"longest": 480, "confidence": 0.425, "second_look": look}
+        )

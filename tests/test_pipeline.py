@@ -327,3 +327,13 @@ def test_images_are_named_frames_for_every_sink_which_are_all_closed(tmp_path, n
     plain = np.full((40, 50, 3), 30, np.uint8)
     drawn = FaceAnnotator().annotate(plain, sink.faces[0])  # boxes and labels, no FPS or counters panel
     assert np.array_equal(sink.frames[0].image, drawn if needs_image else plain)
+
+
+def test_second_look_keeps_a_candidate_only_where_the_classifier_calls_it_a_face():
+    from facemask.pipeline.analyzer import second_look
+
+    faces = Faces(xyxy=np.tile([0, 0, 40, 40], (4, 1)), score=np.array([0.9, 0.4, 0.4, 0.8], np.float32))
+    faces = faces.with_(face_prob=np.array([0.01, 0.95, 0.2, 0.01], np.float32))  # P(face)
+    assert second_look(faces, 0.5, None).score.tolist() == pytest.approx([0.9, 0.8])  # no such output: cut as ever
+    kept = second_look(faces, 0.5, 0.5)  # P(not face) under 0.5 keeps a candidate; above the cut all stay
+    assert kept.face_prob.tolist() == pytest.approx([0.01, 0.95, 0.01])

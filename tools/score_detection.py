@@ -85,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--by-eye", type=Path, nargs="+", help="labels of unmatched boxes looked at by eye: adds by-eye precision"
     )
     parser.add_argument(
+        "--no-second-look", action="store_true", help="drop the preset's candidates under its cut, whatever the model"
+    )
+    parser.add_argument(
         "--mosaic-index",
         type=Path,
         help="index.json of tools/make_mosaics.py: --by-eye labels are the source photos', moved into the mosaics",
@@ -160,15 +163,18 @@ def build_detectors(args: argparse.Namespace):
 
 
 class FloorCut:
-    """A detector run down to the curve's floor: keeps what it found for the curve, hands on the operating cut."""
+    """A detector run down to the curve's floor: keeps what it found for the curve, hands on the operating cut,
+    and under it the candidates the preset's second look (`look_floor`) gives the classifier."""
 
-    def __init__(self, detector, config: DetectorConfig) -> None:
+    def __init__(self, detector, config: DetectorConfig, look_floor: float | None) -> None:
         self.detector, self.config, self.found = detector, config, Faces.empty()
+        self.look_floor = look_floor
+        self.handed = config if look_floor is None else replace(config, confidence=min(config.confidence, look_floor))
 
     def detect(self, image: np.ndarray) -> Faces:
         self.found = self.detector.detect(image)
-        at_floor = self.detector.config.confidence != self.config.confidence
-        return final_cut(self.found, self.config) if at_floor else self.found
+        at_floor = self.detector.config.confidence != self.handed.confidence
+        return final_cut(self.found, self.handed) if at_floor else self.found
 
 
 class Scenes(Sink):
@@ -199,7 +205,8 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
     """
     config, detector, curve_detectors = build_detectors(args)
     classifier = ClassifierConfig(model=args.model) if args.model != "none" else None
-    floor = FloorCut(detector, config)
+    look = getattr(load_face_detector(config), "look_floor", None) if args.mode != "reference" else None
+    floor = FloorCut(detector, config, None if args.no_second_look else look)
     pipeline = build_pipeline(PipelineConfig.for_images(config, classifier), detector=floor)
     pairs = scenes(args)
     if not pairs:
