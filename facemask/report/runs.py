@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facemask.core.errors import FacemaskError
+from facemask.io.safeio import is_within
 from facemask.report.timeline import Timeline
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def _folder(folder: Path, summary: Path | None) -> list[SourceData]:
     found = sorted(
         p for p in folder.glob("*.jsonl") if not p.stem.endswith(("_events", ".events")) and ".partial-" not in p.name
     )
-    for outside in [p for p in found if not inside(p, folder)]:
+    for outside in [p for p in found if not is_within(p, folder)]:
         log.warning("%s: a link to a file outside %s; refused", outside, folder)
         found.remove(outside)
     if not found:
@@ -89,7 +90,7 @@ def _batch(folder: Path, rows: list) -> list[SourceData]:
         if not isinstance(row, dict) or not isinstance(row.get("name"), str):
             continue
         name, path = row["name"], folder / f"{row['name']}.jsonl"
-        if not inside(path, folder):
+        if not is_within(path, folder):
             sources.append(SourceData(name, folder, error=f"{name}: names a file outside the batch folder; refused"))
             continue
         if row.get("status") != "ok" or not path.is_file():
@@ -144,14 +145,6 @@ def is_number(value, low: float, high: float) -> bool:
     try:
         return low <= float(value) <= high
     except OverflowError:
-        return False
-
-
-def inside(path: Path, root: Path) -> bool:
-    """Whether `path`, links followed, lies inside `root`: the one test of what a run's files may name."""
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, ValueError, RuntimeError):  # a NUL in the name, a link loop
         return False
 
 
@@ -212,7 +205,7 @@ def read_events(path: Path, source: SourceData, roots: list[Path]) -> list[dict]
     candidates = [Path(where), path.parent / Path(where).name] if isinstance(where, str) else []
     candidates += [path.with_name(f"{path.stem}{suffix}") for suffix in ("_events.jsonl", ".events.jsonl")]
     found = [p for p in candidates if p.is_file()]
-    events_path = next((p for p in found if any(inside(p, root) for root in roots)), None)
+    events_path = next((p for p in found if any(is_within(p, root) for root in roots)), None)
     if events_path is None:
         if found:
             log.warning("%s: its events file %s is outside the run's folder; refused", path, found[0])
@@ -244,7 +237,7 @@ def _snapshot(recorded, events_path: Path, refused: list[Path]) -> Path | None:
         return None
     candidates = [Path(recorded), events_path.parent / f"{events_path.stem}_snapshots" / Path(recorded).name]
     found = [p for p in candidates if p.is_file()]
-    allowed = next((p for p in found if inside(p, events_path.parent)), None)
+    allowed = next((p for p in found if is_within(p, events_path.parent)), None)
     if allowed is None and found:
         refused.append(found[0])
     return allowed
