@@ -131,6 +131,7 @@ class DiesOnce(FileWorker):
 
 def test_a_worker_killed_mid_file_has_its_file_run_again(ray_cluster, clips, tmp_path):
     from facemask.batch.cluster import run_on_ray
+    from facemask.batch.lock import batch_lock
 
     videos, reference = clips
     out = tmp_path / "out"
@@ -138,7 +139,8 @@ def test_a_worker_killed_mid_file_has_its_file_run_again(ray_cluster, clips, tmp
     ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
     args = build_parser().parse_args(["batch", str(videos), "--output", str(out)])
     config = build_configs(RunOptions.from_args(args), "video").pipeline()
-    results = list(run_on_ray(ray_cluster, plan_batch(videos, out), config, 2, worker_class=DiesOnce))
+    with batch_lock(out):  # as `facemask batch` holds it: workers commit only while their driver does
+        results = list(run_on_ray(ray_cluster, plan_batch(videos, out), config, 2, worker_class=DiesOnce))
     assert sorted((r.name, r.status) for r in results) == [("a", "ok"), ("b", "ok")]
     assert sorted(p.name for p in out.glob("*.died")) == ["a.died", "b.died"]  # each worker did die once
     for stem in ("a", "b"):

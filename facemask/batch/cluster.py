@@ -94,6 +94,8 @@ def run_on_ray(
     done is still written. The handlers go in after `ray.init`, which puts in its own, and only note the
     signal (`settle`): an exception raised inside Ray's `wait` would break it, so the wait polls instead.
     The loop ends once every file has its result; a replacement worker still starting is not waited for.
+    Run under the batch lock of the jobs' folder (cli/batch.py holds it): a worker finding no driver
+    holding it commits nothing and ends (batch/guard.py).
     """
     pool = _Workers(ray, ray.remote(worker_class).options(num_cpus=1, max_restarts=0), config)
     for _ in range(max(1, min(workers, len(jobs)))):

@@ -72,10 +72,35 @@ def _locked(path: Path) -> int:
 
 def _owner(fd: int) -> str:
     try:
-        found = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return f"pid {int(found['pid'])} on {found['host']}"
+        pid, host = _named(fd)
     except (OSError, ValueError, KeyError, TypeError):
         return "its owner has not written its name yet"
+    return f"pid {pid} on {host}"
+
+
+def _named(fd: int) -> tuple[int, str]:
+    """The (pid, host) a lock file names, as its holder wrote it."""
+    found = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    return int(found["pid"]), str(found["host"])
+
+
+def lock_holder(path: Path) -> tuple[int, str] | None:
+    """The (pid, host) the batch lock at `path` names while a batch holds it; None while none does (no lock
+    file, or one a killed batch left: the kernel let its lock go with it). A probe, never a hold: the shared
+    lock it tries fails at once while the batch holds its exclusive one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None  # nobody holds it (closing the descriptor lets the probe's lock go)
+    except BlockingIOError:
+        return _named(fd)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def remove_dead_partials(outputs: Iterable[Path]) -> None:

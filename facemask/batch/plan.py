@@ -17,7 +17,7 @@ from pathlib import Path
 
 from facemask.core.errors import FacemaskError
 from facemask.io.imageio import VIDEO_SUFFIXES, read_bounded
-from facemask.io.safeio import real_path
+from facemask.io.safeio import is_within, real_path
 from facemask.io.walk import walk_files
 from facemask.sinks.video_outputs import VideoOutputs
 
@@ -65,7 +65,7 @@ def plan_batch(spec: Path, out_dir: Path, video: bool = False) -> list[FileJob]:
     out_dir = out_dir.absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise FacemaskError(f"{out_dir}: --output must be a folder")
-    if spec.is_dir() and (out_dir == spec.absolute() or spec.absolute() in out_dir.parents):
+    if spec.is_dir() and (out_dir.is_relative_to(spec.absolute()) or is_within(out_dir, spec)):  # as named, or linked
         raise FacemaskError(f"{out_dir}: --output is inside the input folder {spec}; pick a folder outside it")
     jobs = [FileJob(path, name, out_dir, video) for path, name in zip(inputs, output_names(inputs))]
     real_inputs = {real_path(p): p for p in inputs}

@@ -8,7 +8,9 @@ A tracked pipeline carries state, so each file gets its own, around the worker's
 In an actor the worker holds itself to one thread (OpenCV, LiteRT; batch/cluster.py passes
 OMP_NUM_THREADS=1, set before the models load): N workers on N cores then never fight over them. A file
 stopped mid-way (SIGTERM to the worker) leaves no output under its real name; the actor ends
-itself with that signal, so the batch replaces it and runs the file again (batch/cluster.py).
+itself with that signal, so the batch replaces it and runs the file again (batch/cluster.py). An actor
+also ends itself so when the driver that holds the batch lock is gone (batch/guard.py): then nothing
+of the file is committed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from time import perf_counter
 
+from facemask.batch.guard import DriverWatch, GuardedSink
 from facemask.batch.plan import FileJob
 from facemask.batch.report import FileResult
 from facemask.core.config import AlertConfig, PipelineConfig
@@ -65,8 +68,11 @@ class FileWorker:
 
     def process(self, job: FileJob) -> FileResult:
         start = perf_counter()
+        watch = DriverWatch(job.out_dir) if self.in_actor else None  # who holds the batch lock now
         try:
-            summary = self._run(job)
+            if watch is not None and watch.driver is None:
+                raise BatchStopped(signal.SIGTERM)  # the driver died before this file began: nobody wants it
+            summary = self._run(job, watch)
         except BatchStopped:
             if not self.in_actor:
                 raise
@@ -81,8 +87,9 @@ class FileWorker:
             )
         return FileResult.from_summary(job, summary, self.node, _since(start))
 
-    def _run(self, job: FileJob) -> dict:
-        """One file through the pipeline; its summary, written last, once the other outputs are in place."""
+    def _run(self, job: FileJob, watch: DriverWatch | None) -> dict:
+        """One file through the pipeline; its summary, written last, once the other outputs are in place.
+        With a `watch`, each output commits only while the batch's driver lives."""
         from facemask.io.sources import FileSource, source_kind
         from facemask.pipeline.builder import build_pipeline
         from facemask.sinks.video_outputs import write_summary
@@ -98,9 +105,15 @@ class FileWorker:
             source.start()
             pipeline = build_pipeline(with_events(self.config, job), self.detector, self.classifier)
             job.out_dir.mkdir(parents=True, exist_ok=True)
-            stats = pipeline.run(source, job.outputs.sinks(source.fps), keep_on_stop=False)
+            sinks = job.outputs.sinks(source.fps)
+            if watch is not None:
+                pipeline = replace(pipeline, outputs=tuple(GuardedSink(s, watch) for s in pipeline.outputs))
+                sinks = [GuardedSink(s, watch) for s in sinks]
+            stats = pipeline.run(source, sinks, keep_on_stop=False)
         if stats.stop_signal is not None:
             raise BatchStopped(stats.stop_signal)
+        if watch is not None and not watch.alive():  # its outputs were discarded, not committed
+            raise BatchStopped(signal.SIGTERM)
         try:
             write_summary(job.outputs.summary, stats.summary)
         except FacemaskError:  # a full disk: the file failed, so nothing of it stays (and its space comes back)

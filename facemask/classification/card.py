@@ -22,14 +22,17 @@ from facemask.classification.crops import CROP_MARGIN
 from facemask.classification.shipped import SHIPPED, shipped_names
 from facemask.core.errors import FacemaskError
 from facemask.core.extras import require_tensorflow
+from facemask.core.hashing import file_digest
 from facemask.core.labels import decision_problem, labels_problem
-from facemask.io.imageio import read_bounded
+from facemask.io.imageio import check_regular, read_bounded
 
 # Shipped models are package data, so an installed wheel finds them wherever it lives.
 MODELS_DIR = Path(str(resources.files("facemask") / "models"))
 MAX_CARD_BYTES = 2**20
-MAX_MODEL_BYTES = 2**31  # a TFLite flatbuffer's own limit; read whole, so the bytes checked are the bytes run
+MAX_MODEL_BYTES = 2**31  # a TFLite flatbuffer's own limit; loaded whole, so the bytes checked are the bytes run
 MAX_MEMBERS = 8
+# Pixels are 0-255: a scale or offset past these bounds (1e308) would silently change every answer.
+PREPROCESSING_RANGES = {"scale": (1e-4, 1e3), "offset": (-1e3, 1e3), "crop_margin": (0.0, 2.0)}
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,9 @@ def card_problems(card) -> list[str]:
     if not isinstance(pre, dict):
         problems.append(f"preprocessing must be a JSON object, got {pre!r}")
         pre = {}
-    for key in ("scale", "offset", "crop_margin"):
-        if key in pre and not _is_number(pre[key]):
-            problems.append(f"preprocessing.{key} must be a finite number, got {pre[key]!r}")
-    if "crop_margin" in pre and _is_number(pre["crop_margin"]) and not 0.0 <= pre["crop_margin"] <= 2.0:
-        problems.append(f"preprocessing.crop_margin must be in [0, 2], got {pre['crop_margin']!r}")
+    for key, (low, high) in PREPROCESSING_RANGES.items():
+        if key in pre and not (_is_number(pre[key]) and low <= pre[key] <= high):
+            problems.append(f"preprocessing.{key} must be a finite number in [{low:g}, {high:g}], got {pre[key]!r}")
     if pre.get("color", "RGB") not in ("RGB", "BGR"):
         problems.append(f"preprocessing.color must be RGB or BGR, got {pre.get('color')!r}")
     digest = card.get("model_sha256")
@@ -237,10 +238,14 @@ def read_verified_model(model_path: Path, expected: str | None) -> bytes:
             f"re-export the model (facemask export) or add its SHA-256 (sha256sum {model_path.name}) "
             'to the card as "model_sha256"'
         )
+    mismatch = FacemaskError(
+        f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
+        "or the card belongs to another model)"
+    )
+    check_regular(model_path, MAX_MODEL_BYTES, "a model file")
+    if file_digest(model_path) != expected:  # in chunks: a wrong file of gigabytes is refused in little memory
+        raise mismatch
     data = read_bounded(model_path, MAX_MODEL_BYTES, "a model file")
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise FacemaskError(
-            f"{model_path}: SHA-256 does not match its card's model_sha256 (file corrupt or replaced, "
-            "or the card belongs to another model)"
-        )
+    if hashlib.sha256(data).hexdigest() != expected:  # the bytes loaded, checked again: a swap in between fails
+        raise mismatch
     return data

@@ -47,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
     """`facemask ARGV`: its exit status. A bad option is one `error:` line and 2; `--help` is 0."""
     from facemask.cli.run import parse_and_run
 
-    return parse_and_run(build_parser(), argv)
+    return parse_and_run(build_parser, argv)

@@ -107,7 +107,7 @@ def check_copy_size(item, dest: Path) -> None:
 
     try:
         size = header_size(read_image_bytes(item.path))
-    except FacemaskError:
+    except (FacemaskError, OverflowError):  # OverflowError: more pixels than any reader takes (a bomb)
         return  # unreadable: the run says why
     why = size and encode_problem(dest.suffix, *size)
     if why:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
 from facemask.core.errors import FacemaskError, one_line
 
@@ -17,12 +18,15 @@ class _CurrentStderr(logging.StreamHandler):
         super().emit(record)
 
 
-def parse_and_run(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Parse `argv` and run the command it names; the exit status (`--help` 0, a bad value 2), never SystemExit."""
+def parse_and_run(build: Callable[[], argparse.ArgumentParser], argv: list[str] | None) -> int:
+    """Build the parser, parse `argv` and run the command it names; the exit status (`--help` 0, a bad value 2,
+    Ctrl-C 130 from the first moment), never SystemExit."""
     try:
-        args = parser.parse_args(argv)
+        args = build().parse_args(argv)
     except SystemExit as done:  # --help and --version printed; a bad value reported in one line (parser.Parser)
         return int(done.code or 0)
+    except KeyboardInterrupt:  # while the commands' modules load
+        return _fail("interrupted", 130)
     return run_command(args)
 
 
@@ -51,10 +55,15 @@ def run_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     mute = not args.verbose and getattr(args, "mute_native", False)
     try:
-        if mute:
-            quiet_native_logs()
-        with native_stderr_silenced(mute, keep_python=True):
-            return args.func(args)
+        try:
+            if mute:
+                quiet_native_logs()
+            with native_stderr_silenced(mute, keep_python=True):
+                return args.func(args)
+        except Exception as exc:
+            if _interrupted(exc):  # a clean-up that failed as Ctrl-C unwound a half-started run: still Ctrl-C
+                raise KeyboardInterrupt from exc
+            raise
     except FacemaskError as exc:
         return _fail(one_line(str(exc)))
     except KeyboardInterrupt:
@@ -70,6 +79,17 @@ def run_command(args: argparse.Namespace) -> int:
         if args.verbose:
             raise
         return _fail(f"unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for details)", 3)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` was raised while a KeyboardInterrupt was being handled (its context chain holds one)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
 
 
 def _fail(message: str, code: int = 2) -> int:

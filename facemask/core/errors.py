@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and the bidi controls that would reorder the text around them (Trojan Source)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LONG_MESSAGE = 500
 PARTIAL_EXIT = 1  # a run over several inputs finished, but some inputs failed (each said why on stderr)
 
@@ -14,10 +15,15 @@ class FacemaskError(Exception):
 
 
 def printable(text: str) -> str:
-    """Control characters shown escaped (`\\n`, `\\x1b`), so a file name holding a newline stays on its line."""
-    return _CONTROL.sub(
-        lambda m: {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(m.group(), f"\\x{ord(m.group()):02x}"), text
-    )
+    """Control characters shown escaped (`\\n`, `\\x1b`, `\\u202e`), so a file name holding a newline stays on
+    its line and one holding a right-to-left override cannot reverse what follows it."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    return named or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
 def one_line(message: str) -> str:

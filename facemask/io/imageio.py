@@ -94,13 +94,9 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int | None = None
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))  # endless or live files, never user images
 
 
-def read_bounded(path: str | Path, limit: int, what: str = "an image file") -> bytes:
-    """A regular file's bytes, at most `limit` of them, or FacemaskError with a one-line reason.
-
-    Every file the product reads as data comes through here: a FIFO would block for ever,
-    /dev/zero never ends, /proc files claim 0 bytes and hold gigabytes.
-    """
-    path = Path(path)
+def check_regular(path: Path, limit: int, what: str) -> None:
+    """A regular file (not a pipe, device or system file) of at most `limit` bytes, or FacemaskError: safe to open
+    and read to its end."""
     try:
         info = path.stat()
         real = path.resolve()
@@ -114,6 +110,16 @@ def read_bounded(path: str | Path, limit: int, what: str = "an image file") -> b
         raise FacemaskError(f"{path}: not a regular file (a pipe, socket, device or system file), expected {what}")
     if info.st_size > limit:
         raise FacemaskError(f"{path}: {info.st_size / 2**20:.0f} MB is too big for {what}")
+
+
+def read_bounded(path: str | Path, limit: int, what: str = "an image file") -> bytes:
+    """A regular file's bytes, at most `limit` of them, or FacemaskError with a one-line reason.
+
+    Every file the product reads as data comes through here: a FIFO would block for ever,
+    /dev/zero never ends, /proc files claim 0 bytes and hold gigabytes.
+    """
+    path = Path(path)
+    check_regular(path, limit, what)
     try:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)

@@ -51,6 +51,16 @@ def real_path(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def is_within(path: str | Path, folder: str | Path) -> bool:
+    """Whether `path` is `folder` or lies inside it, links followed: the one test of "inside" (an --output
+    linked into the input folder, a file a report's run names). A name no path can hold (a NUL) is not."""
+    try:
+        real, root = real_path(path), real_path(folder)
+    except ValueError:
+        return False
+    return real == root or root in real.parents
+
+
 SYSTEM_OUTPUTS = (Path("/proc"), Path("/sys"))  # kernel files: they open for writing, then every write fails
 
 

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.figure import Figure
 
+from facemask.report.text import plain
 from facemask.report.timeline import HOUR_S
 
 COLORS = {"people": "#2c7bb6", "masked": "#1a9641", "unmasked": "#d7191c", "incorrect": "#ffbf00"}
 LABELS = {"people": "people present", "masked": "masked", "unmasked": "unmasked", "incorrect": "mask below nose"}
-RC = {"path.simplify": False, "svg.fonttype": "none", "font.size": 9}
+# Text is drawn as given: no mathtext (a track id `$\undefinedcmd$` is a string, not a formula), no TeX.
+RC = {"path.simplify": False, "svg.fonttype": "none", "font.size": 9, "text.parse_math": False, "text.usetex": False}
 
 
 def to_svg(figure: Figure, salt: str) -> str:
@@ -59,7 +61,7 @@ def timeline_svg(series: dict[str, list[float]], violations: Sequence[dict], tit
         for i, event in enumerate(violations):
             x = event["time_s"] / unit
             ax.axvline(x, color=COLORS["unmasked"], linestyle="--", linewidth=0.9, gid=f"violation-{i}")
-            ax.annotate(f"#{event.get('track_id', '?')}", (x, top * 1.02), color=COLORS["unmasked"], fontsize=7)
+            ax.annotate("#" + plain(event.get("track_id", "?")), (x, top * 1.02), color=COLORS["unmasked"], fontsize=7)
         ax.set_ylim(0, top * 1.15)
         ax.set_xlabel(axis_label)
         ax.set_ylabel("people")

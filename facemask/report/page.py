@@ -22,6 +22,7 @@ from facemask.io.imageio import decode_image, read_bounded
 from facemask.io.safeio import write_text
 from facemask.report.charts import hourly_svg, timeline_svg
 from facemask.report.runs import SourceData
+from facemask.report.text import MAX_TEXT, plain
 from facemask.report.timeline import HOUR_S
 
 MAX_POINTS = 2000  # a longer run is plotted as this many time bins, each the mean of its frames
@@ -77,7 +78,7 @@ def _source(source: SourceData, index: int) -> str:
     violations = [e for e in source.events if e.get("event") == "violation"]
     series = timeline.series(MAX_POINTS)
     parts.append(timeline_svg(series, violations, timeline_title(source), salt=f"t{index}"))
-    data = json.dumps({"source": source.name, "series": series, "violations": [e["time_s"] for e in violations]})
+    data = json.dumps({"source": plain(source.name), "series": series, "violations": [e["time_s"] for e in violations]})
     parts.append(f'<script type="application/json" id="series-{index}">{_script_safe(data)}</script>')
     if timeline.duration_s > HOUR_S:
         parts.append(
@@ -107,7 +108,7 @@ def _totals(source: SourceData) -> str:
         value = summary.get(key)
         if key.endswith("_rate"):
             value = compliance_text(value)
-        hint = f' title="{_e(DEFINITIONS[definition])}"' if definition else ""
+        hint = f' title="{_e(DEFINITIONS[definition], None)}"' if definition else ""
         rows.append(f"<tr><th{hint}>{_e(label)}</th><td class=n>{_e('-' if value is None else str(value))}</td></tr>")
     return "<table class=totals>" + "".join(rows) + "</table>"
 
@@ -142,7 +143,7 @@ def thumbnail_uri(path: Path | None) -> str | None:
 
 
 def _definitions() -> str:
-    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in DEFINITIONS.items())
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v, None)}</dd>" for k, v in DEFINITIONS.items())
     return f"<h2>Definitions (as in the summary)</h2><dl>{items}</dl>"
 
 
@@ -155,10 +156,13 @@ def _clock(seconds: float) -> str:
     return f"{hours:d}:{m:02d}:{s:02d}"
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+def _e(text: str, limit: int | None = MAX_TEXT) -> str:
+    """Text for the page: plain (report/text.py), then HTML-escaped."""
+    return html.escape(plain(text, limit), quote=True)
 
 
 def _script_safe(text: str) -> str:
-    """JSON inside a <script> element: `</` cannot end it early (a source named `</script>`)."""
-    return text.replace("</", "<\\/")
+    """JSON inside a <script> element holding no `<`, `>` or `&` at all (each as its JSON escape, which reads back
+    the same): a string like `</script>` cannot end it, nor `<!--<script` put the parser in a state where the
+    real end tag no longer ends it and the page's later sections are swallowed."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
