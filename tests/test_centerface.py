@@ -159,7 +159,8 @@ def test_a_second_look_preset_hands_on_candidates_under_its_cut():
     plain = CenterFaceDetector(DetectorConfig(backend="centerface"), tuned)
     looking = CenterFaceDetector(DetectorConfig(backend="centerface"), tuned | {"second_look": 0.2})
     assert plain.look_floor is None and looking.look_floor == pytest.approx(float(rescale(0.2, 0.425)))
-    seen, kept = looking.detect(image), plain.detect(image)
+    seen, kept = looking.detect_candidates(image), plain.detect(image)
+    assert looking.detect(image).xyxy.tolist() == kept.xyxy.tolist()  # detect itself keeps the cut
     assert (seen.score >= looking.look_floor).all() and (seen.score < 0.5).any()
     assert final_cut(seen, DetectorConfig()).xyxy.tolist() == kept.xyxy.tolist()
 

@@ -172,9 +172,11 @@ class FloorCut:
         self.handed = config if look_floor is None else replace(config, confidence=min(config.confidence, look_floor))
 
     def detect(self, image: np.ndarray) -> Faces:
+        return final_cut(self.detect_candidates(image), self.config)
+
+    def detect_candidates(self, image: np.ndarray) -> Faces:
         self.found = self.detector.detect(image)
-        at_floor = self.detector.config.confidence != self.handed.confidence
-        return final_cut(self.found, self.handed) if at_floor else self.found
+        return final_cut(self.found, self.handed)
 
 
 class Scenes(Sink):

@@ -89,6 +89,10 @@ class CenterFaceDetector:
         self.net = CenterFaceNet(CenterFaceSettings(int(tuned["longest"]), floor, int(tuned.get("max_longest", 0))))
 
     def detect(self, image: np.ndarray) -> Faces:
+        return final_cut(self.detect_candidates(image), self.config)
+
+    def detect_candidates(self, image: np.ndarray) -> Faces:
+        """`detect`, plus the second look's candidates under the cut (none without a second look)."""
         faces = faces_of(self.net.detect(image))
         return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.kept)
 

@@ -46,18 +46,23 @@ class FaceMaskAnalyzer:
 
     def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
         """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
-        found = [self.detector.detect(image) for image in images]
-        cut, threshold = self.detector.config.confidence, self._not_face_threshold()
-        if threshold is None:  # no second look to give: the detector's candidates below its cut go now
-            found = [second_look(faces, cut, None) for faces in found]
+        threshold = self._second_look()
+        if threshold is None:
+            found = [self.detector.detect(image) for image in images]
+        else:
+            found = [self.detector.detect_candidates(image) for image in images]  # type: ignore[attr-defined]
         lap("detect")
         if self.classifier is not None and any(len(faces) for faces in found):
             classified = self.classifier.classify_many(images, found)
-            found = [second_look(new, cut, threshold) if len(faces) else faces for faces, new in zip(found, classified)]
+            found = [new if len(faces) else faces for faces, new in zip(found, classified)]
+            if threshold is not None:
+                found = [second_look(faces, self.detector.config.confidence, threshold) for faces in found]
         lap("classify")
         return found
 
-    def _not_face_threshold(self) -> float | None:
+    def _second_look(self) -> float | None:
+        """The not-face cut when the detector has candidates to give (a preset's second look) and the
+        classifier a "not a face" output to check them; None: the detector's own cut is the last word."""
         if self.classifier is None or getattr(self.detector, "look_floor", None) is None:
             return None
         return self.classifier.not_face_threshold
