@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from facemask.classification.classifier import MaskClassifier
 from facemask.core.boxes import box_sizes
+from facemask.core.config import ClassifierConfig
+from facemask.core.types import Faces
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings
 from facemask.detection.res10 import FaceDetector
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
@@ -67,8 +70,26 @@ def run_size(pairs: list, size: str, ref_net) -> dict:
     return {"rows": rows, "ms": float(np.mean(ms)), "ref_ms": float(np.mean(ref))}
 
 
-def point(rows: list, cut: float, by_eye: ByEye) -> dict:
-    """Figures of one cut: recall, masked recall, scored and by-eye precision (faces >= 32 px)."""
+def add_not_face(rows: list, data: Path, model: str) -> None:
+    """P(not a face) of every box down to the lowest cut tried, from `model`'s not_face output (in place)."""
+    classifier = MaskClassifier(ClassifierConfig(model=model))
+    if classifier.not_face_threshold is None:
+        raise SystemExit(f"error: {model}: this model has no not_face output to give a second look")
+    for r in rows:
+        r["not_face"] = np.ones(len(r["score"]), np.float32)
+        low = r["score"] >= min(CUTS)
+        if low.any():
+            faces = classifier.classify(
+                read_image(data / "images" / r["scene"]), Faces(r["xyxy"][low], r["score"][low])
+            )
+            r["not_face"][low] = 1.0 - faces.face_prob
+
+
+def point(rows: list, cut: float, by_eye: ByEye, look: tuple[float, float] | None = None) -> dict:
+    """Figures of one cut: recall, masked recall, scored and by-eye precision (faces >= 32 px).
+
+    `look` = (second-look raw cut, not-face threshold): boxes between it and `cut` count when P(not face) is
+    under the threshold (the analyzer's `second_look`)."""
     n_big = n_masked = tp = masked = 0
     unmatched: list[str | None] = []
     for r in rows:
@@ -76,6 +97,8 @@ def point(rows: list, cut: float, by_eye: ByEye) -> dict:
         is_masked = big & (r["truth"].classes == "masked")
         n_big, n_masked = n_big + int(big.sum()), n_masked + int(is_masked.sum())
         kept = r["score"] >= cut
+        if look is not None:
+            kept |= (r["score"] >= look[0]) & (r["not_face"] < look[1])
         gt = r["gt"][kept]
         hit = gt[gt >= 0]
         tp, masked = tp + int(big[hit].sum()), masked + int(is_masked[hit].sum())
@@ -83,6 +106,7 @@ def point(rows: list, cut: float, by_eye: ByEye) -> dict:
     eye = by_eye_precision(tp, unmatched)
     return {
         "cut": float(cut),
+        **({"second_look": look[0], "not_face_threshold": look[1]} if look else {}),
         "recall_ge32": round(tp / n_big, 4),
         "masked_recall_ge32": round(masked / n_masked, 4),
         "precision_ge32_scored": round(tp / max(tp + len(unmatched), 1), 4),
@@ -121,6 +145,7 @@ def main() -> int:
         nargs="+",
         default=[BY_EYE / f"trainval_{n}.json" for n in ("candidates", "centerface480", "centerface640")],
     )
+    ap.add_argument("--model", help="a classifier with a not_face output: tune the last size's second look too")
     ap.add_argument("--sheets", type=Path)
     ap.add_argument("--sheet-size", default="640")
     ap.add_argument("--sheet-cut", type=float, default=0.3)
@@ -153,12 +178,35 @@ def main() -> int:
         }
         table[size] = {"timing": timing, "best": best_cut(points, args.precision), "points": points}
         print(size, timing, json.dumps(table[size]["best"]))
+    if args.model:
+        table["second_look"] = second_looks(cache[args.sizes[-1]]["rows"], args, by_eye)
     if args.sheets:
         sheets(args.data, cache[args.sheet_size]["rows"], by_eye, args.sheet_cut, args.sheets)
     report = {"command": "python " + " ".join(["tools/tune_centerface.py", *sys.argv[1:]]), "scenes": len(pairs)}
     args.json.write_text(json.dumps(report | {"sizes": table}, indent=1) + "\n")
     write_presets(args.write, table)
     return 0
+
+
+def second_looks(rows: list, args: argparse.Namespace, by_eye: ByEye) -> dict:
+    """Every (cut, second-look cut) pair at the model's own not-face threshold, on the last size; the best."""
+    add_not_face(rows, args.data, args.model)
+    threshold = MaskClassifier(ClassifierConfig(model=args.model)).not_face_threshold
+    points = [point(rows, c, by_eye, (lo, threshold)) for c in CUTS for lo in CUTS if lo < c]
+    best = best_cut([p for p in points if p["cut"] >= 0.4], args.precision)  # the cut stays near its tuned place
+    by_recall = max(
+        (p for p in points if (p["precision_ge32_by_eye"] or 0) >= args.precision),
+        key=lambda p: p["recall_ge32"],
+        default=None,
+    )
+    print("second look", args.sizes[-1], json.dumps(by_recall))
+    return {
+        "size": args.sizes[-1],
+        "model": args.model,
+        "best_lowest_cut": best,
+        "best_recall": by_recall,
+        "points": points,
+    }
 
 
 def write_presets(choices: list[str], table: dict) -> None:
