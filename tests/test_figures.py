@@ -109,6 +109,20 @@ def test_a_json_is_stale_once_the_code_it_measured_changes(tmp_path):
     assert "older than its code" in figures.staleness("c.json", root)
 
 
+def test_a_json_of_code_paths_head_no_longer_holds_is_stale(tmp_path):
+    _current()  # a git checkout
+    moved = {**STALE, "code_paths": ["facemask", "tools/no_such_tool.py"]}
+    root = _copy(tmp_path, "| `lite` | 99.51 % |", {"c.json": {**LITE, **moved}})
+    assert "which HEAD does not all hold (moved or removed?)" in figures.staleness("c.json", root)
+
+
+def test_without_git_staleness_cannot_be_told_and_fails_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(figures, "code_tree", lambda paths: None)
+    monkeypatch.setattr(figures, "head_commit", lambda: None)
+    root = _copy(tmp_path, "| `lite` | 99.51 % |", {"c.json": {**LITE, **STALE}})
+    assert figures.staleness("c.json", root) is None and figures.check(root, (SHARE,)) == 0
+
+
 def test_stamp_records_the_code_a_json_measured_by_hand(tmp_path, capsys):
     path = tmp_path / "by_hand.json"
     path.write_text(json.dumps({"passed": 3, "code_paths": ["pyproject.toml"]}))

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from facemask.evaluation.provenance import code_provenance, code_tree, last_change
+from facemask.evaluation.provenance import code_provenance, code_tree, head_commit, last_change
 
 BENCH = "docs/bench"
 NUMBER = r"(\d[\d.,]*(?:-\d[\d.,]*)?)"  # 39, 5.3, 2,640, 16.0-17.3
@@ -108,8 +108,8 @@ def check_figure(figure: Figure, root: Path) -> list[str]:
 
 
 def staleness(source: str, root: Path) -> str | None:
-    """Why a JSON may no longer describe the code (None: it measured the code as it is now, or it cannot be
-    read, which check_figure reports)."""
+    """Why a JSON may no longer describe the code (None: it measured the code as it is now, it cannot be read,
+    which check_figure reports, or this is no git checkout). A code path HEAD no longer holds (moved) is stale."""
     try:
         doc = json.loads((root / BENCH / source).read_text())
     except (OSError, ValueError):
@@ -119,7 +119,12 @@ def staleness(source: str, root: Path) -> str | None:
     paths = doc.get("code_paths") or []
     if doc.get("code_dirty"):
         return f"{source}: measured on uncommitted changes at {str(doc.get('commit'))[:7]}"
-    if code_tree(paths) != doc["code_tree"]:
+    now = code_tree(paths)
+    if now is None and head_commit() is None:
+        return None  # no git here (an unpacked sdist): which code a JSON measured cannot be told, so nothing fails
+    if now is None:
+        return f"{source}: measured {', '.join(paths)}, which HEAD does not all hold (moved or removed?)"
+    if now != doc["code_tree"]:
         return f"{source}: older than its code ({', '.join(paths)} last changed in {last_change(paths)})"
     return None
 
