@@ -58,6 +58,11 @@ def code_paths(tool: str | Path | None = None, paths: Sequence[str] = CODE_PATHS
     return sorted({*paths, *extra})
 
 
+def head_commit() -> str | None:
+    """The commit checked out, or None where there is no git or no repository (an unpacked sdist)."""
+    return _git("rev-parse", "HEAD")
+
+
 def code_tree(paths: Sequence[str], commit: str = "HEAD") -> str | None:
     """One hash of the code at `paths` as committed at `commit`: unchanged however many commits leave them alone."""
     ids = [_git("rev-parse", f"{commit}:{path}") for path in paths]
@@ -77,7 +82,7 @@ def code_provenance(tool: str | Path | None = None, paths: Sequence[str] = CODE_
     listed = code_paths(tool, paths)
     status = _git("status", "--porcelain", "--", *listed)
     return {
-        "commit": _git("rev-parse", "HEAD"),
+        "commit": head_commit(),
         "code_paths": listed,
         "code_tree": code_tree(listed),
         "code_dirty": bool(status) if status is not None else None,
