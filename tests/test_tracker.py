@@ -511,3 +511,18 @@ def test_held_boxes_grow_by_how_far_the_face_moves_in_a_frame():
     tracker.update(faces([box(110, 100)]), 0.1)  # 100 px/s, smoothed to 50 px/s
     still, grown = tracker.held_boxes(0.1), tracker.held_boxes(0.1, lead_s=0.04)
     assert np.allclose(grown - still, [[-2, 0, 2, 0]], atol=1e-3)
+
+
+def test_a_lost_person_back_on_weak_boxes_keeps_their_id_once_confirmed():
+    """Back on weak boxes, a face starts a tentative track the re-link pass never sees again; when that
+    track is confirmed it takes the lost person's id instead of a new one: one person, one count."""
+    tracker = FaceTracker(TrackerConfig(relink_s=10.0, weak_min_hits=3, weak_confirm_s=0.2))
+    face = box(200, 150)
+    image = painted([face], [(20, 40, 200)])
+    for i in range(10):
+        tracker.update(faces([face]), i / 10, image)
+    for k in range(1, 20):
+        tracker.update(Faces.empty(), 0.9 + k / 10, painted([], []))
+    weak = faces([box(200 + 0.3 * SIZE, 150)]).with_(score=[0.4])
+    back = [int(tracker.update(weak, 3.0 + i / 10, image).track_id[0]) for i in range(5)]
+    assert back[-1] == 1 and tracker.ids_created == 1, back

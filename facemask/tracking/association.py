@@ -7,6 +7,10 @@ import numpy as np
 SIZE_RATIO = 1.4  # faces matched by distance may differ in size by at most this factor
 
 
+def centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
+
+
 def greedy_match(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """(row, col) pairs, highest score first, each row and column used once, score >= threshold."""
     rows, cols = np.nonzero(score >= threshold)

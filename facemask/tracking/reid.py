@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facemask.tracking.association import closeness
+
 BINS = 3  # per colour channel
 REID_SIMILARITY = 0.85  # histogram intersection at which two faces look like one person
 REID_DISTANCE = 1.5  # face sizes a lost track may reach for a face that looks like it
@@ -57,3 +59,18 @@ def relink_score(closeness: np.ndarray, look_alike: np.ndarray, relink_distance:
     near = closeness >= -relink_distance
     alike = (look_alike >= REID_SIMILARITY) & (closeness >= -REID_DISTANCE)
     return np.where(near | alike, closeness, -np.inf)
+
+
+def heir(lost: list[tuple[np.ndarray, np.ndarray]], born: np.ndarray, look: np.ndarray, relink_distance: float) -> int:
+    """Which lost person (their last box and look) a newly confirmed track is, from the box it was born with
+    and its look: the index of the closest that `relink_score` accepts, or -1 for someone new.
+
+    A face that comes back on a weak box starts a tentative track that keeps it from the re-link pass;
+    asking again at confirmation still counts that person once."""
+    if not lost:
+        return -1
+    near = closeness(np.array([b for b, _ in lost], np.float32), np.asarray(born, np.float32).reshape(1, 4))[:, 0]
+    alike = similarity(np.array([k for _, k in lost], np.float32), look)[:, 0]
+    score = relink_score(near, alike, relink_distance)
+    best = int(np.argmax(score))
+    return best if score[best] >= -max(relink_distance, REID_DISTANCE) else -1

@@ -9,9 +9,7 @@ Why this design (after ByteTrack, OC-SORT and BoT-SORT, sized for a crowd of fac
   frames dropped in real time), the centre distance in face sizes, at a similar size; (3) OC-SORT's
   observation-centric recovery: a confirmed track lost for longer keeps its *last observed* box for
   `relink_s` and takes back a face that reappears where it was last seen, or a little farther when it
-  looks alike (reid.py: a face turned away, a hand in front, a dancer crossing behind another).
-  The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the steady
-  state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`.
+  looks alike (reid.py). Motion: constant velocity, smoothed (ByteTrack's Kalman filter's steady state).
 - ByteTrack's two score levels: a detection scoring `birth_score` starts a track, while weaker ones
   (down to the detector's cut) continue tracks; a weak box may start a track too, but one held to a
   stricter confirmation (`weak_min_hits` over `weak_confirm_s`): a spectator at the back, seen second
@@ -24,10 +22,7 @@ Why this design (after ByteTrack, OC-SORT and BoT-SORT, sized for a crowd of fac
 - The label is smoothed by an exponential moving average of the classifier's per-frame
   *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
   sustained change does within a few readings. `mask_prob` is smoothed the same way.
-- Not `supervision`'s ByteTrack: it counts its buffer in frames of a fixed rate, has no
-  predict-between-detections and no per-track label state, and would add a heavy dependency.
-- No drawing, no I/O. Ids are per instance, start at 1 and are never reused, not even after
-  `reset()`, so downstream per-id state (alerts, JSON consumers) cannot mix two people up.
+- No drawing, no I/O. Ids start at 1 and are never reused, not even after `reset()`.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ from facemask.core.boxes import iou_matrix
 from facemask.core.config import TrackerConfig
 from facemask.core.types import Faces
 from facemask.tracking import reid
-from facemask.tracking.association import closeness, greedy_match
+from facemask.tracking.association import centre, closeness, greedy_match
 from facemask.tracking.motion import CameraMotion, warp_boxes, warp_velocity
 
 log = logging.getLogger(__name__)
@@ -70,6 +65,10 @@ class _Track:
     raw_mask_prob: float = float("nan")
     raw_label: str = ""
     look: np.ndarray = field(default_factory=lambda: np.full(reid.BINS**3, np.nan, np.float32))  # reid.looks
+    born: np.ndarray = field(init=False)  # the first box: where a re-found person came back (reid.heir)
+
+    def __post_init__(self) -> None:
+        self.born = self.box.copy()
 
     @property
     def shown_prob(self) -> float:
@@ -95,7 +94,7 @@ class _Track:
         if dt > horizon:  # back after a long gap: the old velocity says nothing any more
             self.velocity = np.zeros(2, np.float32)
         elif dt > 0:
-            measured = (_centre(box) - _centre(self.box)) / dt
+            measured = (centre(box) - centre(self.box)) / dt
             self.velocity = (1 - VELOCITY_ALPHA) * self.velocity + VELOCITY_ALPHA * measured
         self.box, self.score, self.last_seen = box, score, timestamp
         self.hits += 1
@@ -117,10 +116,6 @@ class _Track:
             self.label = "no_mask"
         elif self.label == "no_mask" and self.vote <= 0.5 - hysteresis:
             self.label = "mask"
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
 
 
 class FaceTracker:
@@ -267,6 +262,12 @@ class FaceTracker:
         usual = track.strong_hits >= cfg.min_hits and track.last_seen - strong_since >= cfg.confirm_s - eps
         weak = 0 < cfg.weak_min_hits <= track.hits and track.last_seen - track.first_seen >= cfg.weak_confirm_s - eps
         if track.track_id < 0 and (usual or weak):
+            lost = [t for t in self._tracks if t.track_id >= 0 and t.last_seen < track.first_seen]
+            found = reid.heir([(t.box, t.look) for t in lost], track.born, track.look, cfg.relink_distance)
+            if found >= 0:  # someone lost, back on a weak box: their id, their one count
+                track.track_id = lost[found].track_id
+                self._tracks.remove(lost[found])
+                return
             track.track_id = self._next_id
             self._next_id += 1
             log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
