@@ -34,8 +34,11 @@ from run_cli import detect
 
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings
 from facemask.evaluation.provenance import code_provenance
+from facemask.pipeline.annotate import COLORS
 
 OVERLAY_DIFF, OVERLAY_GROW = 48, 9  # a drawn pixel differs from the source this much; grown to cover its edges
+OVERLAY_COLOURS = [*COLORS.values(), (255, 255, 255)]  # box and label fills, and the text
+COLOUR_TOLERANCE = 24  # encoding noise around a drawn colour
 HIDDEN = 0.10  # the bar: sharpness at most this share of the source's
 INNER = 0.2  # each side of the box left out: the inner 60 %
 INDEPENDENT = CenterFaceSettings(longest=960, floor=0.5)
@@ -63,10 +66,14 @@ def sharpness(image: np.ndarray, box) -> float:
     return float(cv2.Laplacian(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
 
 
-def drawn_mask(sharp: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Where the overlay is drawn: the unblurred recording far from the source, grown by OVERLAY_GROW px."""
-    drawn = (cv2.absdiff(sharp, source).max(axis=2) > OVERLAY_DIFF).astype(np.uint8)
-    return cv2.dilate(drawn, np.ones((2 * OVERLAY_GROW + 1,) * 2, np.uint8)) > 0
+def drawn_mask(sharp: np.ndarray, source: np.ndarray, blurred: np.ndarray) -> np.ndarray:
+    """Where the overlay is drawn, grown by OVERLAY_GROW px: the unblurred recording far from the source, and the
+    blurred one's pixels in an overlay colour (the two runs' panels show other frame rates, so a label that
+    steps around the panel may sit elsewhere in each)."""
+    drawn = cv2.absdiff(sharp, source).max(axis=2) > OVERLAY_DIFF
+    for colour in OVERLAY_COLOURS:
+        drawn |= np.abs(blurred.astype(np.int16) - colour).max(axis=2) <= COLOUR_TOLERANCE
+    return cv2.dilate(drawn.astype(np.uint8), np.ones((2 * OVERLAY_GROW + 1,) * 2, np.uint8)) > 0
 
 
 def hidden_ratio(blurred: np.ndarray, source: np.ndarray, drawn: np.ndarray, box) -> float:
@@ -118,7 +125,7 @@ def measure(video: Path, runs: dict[str, Path], limit: int | None) -> dict:
     for i, (source, sharp, blurred) in enumerate(triples):
         if limit is not None and i >= limit:
             break
-        drawn = drawn_mask(sharp, source)
+        drawn = drawn_mask(sharp, source, blurred)
         for face in records.get(i, []):
             own.append((hidden_ratio(blurred, source, drawn, face["box"]), i, face["box"]))
         for box in net.detect(source)[0]:
