@@ -17,8 +17,7 @@ Why this design (after ByteTrack, OC-SORT and BoT-SORT, sized for a crowd of fac
 - A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
   an id (ids are therefore people, not detector blips) and count. Tentative and untracked
   faces are still returned, with `track_id` -1, so they are drawn and written.
-- All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
-  how often the tracker is fed, not what it decides; a track may always miss one detector run.
+- Times are in seconds of stream time: `--detect-every N` changes how often the tracker is fed, not what it decides.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
   *decisions* (1 = no_mask) with hysteresis around 0.5: one wrong frame cannot flip it, a
   sustained change does within a few readings. `mask_prob` is smoothed the same way.
@@ -211,8 +210,9 @@ class FaceTracker:
             return
         fit = self._camera.step(image, np.array([t.box for t in self._tracks], np.float32))
         if fit is not None:
-            for track in self._tracks:  # the box where it now is on the picture, the velocity turned with it
-                track.box, track.velocity = warp_boxes(fit, track.box)[0], warp_velocity(fit, track.velocity)
+            for track in self._tracks:  # followed ones only: a lost one waits where it was last seen (OC-SORT)
+                if track.misses <= MISSES_ALLOWED:
+                    track.box, track.velocity = warp_boxes(fit, track.box)[0], warp_velocity(fit, track.velocity)
 
     @property
     def active_tracks(self) -> int:
