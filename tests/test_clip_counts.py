@@ -29,18 +29,7 @@ MATRIX = {
     "dancers_nomask.mp4": ALL,
     "medical_staff_masks.mp4": ("every2",),
 }
-CROWD_SPLITS = pytest.mark.xfail(
-    strict=True,
-    reason="CenterFace finds more of the crowd's small faces than the fused detector did; detected only every "
-    "5th frame, their tracks split (42 people counted where 28 are, measured): a known weakness, not yet fixed",
-)
-CASES = [
-    pytest.param(clip, schedule, marks=CROWD_SPLITS)
-    if (clip, schedule) == ("dancers_nomask.mp4", "every5")
-    else (clip, schedule)
-    for clip, schedules in MATRIX.items()
-    for schedule in schedules
-]
+CASES = [(clip, schedule) for clip, schedules in MATRIX.items() for schedule in schedules]
 PEOPLE_TOLERANCE = 0.30
 MAX_IDS_PER_PERSON = 1.5  # at the default schedule
 

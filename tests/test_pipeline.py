@@ -100,11 +100,11 @@ class FakeTracker:
         self.updates: list[float] = []
         self.predictions: list[float] = []
 
-    def update(self, faces: Faces, timestamp: float) -> Faces:
+    def update(self, faces: Faces, timestamp: float, image: np.ndarray | None = None) -> Faces:
         self.updates.append(timestamp)
         return faces.with_(track_id=np.arange(1, len(faces) + 1))
 
-    def predict(self, timestamp: float) -> Faces:
+    def predict(self, timestamp: float, image: np.ndarray | None = None) -> Faces:
         self.predictions.append(timestamp)
         return Faces(xyxy=[[0, 0, 10, 10]], score=[0.5], track_id=[7])
 

@@ -190,3 +190,21 @@ def test_sigterm_still_writes_the_report(tmp_path):
     assert proc.returncode == 143, stderr
     assert f"wrote report to {report}" in stdout
     assert_plots(report.read_text(), 0, jsonl_counts(jsonl))
+
+
+def test_violation_labels_close_together_are_merged_and_neighbours_staggered():
+    from facemask.report.charts import marker_labels
+
+    xs = [10.0, 10.2, 10.4, 10.5, 10.9, 30.0, 34.0, 50.0]  # on a 60 s axis: five within a second, then apart
+    names = [f"#{i}" for i in range(1, 9)]
+    labels = marker_labels(xs, names, 60.0)
+    assert [text for _, _, text in labels] == ["#1, #2, #3 +2", "#6", "#7", "#8"]
+    assert [level for _, level, _ in labels] == [0, 1, 0, 1]  # each label a level above or below its neighbour
+    assert [x for x, _, _ in labels] == [10.0, 30.0, 34.0, 50.0]
+
+
+def test_definitions_are_in_plain_words():
+    from facemask.alerts.monitor import DEFINITIONS
+
+    for text in DEFINITIONS.values():
+        assert not re.search(r"Config|min_hits|confirm_s|birth_score|weak_\w+|_mask_s|\w+_s\b", text), text

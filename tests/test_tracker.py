@@ -8,7 +8,8 @@ import pytest
 from facemask.core.config import TrackerConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces
-from facemask.tracking.tracker import FaceTracker, closeness, greedy_match
+from facemask.tracking.association import closeness, greedy_match
+from facemask.tracking.tracker import FaceTracker
 
 SIZE = 40
 NOW = {"min_hits": 1, "confirm_s": 0.0}  # every detection confirmed at once: association tests
@@ -433,3 +434,95 @@ def test_unclassified_readings_keep_the_smoothed_label():
 def test_bad_tracker_config_is_refused(kwargs, message):
     with pytest.raises(FacemaskError, match=message):
         TrackerConfig(**kwargs)
+
+
+def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth random scene with corners to follow at any scale."""
+    import cv2
+
+    noise = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+    return cv2.normalize(cv2.GaussianBlur(noise, (0, 0), 3), None, 0, 255, cv2.NORM_MINMAX)
+
+
+def panned(scene: np.ndarray, x: int, shape=(360, 640)) -> np.ndarray:
+    return np.ascontiguousarray(scene[: shape[0], x : x + shape[1]])
+
+
+@pytest.mark.parametrize("images", [True, False])
+def test_a_panning_camera_does_not_split_a_still_person(images):
+    """The camera pans 30 px a frame and the detector runs every 5th frame: between two detections the face
+    moves 150 px, almost 4 face sizes. Following the camera keeps one id; without the pictures, it splits."""
+    scene = texture(400, 1400)
+    tracker = make_tracker(min_hits=1)
+    ids = set()
+    for i in range(16):  # the face, still in the scene, moves from x 500 to 50 on the picture
+        image = panned(scene, 30 * i) if images else None
+        if i % 5:
+            tracker.predict(i / 25, image)
+            continue
+        ids.update(tracker.update(faces([box(500 - 30 * i, 180)]), i / 25, image).track_id.tolist())
+    assert (ids == {1}) is images, ids
+
+
+def test_camera_motion_is_measured_cheaply_at_720p():
+    import time
+
+    from facemask.tracking.motion import CameraMotion, warp_boxes
+
+    scene = texture(720, 1400, seed=3)
+    motion = CameraMotion()
+    motion.step(panned(scene, 0, (720, 1280)), np.zeros((0, 4)))
+    started = time.perf_counter()
+    fit = motion.step(panned(scene, 24, (720, 1280)), np.array([[600, 300, 700, 400]]))
+    took = time.perf_counter() - started
+    assert fit is not None
+    assert np.allclose(warp_boxes(fit, np.array([[600, 300, 700, 400]])), [[576, 300, 676, 400]], atol=1.5), fit
+    assert took < 0.02, took  # < 3 ms measured alone; loose here, the suite shares the CPU
+    assert motion.step(np.zeros((720, 1280, 3), np.uint8), np.zeros((0, 4))) is None  # nothing to follow
+
+
+def painted(boxes: list[list[float]], colours: list[tuple[int, int, int]]) -> np.ndarray:
+    """A grey picture with each face box filled in its colour: what a look (reid.looks) tells apart."""
+    image = np.full((300, 600, 3), 128, np.uint8)
+    for (x1, y1, x2, y2), colour in zip(boxes, colours):
+        image[int(y1) : int(y2), int(x1) : int(x2)] = colour
+    return image
+
+
+@pytest.mark.parametrize(("colour", "same_id"), [((20, 40, 200), True), ((200, 180, 20), False)])
+def test_a_lost_person_who_looks_alike_is_relinked_a_little_farther_away(colour, same_id):
+    """Lost for 2 s, back 1.2 face sizes from where they were last seen (beyond the 0.5 of position alone):
+    the same look takes back the id, another look is someone else."""
+    tracker = FaceTracker(TrackerConfig(relink_s=10.0, relink_distance=0.5))
+    first_box = box(200, 150)
+    for i in range(10):
+        first = int(tracker.update(faces([first_box]), i / 10, painted([first_box], [(20, 40, 200)])).track_id[0])
+    for k in range(1, 20):  # the detector runs and finds nobody
+        tracker.update(Faces.empty(), 0.9 + k / 10, painted([], []))
+    back_box = box(200 + 1.2 * SIZE, 150)
+    for i in range(10):
+        back = int(tracker.update(faces([back_box]), 3.0 + i / 10, painted([back_box], [colour])).track_id[0])
+    assert first == 1 and (back == first) is same_id
+
+
+def test_held_boxes_grow_by_how_far_the_face_moves_in_a_frame():
+    tracker = make_tracker()
+    tracker.update(faces([box(100, 100)]), 0.0)
+    tracker.update(faces([box(110, 100)]), 0.1)  # 100 px/s, smoothed to 50 px/s
+    still, grown = tracker.held_boxes(0.1), tracker.held_boxes(0.1, lead_s=0.04)
+    assert np.allclose(grown - still, [[-2, 0, 2, 0]], atol=1e-3)
+
+
+def test_a_lost_person_back_on_weak_boxes_keeps_their_id_once_confirmed():
+    """Back on weak boxes, a face starts a tentative track the re-link pass never sees again; when that
+    track is confirmed it takes the lost person's id instead of a new one: one person, one count."""
+    tracker = FaceTracker(TrackerConfig(relink_s=10.0, weak_min_hits=3, weak_confirm_s=0.2))
+    face = box(200, 150)
+    image = painted([face], [(20, 40, 200)])
+    for i in range(10):
+        tracker.update(faces([face]), i / 10, image)
+    for k in range(1, 20):
+        tracker.update(Faces.empty(), 0.9 + k / 10, painted([], []))
+    weak = faces([box(200 + 0.3 * SIZE, 150)]).with_(score=[0.4])
+    back = [int(tracker.update(weak, 3.0 + i / 10, image).track_id[0]) for i in range(5)]
+    assert back[-1] == 1 and tracker.ids_created == 1, back

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facemask import VIOLATING
-from facemask.core.config import AlertConfig
+from facemask.core.config import AlertConfig, TrackerConfig
 from facemask.core.labels import compliance_rate, compliance_text
 from facemask.core.types import Faces, Frame
 
@@ -34,17 +34,20 @@ log = logging.getLogger(__name__)
 FORGET_S = 30.0  # per-track state unseen this long is folded into the totals; above the tracker's re-link time
 MAX_FRAME_GAP_S = 1.0  # a longer gap between frames (a stall) adds at most this to a person's seen time
 
-DEFINITIONS = {
-    "person": "a confirmed track: a face detected at least TrackerConfig.min_hits times over at least "
-    "TrackerConfig.confirm_s seconds from its first strong detection (score >= birth_score), or, with only "
-    "weaker ones, weak_min_hits times over weak_confirm_s; its id survives detector gaps, so each person counts once",
-    "masked": "a person seen longer with the smoothed label mask than no_mask (unmasked: the reverse)",
-    "compliance_rate": "masked people / people with a known label",
-    "masked_time_rate": "seconds people were seen masked / seconds they were seen with a known label",
+DEFINITIONS = {  # plain words, for a manager reading the report; the settings' values follow in the summary
+    "person": f"one face followed from frame to frame: it counts once it has been seen clearly at least "
+    f"{TrackerConfig.min_hits} times over at least {TrackerConfig.confirm_s:g} s "
+    f"(a face seen only faintly: {TrackerConfig.weak_min_hits} times over {TrackerConfig.weak_confirm_s:g} s), and it "
+    f"keeps its number while hidden for a moment, turned away, or back near where it was lost within "
+    f"{TrackerConfig.relink_s:g} s, so each person counts once",
+    "masked": "a person who was seen wearing a mask for longer than without one (unmasked: the reverse)",
+    "compliance_rate": "masked people / people whose mask could be told",
+    "masked_time_rate": "seconds people were seen masked / seconds they were seen with a mask or without one",
     "now_people": "people in the last frame (now_masked: those of them masked)",
-    "violation": "raised once when a person has read no_mask for min_no_mask_s seconds; "
-    "no second one until a resolved event",
-    "resolved": "follows a violation once that person has read mask for rearm_mask_s seconds; re-arms the alert",
+    "violation": f"raised once when a person has been seen without a mask for {AlertConfig.min_no_mask_s:g} s in a "
+    "row (by default; --violation-after sets it); no second one for that person until it is resolved",
+    "resolved": f"follows a violation once that person has been seen masked for {AlertConfig.rearm_mask_s:g} s "
+    "in a row",
     "violators": "people with at least one violation",
 }
 THREE_CLASS_DEFINITIONS = {  # added to DEFINITIONS when the model reads incorrect_mask (two-class summaries unchanged)

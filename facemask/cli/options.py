@@ -152,7 +152,8 @@ def add_blur(p: argparse.ArgumentParser) -> None:
         "--blur",
         action="store_true",
         help="blur faces in every picture shown or saved (annotated video and images, the window, event snapshots, "
-        "report thumbnails); boxes and labels still drawn, JSON unchanged",
+        "report thumbnails), and the detector's less sure boxes too; boxes and labels still drawn; every frame is "
+        "detected (as --detect-every 1), and the JSON is that run's",
     )
 
 

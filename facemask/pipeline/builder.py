@@ -39,9 +39,10 @@ def build_pipeline(
         detector = load_face_detector(config.detector)
     if classifier is None and config.classifier is not None:
         classifier = MaskClassifier(config.classifier)
+    detect_every = 1 if config.blur else config.detect_every  # --blur: every frame detected, no face carried
     tracker = None
     if config.tracker is not None:
-        tracker = FaceTracker(replace(config.tracker, detect_every=config.detect_every))
+        tracker = FaceTracker(replace(config.tracker, detect_every=detect_every))
     monitor, outputs = None, []
     if tracker is not None and config.alerts is not None:
         monitor, outputs = build_alerts(config, bool(getattr(classifier, "multi_class", False)))
@@ -49,7 +50,7 @@ def build_pipeline(
         analyzer=FaceMaskAnalyzer(detector, classifier),
         tracker=tracker,
         monitor=monitor,
-        detect_every=config.detect_every,
+        detect_every=detect_every,
         overlay=Overlay(counter_lines=counter_lines, status=config.status_panel),
         outputs=tuple(outputs),
         blur=FaceBlur() if config.blur else None,

@@ -27,9 +27,9 @@ from facemask.sinks.base import Sink
 
 
 class Tracker(Protocol):
-    def update(self, faces: Faces, timestamp: float) -> Faces: ...
-    def predict(self, timestamp: float) -> Faces: ...
-    def held_boxes(self, timestamp: float) -> np.ndarray: ...
+    def update(self, faces: Faces, timestamp: float, image: np.ndarray | None = None) -> Faces: ...
+    def predict(self, timestamp: float, image: np.ndarray | None = None) -> Faces: ...
+    def held_boxes(self, timestamp: float, lead_s: float = 0.0) -> np.ndarray: ...
 
 
 class FrameMonitor(Protocol):
@@ -46,8 +46,7 @@ class Lane:
 
     `name` labels the source in a multi-source run. The picture is drawn only when some sink shows
     pixels (a video file, a window, a mosaic tile). With `blur`, faces are blurred right after tracking, so
-    the alert stage (its snapshots) and every output get the blurred picture: every face the tracker
-    follows, shown this frame or not (a face the detector missed once stays blurred).
+    the alert stage (its snapshots) and every output get the blurred picture (see `hidden`).
     """
 
     def __init__(
@@ -67,6 +66,7 @@ class Lane:
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
         self.faces = Faces.empty()
+        self._previous_t: float | None = None  # the last frame's time: how far a face may move to this one
         self.rate = RateMeter()  # frames out per second, as drawn on the overlay
         self.live = True
         self.failed = False  # this lane ended on an error (a lane with no frame then discards its outputs)
@@ -94,12 +94,15 @@ class Lane:
     def wants_stop(self) -> bool:
         return any(s.wants_stop for s in self.sinks)
 
-    def finish(self, frame: Frame, detected: Faces | None, clock: StageClock) -> None:
-        """Everything after detect and classify: track (or predict between detections), alerts, draw, write."""
+    def finish(self, frame: Frame, detected: Faces | None, clock: StageClock, unsure: np.ndarray | None = None) -> None:
+        """Everything after detect and classify: track (or predict between detections), alerts, draw, write.
+
+        `unsure`: the boxes the detector found below its cut, which the blur hides too (loader.detect_split).
+        """
         faces = self.faces = self._track(frame, detected)
         if self.blur is not None:
-            held = faces.xyxy if self.tracker is None else self.tracker.held_boxes(frame.timestamp)
-            frame = replace(frame, image=self.blur.annotate(frame.image, held))
+            frame = replace(frame, image=self.blur.annotate(frame.image, self.hidden(frame, faces, detected, unsure)))
+        self._previous_t = frame.timestamp
         clock.lap("track")
         self.stats.detected_frames += detected is not None
         monitor = self.monitor
@@ -118,11 +121,25 @@ class Lane:
         self.stats.record(clock.times, faces)
         self.rate.tick()
 
+    def hidden(self, frame: Frame, faces: Faces, detected: Faces | None, unsure: np.ndarray | None) -> np.ndarray:
+        """What `--blur` covers on this frame: the union of every box drawn or written (`faces`), this frame's
+        detections and the boxes below the detector's cut, and every face the tracker follows (a face the
+        detector missed once is blurred where it is carried to), grown by how far it moves in a frame."""
+        boxes = [faces.xyxy]
+        if detected is not None:
+            boxes.append(detected.xyxy)
+        if unsure is not None:
+            boxes.append(unsure)
+        if self.tracker is not None:
+            step = 0.0 if self._previous_t is None else frame.timestamp - self._previous_t
+            boxes.append(self.tracker.held_boxes(frame.timestamp, step))
+        return np.concatenate([np.asarray(b, np.float32).reshape(-1, 4) for b in boxes])
+
     def _track(self, frame: Frame, detected: Faces | None) -> Faces:
         if detected is not None:
-            return self.tracker.update(detected, frame.timestamp) if self.tracker is not None else detected
+            return self.tracker.update(detected, frame.timestamp, frame.image) if self.tracker is not None else detected
         if self.tracker is not None:
-            return self.tracker.predict(frame.timestamp)
+            return self.tracker.predict(frame.timestamp, frame.image)
         return self.faces
 
     def end(self, reason: str, started: float) -> None:

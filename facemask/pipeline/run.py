@@ -169,9 +169,10 @@ class _Tick:
         clock.lap("decode_wait")
         due = [lane.detect_due for lane, _ in frames]
         images = [frame.image for (_, frame), detect in zip(frames, due) if detect]
-        found = iter(self.analyzer.analyze_many(images, clock.lap) if images else ())
+        found = iter(self.analyzer.analyze_split(images, clock.lap) if images else ())
         for (lane, frame), detect in zip(frames, due):
-            self._guard(lane, lane.finish, frame, next(found) if detect else None, clock.fork())
+            faces, unsure = next(found) if detect else (None, None)
+            self._guard(lane, lane.finish, frame, faces, clock.fork(), unsure)
         return bool(self.live)
 
     def _ready(self) -> list[Lane]:

@@ -58,11 +58,14 @@ def timeline_svg(series: dict[str, list[float]], violations: Sequence[dict], tit
             line.set_gid(key)
             line.set_alpha(0.35 if key == "people" else 1.0)
         top = max([1.0, *series["people"]])
-        for i, event in enumerate(violations):
-            x = event["time_s"] / unit
+        xs = [event["time_s"] / unit for event in violations]
+        for i, x in enumerate(xs):
             ax.axvline(x, color=COLORS["unmasked"], linestyle="--", linewidth=0.9, gid=f"violation-{i}")
-            ax.annotate("#" + plain(event.get("track_id", "?")), (x, top * 1.02), color=COLORS["unmasked"], fontsize=7)
-        ax.set_ylim(0, top * 1.15)
+        ends = xs + [t / unit for t in (times[:1] + times[-1:])]
+        span = max(ends, default=1.0) - min(ends, default=0.0)
+        for x, level, text in marker_labels(xs, ["#" + plain(e.get("track_id", "?")) for e in violations], span):
+            ax.annotate(text, (x, top * (1.02 + 0.1 * level)), color=COLORS["unmasked"], fontsize=7)
+        ax.set_ylim(0, top * 1.3)
         ax.set_xlabel(axis_label)
         ax.set_ylabel("people")
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -70,6 +73,29 @@ def timeline_svg(series: dict[str, list[float]], violations: Sequence[dict], tit
         ax.legend(loc="upper right", fontsize=8, ncols=len([k for k in COLORS if k in series]), frameon=False)
         ax.grid(alpha=0.25)
         return to_svg(figure, salt)
+
+
+MERGE = 0.04  # markers closer than this share of the time axis share one label
+LEVELS = 2  # neighbouring labels alternate between this many heights
+MAX_IDS = 3  # ids written out in one merged label; the rest counted
+
+
+def marker_labels(xs: Sequence[float], names: Sequence[str], span: float) -> list[tuple[float, int, str]]:
+    """(x, height level, text) of the violation labels: markers closer together than MERGE of the axis share one
+    label (`#3, #5, #8 +2`), and each label sits a level above the one before it, so none covers another."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and xs[i] - xs[groups[-1][0]] <= MERGE * max(span, 1e-9):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    labels = []
+    for k, group in enumerate(groups):
+        shown = ", ".join(names[i] for i in group[:MAX_IDS])
+        more = f" +{len(group) - MAX_IDS}" if len(group) > MAX_IDS else ""
+        labels.append((xs[group[0]], k % LEVELS, shown + more))
+    return labels
 
 
 def hourly_svg(rows: list[dict], title: str, salt: str) -> str:

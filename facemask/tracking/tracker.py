@@ -1,38 +1,27 @@
 """Face tracking: one id per person whatever the detection schedule, and a smoothed label per track.
 
-Why this design (after ByteTrack and OC-SORT, sized for a handful of faces):
-- Association passes, each on what the previous left: (1) IoU between each recent track's
-  *predicted* box and the detections, best first, strong boxes before weak ones; (2) for boxes that no longer
-  overlap (a fast head, a detector that ran 5 frames ago, frames dropped in real time), the
-  centre distance in face sizes, with a similar size; (3) OC-SORT's observation-centric
-  recovery: a confirmed track lost for longer keeps its *last observed* box for `relink_s`
-  and takes back a face that reappears where it was last seen, at a similar size (a face
-  turned away, a hand or a mask in front of the camera, the camera pointed elsewhere).
-  The motion model is constant velocity with a smoothed velocity (an alpha-beta filter, the
-  steady state of ByteTrack's Kalman filter) that extrapolates at most `max_missed_s`, so a
-  lost track's box does not fly away.
-- ByteTrack's two score levels: a detection scoring `birth_score` starts a track, while
-  weaker ones (down to the detector's cut) continue tracks that already exist, so a face
-  that turns or is half hidden keeps its track. A weak box may start a track too, but one
-  held to a stricter confirmation (`weak_min_hits` over `weak_confirm_s`); the usual one counts
-  only from its first strong box: a spectator at the back, seen second after second, becomes a
-  person; a hand that passes for a face on a few frames does not.
+Why this design (after ByteTrack, OC-SORT and BoT-SORT, sized for a crowd of faces):
+- Each frame, the tracks first follow the camera (motion.py: sparse optical flow and a similarity fit,
+  BoT-SORT's compensation), so a pan does not read as every person running.
+- Association passes, each on what the previous left (association.py): (1) IoU between each recent
+  track's *predicted* box and the detections, strong boxes before weak ones (ByteTrack's second
+  association); (2) for boxes that no longer overlap (a fast head, a detector that ran 5 frames ago,
+  frames dropped in real time), the centre distance in face sizes, at a similar size; (3) OC-SORT's
+  observation-centric recovery: a confirmed track lost for longer keeps its *last observed* box for
+  `relink_s` and takes back a face that reappears where it was last seen, or a little farther when it
+  looks alike (reid.py). Motion: constant velocity, smoothed (ByteTrack's Kalman filter's steady state).
+- ByteTrack's two score levels: a detection scoring `birth_score` starts a track, while weaker ones
+  (down to the detector's cut) continue tracks; a weak box may start a track too, but one held to a
+  stricter confirmation (`weak_min_hits` over `weak_confirm_s`): a spectator at the back, seen second
+  after second, becomes a person; a hand that passes for a face on a few frames does not.
 - A track is *tentative* until `min_hits` detections span `confirm_s`; only then does it get
   an id (ids are therefore people, not detector blips) and count. Tentative and untracked
   faces are still returned, with `track_id` -1, so they are drawn and written.
-- All times are in seconds of stream time, so `--detect-every N` and `--realtime` drops change
-  how often the tracker is fed, not what it decides; and a track may always miss one detector
-  run, however long it takes, so sparse detection on a slow machine does not end tracks.
+- Times are in seconds of stream time: `--detect-every N` changes how often the tracker is fed, not what it decides.
 - The label is smoothed by an exponential moving average of the classifier's per-frame
   *decisions* with hysteresis around 0.5 (tracking/smoothing.py): one wrong frame cannot flip it,
-  a sustained change does within a few readings, over two classes or three. `mask_prob` and
-  `class_prob` are smoothed the same way.
-- `predict(t)` moves the tracks seen at the last detection forward without touching state,
-  so the pipeline can draw boxes on frames where the detector did not run.
-- Not `supervision`'s ByteTrack: it counts its buffer in frames of a fixed rate, has no
-  predict-between-detections and no per-track label state, and would add a heavy dependency.
-- No drawing, no I/O. Ids are per instance, start at 1 and are never reused, not even after
-  `reset()`, so downstream per-id state (alerts, JSON consumers) cannot mix two people up.
+  a sustained change does within a few readings, over two classes or three.
+- No drawing, no I/O. Ids start at 1 and are never reused, not even after `reset()`.
 """
 
 from __future__ import annotations
@@ -45,13 +34,15 @@ import numpy as np
 from facemask.core.boxes import iou_matrix
 from facemask.core.config import TrackerConfig
 from facemask.core.types import Faces
+from facemask.tracking import reid
+from facemask.tracking.association import centre, closeness, greedy_match
+from facemask.tracking.motion import CameraMotion, warp_boxes, warp_velocity
 from facemask.tracking.smoothing import SmoothedLabel
 
 log = logging.getLogger(__name__)
 
 VELOCITY_ALPHA = 0.5  # weight of the newest velocity measurement
 MISSES_ALLOWED = 1  # detector runs a track may miss, however long they take (sparse detection in real time)
-SIZE_RATIO = 1.4  # faces matched by distance may differ in size by at most this factor
 
 
 @dataclass(eq=False)  # compared by identity
@@ -69,6 +60,11 @@ class _Track:
     strong_hits: int = 0  # detections since then
     misses: int = 0  # detector runs since the last match
     reading: SmoothedLabel = field(default_factory=SmoothedLabel)  # the smoothed label and probabilities
+    look: np.ndarray = field(default_factory=lambda: np.full(reid.BINS**3, np.nan, np.float32))  # reid.looks
+    born: np.ndarray = field(init=False)  # the first box: where a re-found person came back (reid.heir)
+
+    def __post_init__(self) -> None:
+        self.born = self.box.copy()
 
     def predicted_box(self, timestamp: float, horizon: float) -> np.ndarray:
         dt = min(max(0.0, timestamp - self.last_seen), horizon)
@@ -80,43 +76,11 @@ class _Track:
         if dt > horizon:  # back after a long gap: the old velocity says nothing any more
             self.velocity = np.zeros(2, np.float32)
         elif dt > 0:
-            measured = (_centre(box) - _centre(self.box)) / dt
+            measured = (centre(box) - centre(self.box)) / dt
             self.velocity = (1 - VELOCITY_ALPHA) * self.velocity + VELOCITY_ALPHA * measured
         self.box, self.score, self.last_seen = box, score, timestamp
         self.hits += 1
         self.misses = 0
-
-
-def _centre(box: np.ndarray) -> np.ndarray:
-    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
-
-
-def greedy_match(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """(row, col) pairs, highest score first, each row and column used once, score >= threshold."""
-    rows, cols = np.nonzero(score >= threshold)
-    order = np.argsort(-score[rows, cols], kind="stable")
-    used_r: set[int] = set()
-    used_c: set[int] = set()
-    pairs = []
-    for r, c in zip(rows[order].tolist(), cols[order].tolist()):
-        if r not in used_r and c not in used_c:
-            used_r.add(r)
-            used_c.add(c)
-            pairs.append((r, c))
-    return pairs
-
-
-def closeness(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Minus the centre distance in face sizes (mean side of the two boxes); -inf when the sizes differ too much."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    side_a = np.sqrt(np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-6))
-    side_b = np.sqrt(np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-6))
-    ca = (a[:, :2] + a[:, 2:]) / 2
-    cb = (b[:, :2] + b[:, 2:]) / 2
-    dist = np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=2) / ((side_a[:, None] + side_b[None, :]) / 2)
-    ratio = np.maximum(side_a[:, None] / side_b[None, :], side_b[None, :] / side_a[:, None])
-    return np.where(ratio <= SIZE_RATIO, -dist, -np.inf)
 
 
 class FaceTracker:
@@ -129,24 +93,32 @@ class FaceTracker:
         self._last_time: float | None = None
         self._visible: list[_Track] = []  # tracks matched at the last update
         self._shown: list[_Track] = []  # every face of the last update, untracked weak boxes too
+        self._camera = CameraMotion()
 
     def reset(self) -> None:
         """Forget every track (a new source). Ids keep counting, so no id ever means two people."""
         self._tracks, self._visible, self._shown = [], [], []
         self._last_time = None
+        self._camera.reset()
 
     @property
     def ids_created(self) -> int:
         """Ids handed out so far: confirmed tracks, the tracker's count of people."""
         return self._next_id - 1
 
-    def update(self, faces: Faces, timestamp: float) -> Faces:
-        """Associate this frame's detections with tracks; returns a new Faces, rows in input order."""
+    def update(self, faces: Faces, timestamp: float, image: np.ndarray | None = None) -> Faces:
+        """Associate this frame's detections with tracks; returns a new Faces, rows in input order.
+
+        `image`, the frame the faces were found on, lets the tracks follow the camera (`follow_camera`) and
+        a lost person be recognised by their look (reid.py); without it, position alone decides.
+        """
         self._check_time(timestamp)
+        self.follow_camera(image)
         cfg = self.config
         self._tracks = [t for t in self._tracks if not self._expired(t, timestamp)]
         strong = faces.score >= cfg.birth_score
-        owner = self._associate(faces.xyxy, strong, timestamp)
+        looks = reid.looks(image, faces.xyxy)
+        owner = self._associate(faces.xyxy, strong, timestamp, looks)
         rows: list[_Track] = []
         for i in range(len(faces)):
             track = owner.get(i)
@@ -161,6 +133,7 @@ class FaceTracker:
             if track.first_strong is None and strong[i]:
                 track.first_strong = timestamp
             track.strong_hits += track.first_strong is not None
+            track.look = reid.blend(track.look, looks[i])
             track.reading.read(
                 float(faces.mask_prob[i]),
                 float(faces.class_prob[i, 2]),
@@ -184,54 +157,78 @@ class FaceTracker:
             face_prob=faces.face_prob.copy(),
         )
 
-    def predict(self, timestamp: float) -> Faces:
-        """The faces of the last update (tracks moved to `timestamp`); state is unchanged.
+    def predict(self, timestamp: float, image: np.ndarray | None = None) -> Faces:
+        """The faces of the last update (tracks moved to `timestamp`, and with the camera on `image`); nothing
+        else of the state changes.
 
         For frames where the detector did not run. Tracks coasting through a miss are left out, as
         `update` leaves them out, so boxes appear and vanish at the same moments either way.
         """
+        self.follow_camera(image)
         live = self._shown
         boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in live], np.float32)
         return self._faces(live, boxes.reshape(-1, 4), np.array([t.score for t in live], np.float32))
 
-    def held_boxes(self, timestamp: float) -> np.ndarray:
+    def held_boxes(self, timestamp: float, lead_s: float = 0.0) -> np.ndarray:
         """Every face the tracker follows, at `timestamp`: the last update's faces and each track it still
-        follows (tentative, or missing this detection: within `max_missed_s` or one missed run), moved there.
+        follows (tentative, or missing this detection: within `max_missed_s` or one missed run), moved there,
+        each grown on every side by as far as its face moves in `lead_s` (where a prediction may be off).
 
         What `--blur` covers, so a face the detector missed once is blurred where it is carried to.
         """
         followed = [t for t in self._tracks if self._recent(t, timestamp)]
         held = followed + [t for t in self._shown if all(t is not f for f in followed)]
-        boxes = [t.predicted_box(timestamp, self.config.max_missed_s) for t in held]
-        return np.array(boxes, np.float32).reshape(-1, 4)
+        boxes = np.array([t.predicted_box(timestamp, self.config.max_missed_s) for t in held], np.float32)
+        reach = np.array([np.abs(t.velocity) * lead_s for t in held], np.float32).reshape(-1, 2)
+        return boxes.reshape(-1, 4) + np.concatenate([-reach, reach], axis=1)
+
+    def follow_camera(self, image: np.ndarray | None) -> None:
+        """Move every track with the camera, from the last frame given to `image` (motion.CameraMotion)."""
+        if image is None:
+            return
+        fit = self._camera.step(image, np.array([t.box for t in self._tracks], np.float32))
+        if fit is not None:
+            for track in self._tracks:  # followed ones only: a lost one waits where it was last seen (OC-SORT)
+                if track.misses <= MISSES_ALLOWED:
+                    track.box, track.velocity = warp_boxes(fit, track.box)[0], warp_velocity(fit, track.velocity)
 
     @property
     def active_tracks(self) -> int:
         """Tracks still alive: seen at the last update, coasting through a miss, or kept to re-link."""
         return len(self._tracks)
 
-    def _associate(self, boxes: np.ndarray, strong: np.ndarray, t: float) -> dict[int, _Track]:
-        """Detection index -> track: IoU (strong boxes, then weak), centre distance, re-link (strong only)."""
+    def _associate(self, boxes: np.ndarray, strong: np.ndarray, t: float, looks: np.ndarray) -> dict[int, _Track]:
+        """Detection index -> track: IoU (strong boxes, then weak ones: ByteTrack's second association), centre
+        distance, then a lost track's re-link by where it was last seen and how it looked (strong boxes only)."""
         cfg = self.config
         recent = [k for k, tr in enumerate(self._tracks) if self._recent(tr, t)]
         lost = [k for k, tr in enumerate(self._tracks) if k not in recent and tr.track_id >= 0]
-        predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32)
-        last = np.array([tr.box for tr in self._tracks], np.float32)
+        predicted = np.array([tr.predicted_box(t, cfg.max_missed_s) for tr in self._tracks], np.float32).reshape(-1, 4)
+        last = np.array([tr.box for tr in self._tracks], np.float32).reshape(-1, 4)
+        seen = np.array([tr.look for tr in self._tracks], np.float32).reshape(-1, looks.shape[1])
         everyone = np.ones(len(boxes), bool)
         owner: dict[int, _Track] = {}
+
+        def overlap(r: list[int], c: list[int]) -> np.ndarray:
+            return iou_matrix(predicted[r], boxes[c])
+
+        def relink(r: list[int], c: list[int]) -> np.ndarray:
+            alike = reid.similarity(seen[r], looks[c])
+            return reid.relink_score(closeness(last[r], boxes[c]), alike, cfg.relink_distance)
+
         passes = (
-            (recent, predicted, iou_matrix, cfg.iou_threshold, strong),
-            (recent, predicted, iou_matrix, cfg.iou_threshold, everyone),
-            (recent, predicted, closeness, -cfg.match_distance, everyone),
-            (lost, last, closeness, -cfg.relink_distance, strong),
+            (recent, overlap, cfg.iou_threshold, strong),
+            (recent, overlap, cfg.iou_threshold, everyone),
+            (recent, lambda r, c: closeness(predicted[r], boxes[c]), -cfg.match_distance, everyone),
+            (lost, relink, -max(cfg.relink_distance, reid.REID_DISTANCE), strong),
         )
-        for rows, ref, score_fn, threshold, allowed in passes:
+        for rows, score_fn, threshold, allowed in passes:
             taken = set(map(id, owner.values()))
             rows = [k for k in rows if id(self._tracks[k]) not in taken]
             cols = [i for i in range(len(boxes)) if i not in owner and allowed[i]]
             if not rows or not cols:
                 continue
-            score = score_fn(ref[rows].reshape(-1, 4), boxes[cols])
+            score = score_fn(rows, cols)
             for r, c in greedy_match(score, threshold):
                 owner[cols[c]] = self._tracks[rows[r]]
         return owner
@@ -243,6 +240,12 @@ class FaceTracker:
         usual = track.strong_hits >= cfg.min_hits and track.last_seen - strong_since >= cfg.confirm_s - eps
         weak = 0 < cfg.weak_min_hits <= track.hits and track.last_seen - track.first_seen >= cfg.weak_confirm_s - eps
         if track.track_id < 0 and (usual or weak):
+            lost = [t for t in self._tracks if t.track_id >= 0 and t.last_seen < track.first_seen]
+            found = reid.heir([(t.box, t.look) for t in lost], track.born, track.look, cfg.relink_distance)
+            if found >= 0:  # someone lost, back on a weak box: their id, their one count
+                track.track_id = lost[found].track_id
+                self._tracks.remove(lost[found])
+                return
             track.track_id = self._next_id
             self._next_id += 1
             log.debug("track #%d confirmed at t=%.3f after %d detections", track.track_id, track.last_seen, track.hits)
