@@ -65,6 +65,14 @@ def test_written_mosaics_read_back_as_voc_and_carry_the_photos_labels(tmp_path):
     moved = mosaic_by_eye(ByEye({first: np.array([[4, 4, 24, 30]], np.float32)}, {first: ["face"]}), index)
     x, y = index[0]["placements"][1][:2]
     assert moved.label("test_000.jpg", np.array([[4 + x, 4 + y, 24 + x, 30 + y]])) == ["face"]
+    # and a label given in the mosaic itself stays beside them
+    both = ByEye(
+        {first: np.array([[4, 4, 24, 30]], np.float32), "test_000.jpg": np.array([[0, 0, 9, 9]], np.float32)},
+        {first: ["face"], "test_000.jpg": ["not_face"]},
+    )
+    assert mosaic_by_eye(both, index).label(
+        "test_000.jpg", np.array([[0, 0, 9, 9], [4 + x, 4 + y, 24 + x, 30 + y]])
+    ) == ["not_face", "face"]
     assert b"<name>with_mask</name>" in voc_xml(pairs[0][1])
 
 

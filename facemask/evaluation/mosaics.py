@@ -123,8 +123,9 @@ def mosaic_by_eye(by_eye: ByEye, index: list[dict]) -> ByEye:
     The mosaics keep every photo's pixels, so a box looked at in a photo is the same box in its mosaic:
     the by-eye labels of earlier rounds serve the mosaics without a second look.
     """
-    boxes: dict[str, np.ndarray] = {}
-    labels: dict[str, list[str]] = {}
+    mosaics = {f"{item['name']}.jpg" for item in index}  # labels given in a mosaic itself stay where they are
+    boxes = {scene: b for scene, b in by_eye.boxes.items() if scene in mosaics}
+    labels = {scene: list(by_eye.labels[scene]) for scene in boxes}
     for item in index:
         parts, names = [], []
         for source, (x, y, sx, sy) in zip(item["sources"], item["placements"]):
@@ -132,6 +133,7 @@ def mosaic_by_eye(by_eye: ByEye, index: list[dict]) -> ByEye:
                 parts.append(by_eye.boxes[source] * np.array([sx, sy, sx, sy], np.float32) + np.array([x, y, x, y]))
                 names += by_eye.labels[source]
         if parts:
-            boxes[f"{item['name']}.jpg"] = np.concatenate(parts).astype(np.float32)
-            labels[f"{item['name']}.jpg"] = names
+            scene = f"{item['name']}.jpg"
+            boxes[scene] = np.concatenate([*parts, boxes.get(scene, np.zeros((0, 4)))]).astype(np.float32)
+            labels[scene] = names + labels.get(scene, [])
     return ByEye(boxes, labels)
