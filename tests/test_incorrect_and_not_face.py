@@ -116,3 +116,13 @@ def test_not_face_cut_keeps_the_share_of_faces_asked():
     assert (p_face < cut["threshold"]).mean() >= 0.995 > (p_face < cut["threshold"] - 0.002).mean()
     assert cut["kept_faces"] >= 0.995
     assert cut["rejected_not_faces"] == round(float((p_not >= cut["threshold"]).mean()), 4) > 0.8
+
+
+def test_an_epoch_repeats_each_real_incorrect_mask_crop_and_nothing_else():
+    from facemask.training.fit import repeated_rare
+
+    labels = np.array([0, 1, 2, 0, 3, 2])
+    order = repeated_rare(labels, 3)
+    assert sorted(order.tolist()) == [0, 1, 2, 2, 2, 3, 4, 5, 5, 5]
+    assert repeated_rare(labels, 1).tolist() == [0, 1, 2, 3, 4, 5]
+    assert repeated_rare(np.array([0, 1, 1]), 4).tolist() == [0, 1, 2]  # a two-class run is untouched

@@ -126,6 +126,13 @@ def _add_data_arguments(p: argparse.ArgumentParser, d: TrainConfig) -> None:
         "(trains the three labels mask, no_mask, incorrect_mask, with the scenes' incorrectly worn masks)",
     )
     p.add_argument(
+        "--incorrect-repeat",
+        type=values.positive_int,
+        default=d.incorrect_repeat,
+        metavar="N",
+        help="show each real incorrect_mask training crop N times an epoch: the class is rare (the 853 set has 123)",
+    )
+    p.add_argument(
         "--not-face",
         type=values.fraction,
         default=d.not_face,
@@ -188,6 +195,7 @@ def config_from_args(a: argparse.Namespace):
         hard_negatives=a.hard_negatives,
         synthetic_incorrect=a.synthetic_incorrect,
         not_face=a.not_face,
+        incorrect_repeat=a.incorrect_repeat,
     )
     check_paths(a)
     return config

@@ -45,6 +45,7 @@ class TrainConfig:
     hard_negatives: float = 0.0  # share of no-mask training crops given a mask look-alike (label kept)
     synthetic_incorrect: float = 0.0  # share of no-mask training crops given a mask below the nose or on the chin
     not_face: float = 0.0  # not-face crops mined from the scenes' train and val, per real face there (<= 1)
+    incorrect_repeat: int = 1  # each real incorrect_mask training crop seen this many times an epoch
 
     def __post_init__(self) -> None:
         if self.crop_detector not in FACE_DETECTORS:
@@ -75,7 +76,8 @@ class TrainConfig:
                 raise FacemaskError(f"{self.cache_dir}: --cache-dir is inside the dataset {root}; pick another folder")
         if self.quantize not in ("auto", "int8", "dynamic", "float16"):
             raise FacemaskError(f"--quantize must be auto, int8, dynamic or float16, got {self.quantize!r}")
-        for name, least in (("epochs", 1), ("batch_size", 1), ("head_epochs", 0), ("patience", 0)):
+        least_values = (("epochs", 1), ("batch_size", 1), ("head_epochs", 0), ("patience", 0), ("incorrect_repeat", 1))
+        for name, least in least_values:
             if getattr(self, name) < least:
                 raise FacemaskError(f"--{name.replace('_', '-')} must be at least {least}, got {getattr(self, name)}")
         if not 0.0 < self.learning_rate < 1.0:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask import LABELS
+from facemask.core.labels import ALL_LABELS
 from facemask.training.config import TrainConfig
 from facemask.training.data import Pooled, teacher_targets
 from facemask.training.metrics import (
@@ -15,6 +16,14 @@ from facemask.training.metrics import (
     plot_grid,
 )
 from facemask.training.run_folder import WallClock
+
+
+def repeated_rare(labels: np.ndarray, times: int) -> np.ndarray:
+    """Positions of an epoch: every crop once, each real incorrect_mask crop `times` times (a rare class the
+    loss would otherwise learn to ignore: about 50 of the scenes' train faces)."""
+    every = np.arange(len(labels))
+    rare = every[labels == ALL_LABELS.index("incorrect_mask")]  # label numbers are shared by every run
+    return np.concatenate([every, *([rare] * (times - 1))])
 
 
 def _datasets(cfg: TrainConfig, data: Pooled):
@@ -30,7 +39,8 @@ def _datasets(cfg: TrainConfig, data: Pooled):
     def make(idx: np.ndarray, training: bool):
         targets = train_targets if training else np.eye(n, dtype=np.float32)[labels[idx]]
         if training:
-            ds = tf.data.Dataset.from_tensor_slices((crops[idx], targets, eligible))
+            order = repeated_rare(labels[idx], cfg.incorrect_repeat)
+            ds = tf.data.Dataset.from_tensor_slices((crops[idx[order]], targets[order], eligible[order]))
             ds = ds.shuffle(len(idx), seed=cfg.seed, reshuffle_each_iteration=True)
             if cfg.synthetic_masks + cfg.hard_negatives + cfg.synthetic_incorrect > 0:
                 draw = synthetic(cfg.synthetic_masks, cfg.hard_negatives, cfg.seed, cfg.synthetic_incorrect, n)
