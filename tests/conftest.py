@@ -208,9 +208,11 @@ def fingerprint(root: Path) -> dict[str, str]:
 
 
 def partial_files(root: Path) -> list[Path]:
+    """Files left under a `.partial-` name: an output that was never finished or cleaned up."""
     return sorted(root.rglob("*.partial-*"))
 
 
 def error_lines(proc) -> list[str]:
+    """The `error:` lines of a run that may report several failures, after checking it printed no traceback."""
     assert "Traceback" not in proc.stderr, proc.stderr
     return [line for line in proc.stderr.splitlines() if line.startswith("error: ")]

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from conftest import (
-    card_of,
-)
+from conftest import card_of
 from video_fixtures import write_video
 
 

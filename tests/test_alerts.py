@@ -14,10 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    alive_with,
-    run_isolated,
-)
+from conftest import alive_with, run_isolated
 from video_fixtures import face_patch, write_video
 
 from facemask.alerts.monitor import FORGET_S, ViolationMonitor, counter_lines

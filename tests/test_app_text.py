@@ -4,9 +4,7 @@ renders is a literal, a number or `plain(...)`; only a plain SVG drawing is show
 from __future__ import annotations
 
 import pytest
-from conftest import (
-    REPO,
-)
+from conftest import REPO
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

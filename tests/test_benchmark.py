@@ -2,13 +2,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import (
-    assert_one_error,
-    run_facemask,
-)
-from nasty_files import (
-    image,
-)
+from conftest import assert_one_error, run_facemask
+from nasty_files import image
 from video_fixtures import write_video
 
 

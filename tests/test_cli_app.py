@@ -6,10 +6,7 @@ import importlib.util
 import socket
 
 import pytest
-from conftest import (
-    assert_one_error,
-    run_isolated,
-)
+from conftest import assert_one_error, run_isolated
 
 from facemask import cli
 from facemask.cli import app as cli_app

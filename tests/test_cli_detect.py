@@ -11,15 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    HEADLESS,
-    REPO,
-    assert_one_error,
-    card_of,
-    error_lines,
-    run_facemask,
-    run_isolated,
-)
+from conftest import HEADLESS, REPO, assert_one_error, card_of, error_lines, run_facemask, run_isolated
 from nasty_files import image, photo_folder
 from video_fixtures import read_back, write_truncated_video, write_video
 

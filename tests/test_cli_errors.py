@@ -15,13 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
-    assert_one_error,
-    card_of,
-    fingerprint,
-    partial_files,
-    run_isolated,
-)
+from conftest import assert_one_error, card_of, fingerprint, partial_files, run_isolated
 from nasty_files import (
     fifo,
     flipped,

@@ -8,11 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    assert_one_error,
-    run_isolated,
-    shared_path,
-)
+from conftest import assert_one_error, run_isolated, shared_path
 from nasty_files import image
 
 from facemask.core.boxes import box_sizes, clip_boxes, expand_square, iou_matrix

@@ -6,9 +6,7 @@ import json
 
 import cv2
 import numpy as np
-from conftest import (
-    run_facemask,
-)
+from conftest import run_facemask
 
 from facemask.classification.crops import face_crops, resize_rgb
 from facemask.core.config import DetectorConfig

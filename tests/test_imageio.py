@@ -9,13 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    HEADLESS,
-    REPO,
-    assert_one_error,
-    facemask_argv,
-    run_isolated,
-)
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, run_isolated
 from nasty_files import image, photo_folder, plain_video, png_bomb, two_class_dataset
 
 from facemask.core.errors import FacemaskError

@@ -10,18 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    assert_one_error,
-    error_lines,
-    fingerprint,
-    partial_files,
-    run_facemask,
-    run_isolated,
-)
-from nasty_files import (
-    image,
-    plain_video,
-)
+from conftest import assert_one_error, error_lines, fingerprint, partial_files, run_facemask, run_isolated
+from nasty_files import image, plain_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

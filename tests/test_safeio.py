@@ -11,18 +11,8 @@ import subprocess
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    HEADLESS,
-    REPO,
-    facemask_argv,
-    run_facemask,
-    run_isolated,
-    wait_for_lines,
-)
-from nasty_files import (
-    image,
-    plain_video,
-)
+from conftest import HEADLESS, REPO, facemask_argv, run_facemask, run_isolated, wait_for_lines
+from nasty_files import image, plain_video
 
 from facemask.io.safeio import temp_path_for
 

@@ -13,23 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    HEADLESS,
-    REPO,
-    assert_one_error,
-    facemask_argv,
-    fingerprint,
-    partial_files,
-    run_isolated,
-)
-from nasty_files import (
-    image,
-    photo_folder,
-    plain_video,
-)
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, fingerprint, partial_files, run_isolated
+from nasty_files import image, photo_folder, plain_video
 from video_fixtures import face_patch
-
-from facemask.core.errors import FacemaskError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -94,6 +80,7 @@ def test_a_run_started_without_stderr_still_works(tmp_path, tiny_model, verbose)
 
 
 def test_standard_output_refuses_a_closed_descriptor(monkeypatch):
+    from facemask.core.errors import FacemaskError
     from facemask.io.stdio import standard_output
 
     monkeypatch.setattr("sys.stdout", None)

@@ -9,12 +9,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import (
-    HEADLESS,
-    REPO,
-    facemask_argv,
-    wait_for_lines,
-)
+from conftest import HEADLESS, REPO, facemask_argv, wait_for_lines
 from video_fixtures import write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

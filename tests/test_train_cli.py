@@ -12,10 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    REPO,
-    assert_one_error,
-)
+from conftest import REPO, assert_one_error
 
 
 def _train(*args: str, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess:

@@ -7,9 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import (
-    run_isolated,
-)
+from conftest import run_isolated
 from nasty_files import plain_video
 from video_fixtures import read_back
 

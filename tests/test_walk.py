@@ -9,13 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import (
-    assert_one_error,
-    error_lines,
-    partial_files,
-    run_facemask,
-    run_isolated,
-)
+from conftest import assert_one_error, error_lines, partial_files, run_facemask, run_isolated
 from nasty_files import image
 
 from facemask.io.walk import walk_files
