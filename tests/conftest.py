@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -146,3 +148,71 @@ def ray_cluster():
     yield ray
     ray.shutdown()
     signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler outlives the shutdown; later tests need theirs
+
+
+# --------------------------------------------------- the real command in its own session, and what it must leave behind
+
+
+def run_isolated(*args, env: dict | None = None, timeout: float = 120, limit_bytes: int | None = None):
+    """The real command in its own session; with `limit_bytes`, files it writes cannot grow past that (EFBIG)."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    proc = subprocess.Popen(
+        facemask_argv(*args),
+        cwd=REPO,
+        env=env or HEADLESS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=limit if limit_bytes else None,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"facemask {' '.join(map(str, args))} hung for {timeout} s")
+    assert not session_members(proc.pid), f"processes left behind: {session_members(proc.pid)}"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes still alive in the session the command ran in (none: nothing outlived it)."""
+    return alive_with(3, sid)
+
+
+def alive_with(field: int, value: int) -> list[int]:
+    """Live (not zombie) processes whose /proc stat field after the name is `value` (2: group, 3: session)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[field]) == value and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def fingerprint(root: Path) -> dict[str, str]:
+    """Every regular file under root with its SHA-256: inputs must come out byte for byte the same."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def partial_files(root: Path) -> list[Path]:
+    """Files left under a `.partial-` name: an output that was never finished or cleaned up."""
+    return sorted(root.rglob("*.partial-*"))
+
+
+def error_lines(proc) -> list[str]:
+    """The `error:` lines of a run that may report several failures, after checking it printed no traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return [line for line in proc.stderr.splitlines() if line.startswith("error: ")]

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import alive_with, run_isolated
+from video_fixtures import face_patch, write_video
 
 from facemask.alerts.monitor import FORGET_S, ViolationMonitor, counter_lines
 from facemask.alerts.stage import AlertStage
@@ -360,3 +365,154 @@ def test_time_going_back_starts_fresh_alert_state():
 def test_bad_alert_config_is_refused(kwargs, message):
     with pytest.raises(FacemaskError, match=message):
         AlertConfig(**kwargs)
+
+
+# ---------------------------------------------------------------- what --on-violation starts ends with the run
+
+
+def test_on_violation_command_is_ended_with_the_run(tmp_path):
+    """A command that outlives the run (and one it started in the background) is ended at close()."""
+    from facemask.alerts.actions import ActionWorker
+
+    marker = tmp_path / "still-running"
+    worker = ActionWorker(beep=False, command=f"sleep 300 & sleep 300; touch {marker}", maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 10
+    while worker._running is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pgid = worker._running.pid
+    t0 = time.monotonic()
+    worker.close(timeout=0.5)
+    assert time.monotonic() - t0 < 5
+    time.sleep(0.2)
+    assert not [pid for pid in _group_members(pgid)], "the command's processes outlived close()"
+    assert not marker.exists()
+
+
+def violation_run(tmp_path: Path, tiny_model: Path, command: str, *options, frames: int = 30):
+    """A clip with a real face read as no_mask for long enough: one violation runs `command`."""
+    if face_patch() is None:
+        pytest.skip("needs the shared face image (../shared/data) for a real violation")
+    clip = tmp_path / "face.mp4"
+    write_video(clip, frames=frames, fps=10.0)
+    return run_isolated(
+        "detect",
+        clip,
+        "--no-display",
+        "--model",
+        tiny_model,
+        "--mask-threshold",
+        "0.01",
+        "--violation-after",
+        "0.2",
+        "--events",
+        tmp_path / "e.jsonl",
+        "--on-violation",
+        command,
+        *options,
+        timeout=120,
+    )
+
+
+def test_on_violation_command_does_not_outlive_the_cli(tmp_path, tiny_model):
+    """End to end: a real violation starts `sleep`; the CLI exits and takes it with it."""
+    marker = f"{60 + os.getpid() % 1000}.{time.time_ns() % 10**6}"  # a sleep no other process runs
+    started = tmp_path / "started"
+    proc = violation_run(tmp_path, tiny_model, f"touch {started}; sleep {marker}", frames=40)
+    assert proc.returncode == 0, proc.stderr
+    assert started.exists(), "no violation was raised, so the command never ran"
+    time.sleep(0.5)
+    assert not processes_with(marker), "the --on-violation command outlived the run"
+
+
+def processes_with(text: str) -> list[int]:
+    """Pids (other than this test's) whose command line holds `text`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def _group_members(pgid: int) -> list[int]:
+    return alive_with(2, pgid)
+
+
+def _marker() -> str:
+    """A `sleep` duration no other process runs, so its processes can be found by their command line."""
+    return f"{600 + os.getpid() % 100}.{time.time_ns() % 10**6:06d}"
+
+
+@pytest.fixture
+def marker():
+    mark = _marker()
+    yield mark
+    for pid in processes_with(mark):  # a failing case must not leave ten-minute sleeps behind
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sleep {m} &",  # the shell exits at once; its child lives on in the command's group
+        "setsid sleep {m} &",  # a new session and group of its own
+        "(setsid sleep {m} &); exit 0",  # twice forked: its parent is gone too
+        "env -u FACEMASK_ACTION_TOKEN sleep {m} &",  # no token, but still in the command's session
+        "setsid sh -c 'env -u FACEMASK_ACTION_TOKEN sleep {m}' &",  # no token, below one that has it
+    ],
+)
+def test_what_a_command_left_running_is_ended_at_close(marker, command):
+    from facemask.alerts.actions import ActionWorker
+
+    worker = ActionWorker(beep=False, command=command.format(m=marker), maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 30  # generous: under CI load a shell and its children start slowly
+    while not processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert processes_with(marker), "the command never started its sleep"
+    time.sleep(0.2)  # the shell has exited: nothing of the command is running in the foreground
+    worker.close(timeout=2.0)
+    time.sleep(0.2)
+    assert not processes_with(marker), "a process the command started outlived close()"
+
+
+def test_a_command_that_runs_over_its_time_is_ended_with_what_it_started(marker, monkeypatch):
+    import facemask.alerts.actions as actions
+
+    monkeypatch.setattr(actions, "COMMAND_TIMEOUT_S", 0.5)
+    worker = actions.ActionWorker(beep=False, command=f"setsid sleep {marker} & sleep {marker}", maxsize=2)
+    worker.submit({"event": "violation", "track_id": 1})
+    deadline = time.monotonic() + 30  # generous: under CI load a shell and its children start slowly
+    while (worker._count == 0 or worker._running is not None) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not processes_with(marker), "the timed-out command's processes are still running"
+    worker.close(timeout=1.0)
+
+
+def test_a_command_escaping_into_its_own_session_does_not_outlive_the_cli(tmp_path, tiny_model, marker):
+    started = tmp_path / "started"
+    proc = violation_run(tmp_path, tiny_model, f"touch {started}; setsid sleep {marker} &")
+    assert proc.returncode == 0, proc.stderr
+    assert started.exists(), "no violation was raised, so the command never ran"
+    time.sleep(0.3)
+    assert not processes_with(marker), "the --on-violation command's child outlived the run"
+
+
+def test_a_command_prints_to_stderr_not_into_json_on_stdout(tmp_path, tiny_model):
+    proc = violation_run(tmp_path, tiny_model, "echo ACTION-SAID-THIS; echo ACTION-ERR >&2", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(json.loads(line)["frame"] >= 0 for line in lines), proc.stdout[-500:]
+    assert "ACTION-SAID-THIS" in proc.stderr and "ACTION-ERR" in proc.stderr
+
+
+def test_on_violation_output_still_shows_while_native_output_is_muted(tmp_path, tiny_model):
+    proc = violation_run(tmp_path, tiny_model, "echo SHOWN-ON-STDERR >&2")
+    assert proc.returncode == 0, proc.stderr
+    assert "SHOWN-ON-STDERR" in proc.stderr

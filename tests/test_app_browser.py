@@ -303,7 +303,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 def test_decompression_bomb_is_refused_from_its_header(page, tmp_path):
     """A 110 kB PNG declaring 30000x30000 pixels: one message, no decoding, the server stays small."""
-    from test_hostile import png_bomb
+    from nasty_files import png_bomb
 
     bomb = png_bomb(tmp_path / "bomb.png")
     grey = tmp_path / "grey.png"

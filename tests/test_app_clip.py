@@ -58,3 +58,15 @@ def test_unreadable_clip_names_the_upload_not_the_temp_file(analyzer, tmp_path, 
         process_clip(f"my {name}", path.read_bytes(), analyzer, 30.0)
     assert str(info.value).startswith(f"my {name}: ")
     assert "facemask-app-" not in str(info.value)
+
+
+# ---------------------------------------------------------------- an uploaded list of other files
+
+
+def test_app_clip_refuses_an_uploaded_list(tmp_path):
+    """The page's clip path reads through FileSource too: an uploaded ffconcat list is one message."""
+    from facemask.app.clip import process_clip
+    from facemask.core.errors import FacemaskError
+
+    with pytest.raises(FacemaskError, match="it is text, not a video"):
+        process_clip("evil.mp4", b"ffconcat version 1.0\nfile /dev/stdin\n", None, 5.0)

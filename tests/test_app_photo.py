@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
+import pytest
 from test_pipeline import FakeClassifier, FakeDetector
 
 from facemask.app.photo import MB, PhotoResult, face_rows, process_photos
@@ -39,3 +42,27 @@ def test_each_upload_gets_its_result_or_its_message_in_order():
     assert np.array_equal(cv2.imdecode(np.frombuffer(out[0].png, np.uint8), cv2.IMREAD_COLOR), drawn)
     assert out[0].record() == {"source": "a.png", "width": 80, "height": 60, "faces": out[0].faces.to_records()}
     assert face_rows(out[0].faces)[0]["label"] == "mask"
+
+
+# ---------------------------------------------------------------- the page's model lock
+
+
+def test_the_page_locks_per_model_call_not_per_clip():
+    """Two threads share one model: the lock is held during each call only, so another caller gets in between."""
+    pytest.importorskip("streamlit")
+    from facemask.app.page import Locked
+
+    lock = threading.Lock()
+    seen_locked = []
+
+    class Model:
+        config = "passes through"
+
+        def detect(self, image):
+            seen_locked.append(lock.locked())
+            return image
+
+    model = Locked(Model(), lock)
+    assert model.config == "passes through"
+    assert model.detect(1) == 1 and seen_locked == [True]
+    assert not lock.locked()  # released between calls: a second tab's photo waits one frame, not a clip

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from nasty_files import plain_video
 from video_fixtures import write_video
 
 from facemask.batch.plan import FileJob, output_names, plan_batch
@@ -227,3 +228,18 @@ def test_an_address_nobody_answers_is_one_line_at_once():
 
     with pytest.raises(FacemaskError, match="no Ray head answers there"):
         check_reachable("127.0.0.1:1", timeout_s=2)
+
+
+# ---------------------------------------------------------------- a video link that loops
+
+
+def test_a_video_link_that_loops_in_a_batch_folder_is_planned_not_a_crash(tmp_path):
+    """The batch's own check of outputs against inputs resolved every input: the same RuntimeError."""
+    from facemask.batch.plan import plan_batch
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    plain_video(folder, "good.mp4", frames=2)
+    (folder / "self.mp4").symlink_to("self.mp4")
+    jobs = plan_batch(folder, tmp_path / "out")
+    assert sorted(job.path.name for job in jobs) == ["good.mp4", "self.mp4"]

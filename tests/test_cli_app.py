@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import socket
 
 import pytest
+from conftest import assert_one_error, run_isolated
 
 from facemask import cli
 from facemask.cli import app as cli_app
@@ -67,3 +69,29 @@ def test_missing_streamlit_says_how_to_install(served, monkeypatch, capsys):
     assert cli.main(["app"]) == 2
     assert capsys.readouterr().err == "error: streamlit is not installed: pip install 'facemask[app]'\n"
     assert served == []
+
+
+# ---------------------------------------------------------------- a port or address it cannot serve on
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_app_on_a_busy_port_is_one_error(host):
+    pytest.importorskip("streamlit")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = run_isolated("app", "--port", port, "--host", host, timeout=60)
+    assert_one_error(proc, f"port {port} on {host} is already in use", code=2)
+
+
+@pytest.mark.parametrize(
+    ("host", "fragment"),
+    [
+        ("192.0.2.1", "cannot serve on 192.0.2.1:"),
+        ("no-such-host.invalid", "--host no-such-host.invalid: not an address"),
+    ],
+)
+def test_app_on_an_address_it_cannot_serve_is_one_error(host, fragment):
+    pytest.importorskip("streamlit")
+    assert_one_error(run_isolated("app", "--port", "8599", "--host", host, timeout=60), fragment, code=2)

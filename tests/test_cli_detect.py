@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, card_of, run_facemask
+from conftest import HEADLESS, REPO, assert_one_error, card_of, error_lines, run_facemask, run_isolated
+from nasty_files import image, photo_folder
 from video_fixtures import read_back, write_truncated_video, write_video
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -168,3 +170,43 @@ def test_errors_are_one_line(case, bad_inputs, tiny_model):
 
 def test_window_without_a_display_is_a_clear_error(bad_inputs, tiny_model):
     assert_one_error(cli(bad_inputs / "ok.png", "--display", "--model", tiny_model, env=HEADLESS), "use --no-display")
+
+
+# ---------------------------------------------------------------- names that are not plain text
+
+
+def test_a_file_name_that_is_not_utf8_prints_escaped(tmp_path, tiny_model):
+    folder = photo_folder(tmp_path)
+    os.rename(folder / "a.jpg", os.path.join(os.fsencode(folder), b"\xff\xfe.jpg"))
+    env = {**HEADLESS, "PYTHONIOENCODING": "utf-8:strict"}  # a strict UTF-8 terminal
+    proc = run_isolated("detect", folder, "--no-display", "--model", tiny_model, "--json", tmp_path / "r.json", env=env)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert "\\udcff\\udcfe.jpg: 0 faces" in proc.stdout
+    assert len(json.loads((tmp_path / "r.json").read_text())["results"]) == 2
+
+
+def test_control_characters_in_names_are_escaped_on_stdout_and_in_errors(tmp_path, tiny_model):
+    """Before: a newline in a good photo's name split its result line on stdout in two."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    image(folder / "line\nbreak.jpg")
+    image(folder / "esc\x1b[31mred.jpg")
+    (folder / "bad\rname.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    proc = run_isolated("detect", folder, "--model", tiny_model)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.endswith("line\\nbreak.jpg: 0 faces") for line in lines), lines
+    assert any(line.endswith("esc\\x1b[31mred.jpg: 0 faces") for line in lines), lines
+    assert "\x1b" not in proc.stdout and "\r" not in proc.stdout
+    assert len(lines) == 3  # two results and the totals, each on its own line
+    errors = error_lines(proc)
+    assert len(errors) == 1 and "bad\\rname.jpg" in errors[0] and "\r" not in proc.stderr, proc.stderr
+
+
+def test_a_photo_with_a_video_output_name_is_refused_before_work(tmp_path, tiny_model):
+    """Item 5: `detect photo.jpg --output x.mp4` made a folder named x.mp4 and exited 0."""
+    proc = run_facemask(
+        "detect", image(tmp_path / "photo.jpg", (160, 120)), "--output", tmp_path / "x.mp4", "--model", tiny_model
+    )
+    assert_one_error(proc, "names a video")
+    assert not (tmp_path / "x.mp4").exists()

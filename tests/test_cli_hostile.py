@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from test_hostile import tiff_bomb
+from nasty_files import tiff_bomb
 
 import facemask.cli
 from facemask.cli import main

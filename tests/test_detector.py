@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import assert_one_error, run_isolated, shared_path
+from nasty_files import image
 
 from facemask.core.boxes import box_sizes, clip_boxes, expand_square, iou_matrix
 from facemask.core.config import DetectorConfig
@@ -167,3 +169,30 @@ def test_no_faces_in_a_blank_picture(detectors):
 def test_detector_rejects_empty_or_flat_frames(detectors, image):
     with pytest.raises(FacemaskError, match="empty frame"):
         detectors["fast"].detect(image)
+
+
+# ---------------------------------------------------------------- res10 files that break their parser
+
+
+def _res10_weights() -> Path:
+    from facemask.detection.res10 import locate_weights
+
+    try:
+        return locate_weights(allow_download=False)[1]
+    except Exception:  # noqa: BLE001 - not installed here
+        pytest.skip("the res10 face detector weights are not installed")
+
+
+@pytest.mark.parametrize(
+    "prototxt",
+    [b'name: "x"\nlayer { garbage [[[ \n', b"\xff\xfe\x00binary", b"layer {" * 20000],
+    ids=["garbage", "binary", "nested"],
+)
+def test_a_broken_face_detector_prototxt_is_one_error(tmp_path, tiny_model, prototxt):
+    folder = tmp_path / "face"
+    folder.mkdir()
+    (folder / "deploy.prototxt.txt").write_bytes(prototxt)
+    (folder / _res10_weights().name).symlink_to(_res10_weights())
+    argv = ("--no-display", "--model", tiny_model, "--face-detector", "res10", "--face-model", folder)
+    proc = run_isolated("detect", image(tmp_path / "p.jpg"), *argv)
+    assert_one_error(proc, "deploy.prototxt.txt: not a valid Caffe prototxt", code=2)

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, run_isolated
+from nasty_files import image, photo_folder, plain_video, png_bomb, two_class_dataset
 
 from facemask.core.errors import FacemaskError
-from facemask.io.imageio import looks_like_image, read_image
+from facemask.io.imageio import looks_like_image, read_bounded, read_image, read_image_bytes
 
 
 def _pattern() -> np.ndarray:
@@ -135,3 +141,127 @@ def test_only_regular_files_are_read(tmp_path, kind):
         path = Path("/dev/zero")
     with pytest.raises(FacemaskError, match="not a regular file"):
         read_image(path)
+
+
+# ------------------------------------------------------- decompression bombs: refused from the header, in little memory
+
+
+def test_bomb_peak_memory_in_the_cli(tmp_path, tiny_model):
+    """The 30000x30000 PNG is refused from its header: the whole CLI run peaks far below 500 MB."""
+    bomb = png_bomb(tmp_path / "bomb.png")
+    peak_mb, child = _child_peak_mb(facemask_argv("detect", bomb, "--no-display", "--model", tiny_model))
+    assert child["returncode"] == 2 and "over the 50 MP limit" in child["stderr"], child
+    assert peak_mb < 500, peak_mb
+
+
+def test_bomb_peak_memory_in_the_page(tmp_path, tiny_model):
+    """The page's photo path (`analyze_photos`, Streamlit's own upload object aside) with the bomb upload."""
+    pytest.importorskip("streamlit")
+    bomb = png_bomb(tmp_path / "bomb.png")
+    script = f"""
+import resource, sys
+from facemask.app.page import analyze_photos
+from facemask.app.settings import Settings
+class Upload:
+    name, file_id = "bomb.png", "1"
+    def __init__(self, data): self.data, self.size = data, len(data)
+    def getvalue(self): return self.data
+data = open({str(bomb)!r}, "rb").read()
+out = analyze_photos([Upload(data)], Settings({str(tiny_model)!r}, 0.5, 0.5, 200, 30.0))
+assert isinstance(out[0], str) and "over the 50 MP limit" in out[0], out
+"""
+    peak_mb, child = _child_peak_mb([sys.executable, "-c", script])
+    assert child["returncode"] == 0, child["stderr"][-2000:]
+    assert peak_mb < 500, peak_mb
+
+
+def _child_peak_mb(cmd: list[str]) -> tuple[int, dict]:
+    """Peak RSS of one command, measured by a small fresh parent.
+
+    Linux carries a process's peak RSS across fork and exec, so a command started straight from
+    pytest (TensorFlow loaded: ~900 MB) would report pytest's peak, not its own.
+    """
+    probe = (
+        "import json, resource, subprocess, sys; "
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "
+        "'returncode': p.returncode, 'stderr': p.stderr}))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *cmd],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=HEADLESS,
+        check=True,
+    )
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result.pop("peak_mb"), result
+
+
+# ---------------------------------------------------------------- FACEMASK_MAX_PIXELS out of range
+
+
+MAX_PIXELS = "FACEMASK_MAX_PIXELS"
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "nan", "inf", "1e16", "0.5"])
+@pytest.mark.parametrize("what", ["image", "folder", "video"])
+def test_a_bad_max_pixels_variable_is_one_line(tmp_path, tiny_model, value, what):
+    source = {"image": lambda: image(tmp_path / "p.jpg"), "folder": lambda: photo_folder(tmp_path)}.get(
+        what, lambda: plain_video(tmp_path)
+    )()
+    proc = run_isolated("detect", source, "--no-display", "--model", tiny_model, env={**HEADLESS, MAX_PIXELS: value})
+    assert_one_error(proc, f"{MAX_PIXELS}={value!r}: must be a number of pixels from 1 to 1e+15", code=2)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_bad_max_pixels_variable_is_one_line_for_every_reader(tmp_path, tiny_model, command):
+    data = two_class_dataset(tmp_path)
+    args = ["evaluate", data, "--model", tiny_model] if command == "evaluate" else ["train", "--dataset", data]
+    if command == "train":
+        args += ["--output", tmp_path / "run", "--epochs", "1"]
+    proc = run_isolated(*args, env={**HEADLESS, MAX_PIXELS: "1e400"})
+    assert_one_error(proc, f"{MAX_PIXELS}='1e400': must be a number of pixels", code=2)
+    assert not (tmp_path / "run").exists()
+
+
+def test_pixel_budget_accepts_the_range_and_refuses_the_rest(monkeypatch):
+    from facemask.core.errors import FacemaskError
+    from facemask.io.imageio import pixel_budget
+
+    for text, expected in (("1", 1), ("2.5e7", 25_000_000), ("1e15", 10**15), (" 40 ", 40)):
+        monkeypatch.setenv(MAX_PIXELS, text)
+        assert pixel_budget() == expected
+    for text in ("1e400", "nan", "0", "1e15000", "lots"):
+        monkeypatch.setenv(MAX_PIXELS, text)
+        with pytest.raises(FacemaskError, match=MAX_PIXELS):
+            pixel_budget()
+
+
+# ---------------------------------------------------------------- reads bounded by size, never of system files
+
+
+def test_reads_are_bounded_by_size_not_by_trust(tmp_path):
+    """Bad 7's rule: a file larger than the cap is refused from its size, without reading it."""
+    big = tmp_path / "big.jpg"
+    with open(big, "wb") as fh:
+        fh.truncate(3 * 2**30)  # sparse: 3 GB declared, nothing on disk
+    with pytest.raises(FacemaskError, match="too big"):
+        read_image_bytes(big)
+    with pytest.raises(FacemaskError, match="too big"):
+        read_bounded(tmp_path / "big.jpg", 1024)
+
+
+@pytest.mark.parametrize("path", ["/proc/self/pagemap", "/proc/self/status", "/dev/zero"])
+def test_system_files_are_never_read(path):
+    with pytest.raises(FacemaskError, match="not a regular file"):
+        read_bounded(path, 2**20)
+
+
+def test_a_fifo_is_never_opened(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(FacemaskError, match="not a regular file"):
+        read_bounded(fifo, 2**20)

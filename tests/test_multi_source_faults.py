@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import HEADLESS, REPO, assert_one_error, facemask_argv
-from test_hostile import facemask, partial_files
+from conftest import HEADLESS, REPO, assert_one_error, facemask_argv, partial_files, run_isolated
 from video_fixtures import write_video
 
 sys.path.insert(0, str(REPO / "tools"))
@@ -86,7 +85,7 @@ def test_one_source_whose_output_fills_closes_alone_and_the_others_go_on(tmp_pat
     clips = _clips(tmp_path / "in", {"long": 60, "s1": 6, "s2": 6})
     out = tmp_path / "out"
     out.mkdir()
-    proc = facemask(
+    proc = run_isolated(
         "detect", *clips, "--no-display", "--model", tiny_model, "--json", out / "{name}.jsonl", limit_bytes=2500
     )
     assert proc.returncode == 1, proc.stderr
@@ -123,7 +122,7 @@ def test_outputs_that_would_land_on_one_file_are_refused_before_the_run(tmp_path
     (out / "y").mkdir()
     (tmp_path / "link").symlink_to(out)
     args = [a.format(o=out, link=tmp_path / "link") for a in options]
-    proc = facemask("detect", *clips, "--no-display", "--model", tiny_model, *args, timeout=60)
+    proc = run_isolated("detect", *clips, "--no-display", "--model", tiny_model, *args, timeout=60)
     assert_one_error(proc, fragment, code=2)
     assert proc.stdout == "" and not list(out.rglob("*.jsonl")) and not partial_files(tmp_path)
 
@@ -139,6 +138,6 @@ def test_outputs_that_would_land_on_one_file_are_refused_before_the_run(tmp_path
 def test_the_same_camera_or_stream_twice_is_refused(specs):
     """Refused rather than opened once: a second reader of one device would race for its frames, and the
     user meant two different ones. One line, exit 2, before anything is opened."""
-    proc = facemask("detect", *specs, "--no-display", timeout=60)
+    proc = run_isolated("detect", *specs, "--no-display", timeout=60)
     assert_one_error(proc, "given twice", code=2)
     assert specs[1] in proc.stderr

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pytest
+from conftest import run_isolated
+from nasty_files import plain_video
 from video_fixtures import read_back
 
 from facemask.core.types import Faces, Frame
@@ -56,3 +59,32 @@ def test_without_h264_falls_back_to_mp4v_with_one_warning_naming_it(tmp_path, mo
     assert len(caplog.records) == 1
     message = caplog.records[0].getMessage()
     assert "mp4v" in message and "PyAV is not installed" in message and "\n" not in message
+
+
+# ---------------------------------------------------------------- frame rate and size kept end to end
+
+
+def test_slow_clip_keeps_its_own_frame_rate(tmp_path, tiny_model):
+    """A 0.5 fps time-lapse: time_s is 2 s a frame, and the recording plays at 0.5 fps."""
+    clip = plain_video(tmp_path, name="slow.avi", frames=4, fps=0.5)
+    jsonl, out = tmp_path / "f.jsonl", tmp_path / "out.avi"
+    proc = run_isolated("detect", clip, "--no-display", "--model", tiny_model, "--json", jsonl, "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["time_s"] for line in jsonl.read_text().splitlines()] == [0.0, 2.0, 4.0, 6.0]
+    assert read_back(out)[2] == pytest.approx(0.5)
+
+
+def test_odd_frame_size_is_kept_in_avi(tmp_path, tiny_model):
+    """641x481 in, 641x481 out (.avi, Motion JPEG); H.264 needs even sides, so .mp4 pads to 642x482."""
+    from facemask.io.videowriter import MjpegWriter
+
+    clip = tmp_path / "odd.avi"
+    writer = MjpegWriter(clip, 10.0, (641, 481))  # OpenCV's own writer could not even make this input
+    for i in range(4):
+        writer.write(np.full((481, 641, 3), 40 * i, np.uint8))
+    writer.close()
+    assert read_back(clip)[:2] == (4, (641, 481))
+    for name, size in (("out.avi", (641, 481)), ("out.mp4", (642, 482))):
+        proc = run_isolated("detect", clip, "--no-display", "--model", tiny_model, "--output", tmp_path / name)
+        assert proc.returncode == 0, proc.stderr
+        assert read_back(tmp_path / name)[:2] == (4, size)

@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import run_facemask
+from conftest import assert_one_error, error_lines, partial_files, run_facemask, run_isolated
+from nasty_files import image
 
 from facemask.io.walk import walk_files
 from facemask.training.dataset import load_dataset
@@ -92,3 +93,37 @@ def test_a_file_without_read_permission_is_skipped_with_its_reason(tmp_path: Pat
     proc = run_facemask("detect", photos, "--no-display", "--model", tiny_model)
     assert proc.returncode == 1
     assert "b.jpg: cannot read (Permission denied)" in proc.stderr
+
+
+# ---------------------------------------------------------------- a file link that loops
+
+
+@pytest.fixture
+def looped(tmp_path: Path) -> Path:
+    """A folder holding one good photo and `self.jpg`, a link to itself."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    image(folder / "good.jpg")
+    (folder / "self.jpg").symlink_to("self.jpg")
+    return folder
+
+
+@pytest.mark.parametrize("with_output", [False, True], ids=["json only", "json and annotated copies"])
+def test_a_file_link_that_loops_is_skipped_like_any_unreadable_file(tmp_path, tiny_model, looped, with_output):
+    """Before: `unexpected RuntimeError: Symlink loop`, exit 3, no JSON for the good photo (with --output)."""
+    extra = ["--output", tmp_path / "annotated"] if with_output else []
+    proc = run_isolated("detect", looped, "--model", tiny_model, "--json", tmp_path / "r.json", *extra)
+    assert proc.returncode == 1, proc.stderr
+    errors = error_lines(proc)
+    assert len(errors) == 1 and "self.jpg" in errors[0] and "symbolic links" in errors[0], proc.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [Path(r["source"]).name for r in doc["results"]] == ["good.jpg"]
+    assert [Path(s["source"]).name for s in doc["skipped"]] == ["self.jpg"]
+    if with_output:
+        assert sorted(p.name for p in (tmp_path / "annotated").iterdir()) == ["good.jpg"]
+    assert not partial_files(tmp_path)
+
+
+def test_a_file_link_that_loops_given_alone_says_why(tmp_path, tiny_model, looped):
+    proc = run_isolated("detect", looped / "self.jpg", "--model", tiny_model)
+    assert_one_error(proc, "cannot read (Too many levels of symbolic links)", code=2)
