@@ -15,7 +15,7 @@ from facemask.cli.run import parse_and_run
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run(card_parser(), argv)
+    return parse_and_run(card_parser, argv)
 
 
 if __name__ == "__main__":
