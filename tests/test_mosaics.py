@@ -8,7 +8,7 @@ import pytest
 
 from facemask.detection.centerface import CenterFaceSettings
 from facemask.evaluation.by_eye import ByEye
-from facemask.evaluation.mosaics import BACKGROUND, compose, mosaic_by_eye, plan, voc_xml, write_mosaics
+from facemask.evaluation.mosaics import BACKGROUND, compose, mosaic_by_eye, photo_by_eye, plan, voc_xml, write_mosaics
 from facemask.training.voc import VocImage, read_voc, voc_dataset
 
 
@@ -74,6 +74,10 @@ def test_written_mosaics_read_back_as_voc_and_carry_the_photos_labels(tmp_path):
         "test_000.jpg", np.array([[0, 0, 9, 9], [4 + x, 4 + y, 24 + x, 30 + y]])
     ) == ["not_face", "face"]
     assert b"<name>with_mask</name>" in voc_xml(pairs[0][1])
+    # and a label given in a mosaic goes back to the photo holding its centre, in the photo's pixels
+    given = ByEye({"test_000.jpg": np.array([[4 + x, 4 + y, 24 + x, 30 + y]], np.float32)}, {"test_000.jpg": ["face"]})
+    back = photo_by_eye(given, index)
+    assert list(back.boxes) == [first] and back.boxes[first].tolist() == [[4, 4, 24, 30]]
 
 
 @pytest.mark.parametrize(

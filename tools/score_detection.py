@@ -41,7 +41,7 @@ from facemask.detection.loader import load_face_detector
 from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.detection_report import format_summary, plot_curve
-from facemask.evaluation.mosaics import mosaic_by_eye
+from facemask.evaluation.mosaics import mosaic_by_eye, photo_by_eye
 from facemask.evaluation.provenance import code_provenance
 from facemask.evaluation.sheets import Shown, write_sheets
 from facemask.io.imageio import read_image
@@ -90,14 +90,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--mosaic-index",
         type=Path,
-        help="index.json of tools/make_mosaics.py: --by-eye labels are the source photos', moved into the mosaics",
+        help="index.json of tools/make_mosaics.py: --by-eye labels move between the photos and their mosaics",
     )
     return parser.parse_args(argv)
 
 
-def mosaic_index(path: Path, data: Path) -> list[dict]:
-    """The entries of the mosaic folder `data` (its name, trainval or test, keys the index)."""
-    return json.loads(path.read_text())["mosaics"][data.resolve().name]
+def moved_by_eye(by_eye: ByEye, index_path: Path, data: Path) -> ByEye:
+    """Scoring a mosaic folder (its name, trainval or test, keys the index): the photos' labels moved into it,
+    beside its own. Scoring the photos: the mosaics' labels moved back into them, beside theirs."""
+    index = json.loads(index_path.read_text())["mosaics"]
+    if data.resolve().name in index:
+        return mosaic_by_eye(by_eye, index[data.resolve().name])
+    back = photo_by_eye(by_eye, [item for items in index.values() for item in items])
+    scenes = set(by_eye.boxes) | set(back.boxes)
+    empty = np.zeros((0, 4), np.float32)
+    return ByEye(
+        {s: np.concatenate([by_eye.boxes.get(s, empty), back.boxes.get(s, empty)]) for s in scenes},
+        {s: by_eye.labels.get(s, []) + back.labels.get(s, []) for s in scenes},
+    )
 
 
 def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
@@ -245,8 +255,8 @@ def unmatched_boxes(args: argparse.Namespace, unmatched: list[Shown], true_posit
     labels = [None] * len(unmatched)
     if args.by_eye:
         by_eye = ByEye.load(*args.by_eye)
-        if args.mosaic_index is not None:  # the photos' labels, moved into their mosaics
-            by_eye = mosaic_by_eye(by_eye, mosaic_index(args.mosaic_index, args.data))
+        if args.mosaic_index is not None:
+            by_eye = moved_by_eye(by_eye, args.mosaic_index, args.data)
         labels = [by_eye.label(s.scene.name, s.box[None])[0] for s in unmatched]
         out["by_eye"] = {"labels": [str(p) for p in args.by_eye], **by_eye_precision(true_positives, labels)}
     if args.sheets is not None:  # with --by-eye, only the boxes nobody has looked at yet

@@ -32,7 +32,7 @@ class Mosaic:
     image: np.ndarray
     annotation: VocImage
     sources: tuple[str, ...]
-    placements: tuple[tuple[float, float, float, float], ...]  # per source: x, y, x scale, y scale
+    placements: tuple[tuple[float, ...], ...]  # per source: x, y, x scale, y scale, width, height (mosaic pixels)
 
 
 def compose(pairs: list[tuple[np.ndarray, VocImage]], cols: int, name: str) -> Mosaic:
@@ -51,7 +51,7 @@ def compose(pairs: list[tuple[np.ndarray, VocImage]], cols: int, name: str) -> M
             sx, sy = w / max(ann.width, 1), h / max(ann.height, 1)  # an annotation's size may differ from the file's
             boxes.append(ann.xyxy * np.array([sx, sy, sx, sy], np.float32) + np.array([x, y, x, y], np.float32))
             names.extend(ann.names)
-            placements.append((float(x), float(y), sx, sy))
+            placements.append((float(x), float(y), sx, sy, float(w), float(h)))
             x += w
         y += height
     xyxy = np.concatenate(boxes).reshape(-1, 4) if boxes else np.zeros((0, 4), np.float32)
@@ -128,7 +128,7 @@ def mosaic_by_eye(by_eye: ByEye, index: list[dict]) -> ByEye:
     labels = {scene: list(by_eye.labels[scene]) for scene in boxes}
     for item in index:
         parts, names = [], []
-        for source, (x, y, sx, sy) in zip(item["sources"], item["placements"]):
+        for source, (x, y, sx, sy, *_) in zip(item["sources"], item["placements"]):
             if source in by_eye.boxes:
                 parts.append(by_eye.boxes[source] * np.array([sx, sy, sx, sy], np.float32) + np.array([x, y, x, y]))
                 names += by_eye.labels[source]
@@ -137,3 +137,21 @@ def mosaic_by_eye(by_eye: ByEye, index: list[dict]) -> ByEye:
             boxes[scene] = np.concatenate([*parts, boxes.get(scene, np.zeros((0, 4)))]).astype(np.float32)
             labels[scene] = names + labels.get(scene, [])
     return ByEye(boxes, labels)
+
+
+def photo_by_eye(by_eye: ByEye, index: list[dict]) -> ByEye:
+    """The reverse of `mosaic_by_eye`: labels given in the mosaics, moved back into their source photos (a box
+    is given to the photo holding its centre), so the held-out photos are scored with them too."""
+    boxes: dict[str, list] = {}
+    labels: dict[str, list[str]] = {}
+    for item in index:
+        scene = f"{item['name']}.jpg"
+        for box, label in zip(by_eye.boxes.get(scene, np.zeros((0, 4))), by_eye.labels.get(scene, [])):
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            for source, (x, y, sx, sy, w, h) in zip(item["sources"], item["placements"]):
+                if x <= cx < x + w and y <= cy < y + h:
+                    moved = (box - np.array([x, y, x, y])) / np.array([sx, sy, sx, sy])
+                    boxes.setdefault(source, []).append(moved)
+                    labels.setdefault(source, []).append(label)
+                    break
+    return ByEye({k: np.asarray(v, np.float32).reshape(-1, 4) for k, v in boxes.items()}, labels)
