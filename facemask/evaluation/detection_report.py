@@ -89,6 +89,12 @@ def format_summary(report: dict) -> str:
             f"found-and-right >=32 px: {right['all']} (masked {right['masked']}, unmasked {right['unmasked']};"
             f" with incorrect as no_mask {right['incl_incorrect']})"
         )
+        if "incorrect_mask" in acc:
+            i = acc["incorrect_mask"]
+            lines.append(
+                f"incorrect_mask >=32 px: recall {i['recall']} of {i['n']}, precision {i['precision']} of {i['read']}"
+                f" read so; read as a violation {i['read_as_violation']}"
+            )
     if "by_eye" in report:
         e = report["by_eye"]
         lines.append(

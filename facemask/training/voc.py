@@ -227,6 +227,15 @@ class DetectionTally:
             out[cls] = _ratio(sum(p == expected for p in preds), len(preds))
         incorrect = [p for c, p in self.labels if c == "incorrect"]
         out["incorrect_read_as_no_mask"] = _ratio(sum(p == "no_mask" for p in incorrect), len(incorrect))
+        read_incorrect = [c for c, p in self.labels if p == "incorrect_mask"]
+        if read_incorrect:  # a model with the third label: how well it finds masks worn wrong
+            out["incorrect_mask"] = {
+                "recall": _ratio(sum(p == "incorrect_mask" for p in incorrect), len(incorrect)),
+                "precision": _ratio(sum(c == "incorrect" for c in read_incorrect), len(read_incorrect)),
+                "read": len(read_incorrect),
+                "n": len(incorrect),
+                "read_as_violation": _ratio(sum(p != "mask" for p in incorrect), len(incorrect)),
+            }
         return out
 
 
