@@ -32,11 +32,11 @@ def test_face_blur_leaves_the_rest_and_its_input_alone():
     image = rng.integers(0, 256, (200, 300, 3), np.uint8)
     kept = image.copy()
     faces = Faces(xyxy=[[100, 50, 180, 150]], score=[0.9])
-    out = FaceBlur().annotate(image, faces.xyxy)
+    out = FaceBlur().blur(image, faces.xyxy)
     assert np.array_equal(image, kept)  # a copy is blurred, never the input
     assert sharpness(out, (100, 50, 180, 150)) <= 0.02 * sharpness(image, (100, 50, 180, 150))
     assert np.array_equal(out[:, :80], image[:, :80]) and np.array_equal(out[170:], image[170:])  # outside: as it was
-    assert FaceBlur().annotate(image, Faces.empty().xyxy) is image
+    assert FaceBlur().blur(image, Faces.empty().xyxy) is image
 
 
 FACE = (60, 40, 120, 100)  # xyxy of the generated frames' face

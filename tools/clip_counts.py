@@ -92,7 +92,7 @@ def overlay_fps(video: Path, schedule: str) -> dict:
     from facemask.io.sources import FileSource
     from facemask.pipeline.builder import build_pipeline
     from facemask.pipeline.overlay import Overlay
-    from facemask.sinks.progress import DrawSink
+    from facemask.sinks.progress import MemorySampleSink
 
     class RecordingOverlay(Overlay):
         def lines(self, fps, counters):
@@ -106,7 +106,7 @@ def overlay_fps(video: Path, schedule: str) -> dict:
     object.__setattr__(overlay, "shown", [])
     pipeline = replace(pipeline, overlay=overlay)
     with FileSource(video, realtime=schedule == "realtime") as source:
-        stats = pipeline.run(source, [DrawSink()])
+        stats = pipeline.run(source, [MemorySampleSink()])
     tail = sorted(overlay.shown[len(overlay.shown) // 2 :])
     return {
         "reported_fps": round(stats.fps, 2),

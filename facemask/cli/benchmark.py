@@ -36,8 +36,8 @@ def run(a: argparse.Namespace) -> int:
         what = "is a folder" if a.video.is_dir() else "no such file"
         raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
 
+    from facemask.benchmark import BenchmarkConfig, run_benchmark
     from facemask.core.config import ClassifierConfig, DetectorConfig
-    from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
     from facemask.io.safeio import check_outputs, check_writable, write_text
     from facemask.io.sources import source_kind
 

@@ -49,7 +49,7 @@ def build_pipeline(
     return Pipeline(
         analyzer=FaceMaskAnalyzer(detector, classifier),
         tracker=tracker,
-        monitor=monitor,
+        alerts=monitor,
         detect_every=detect_every,
         overlay=Overlay(counter_lines=counter_lines, status=config.status_panel),
         outputs=tuple(outputs),

@@ -44,7 +44,7 @@ class Pipeline:
 
     analyzer: FaceMaskAnalyzer
     tracker: Tracker | None = None
-    monitor: FrameMonitor | None = None
+    alerts: FrameMonitor | None = None  # the alert stage (alerts.AlertStage); its `.monitor` decides
     detect_every: int = 1
     overlay: Overlay = field(default_factory=Overlay)
     outputs: tuple[Sink, ...] = ()
@@ -87,7 +87,7 @@ class Pipeline:
         """
         sinks = [*self.outputs, *sinks]
         return Lane(
-            source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn, blur=self.blur
+            source, sinks, self.tracker, self.alerts, self.overlay, self.detect_every, name, turn, blur=self.blur
         )
 
 

@@ -17,7 +17,7 @@ from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, 
 from facemask.io.sources import FileSource
 from facemask.pipeline.builder import build_pipeline
 from facemask.sinks.base import Sink, VideoFileSink
-from facemask.sinks.progress import DrawSink
+from facemask.sinks.progress import MemorySampleSink
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> dict:
     """Frames per second, per-stage p50/p95 ms, faces per frame, threads and memory, as a JSON-ready dict."""
     pipeline = build_pipeline(cfg.pipeline())  # a bad setting fails here, before the reader thread starts
     analyzer = pipeline.analyzer
-    draw = DrawSink()
+    draw = MemorySampleSink()
     with FileSource(cfg.video, loop=True) as source, tempfile.TemporaryDirectory() as tmp:
         sinks: list[Sink] = [draw]
         if cfg.encode:

@@ -1,6 +1,6 @@
 """`facemask detect` on several videos, cameras or streams at once: one process, the models loaded once.
 
-Each source has its own tracker, alerts and outputs (paths in sources_outputs.py); the run
+Each source has its own tracker, alerts and outputs (paths in multi_source_outputs.py); the run
 itself is pipeline/multi.py. A source that cannot be opened, or dies mid-run, is one
 `error: SOURCE: why` line; the others go on and the exit code is PARTIAL_EXIT. The closing
 lines give each source's figures, then the totals over all of them.
@@ -14,8 +14,8 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 from facemask.cli.configs import RunConfigs, load_pipeline
+from facemask.cli.multi_source_outputs import SourcePlan, plan_sources
 from facemask.cli.outputs import say, stopped
-from facemask.cli.sources_outputs import SourcePlan, plan_sources
 from facemask.cli.video import readings_line, report_summary, write_summary_file
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
