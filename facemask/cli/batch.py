@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this")
     # What `detect` takes but a batch does not (--no-track, --events, --beep, --on-violation) keeps RunOptions'
     # default: tracked (the summary needs it), no actions; each video's events go beside its other outputs
-    # (batch/worker.py with_events).
+    # (batch/worker.py FileWorker._events).
     p.set_defaults(func=run, mute_native=True)
 
 

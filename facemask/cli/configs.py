@@ -13,6 +13,7 @@ from pathlib import Path
 
 from facemask.core.config import (
     AlertConfig,
+    AlertOutputConfig,
     ClassifierConfig,
     DetectorConfig,
     OutputConfig,
@@ -73,19 +74,14 @@ class RunConfigs:
     classifier: ClassifierConfig
     output: OutputConfig
 
-    def pipeline(self, sources: int = 1) -> PipelineConfig:
-        """The stages: images each detected and untracked; video tracked unless `--no-track`, with alerts,
-        detected at the cadence of `sources` streams sharing the detector; faces blurred with `--blur`."""
+    def pipeline(self, sources: int = 1, name: str | None = None) -> PipelineConfig:
+        """The stages: images each detected and untracked; video tracked unless `--no-track`, with alerts (their
+        events carry the source's `name` in a multi-source run), detected at the cadence of `sources` streams
+        sharing the detector; faces blurred with `--blur`."""
         o = self.options
         if self.kind not in VIDEO_KINDS:
             return PipelineConfig.for_images(self.detector, self.classifier, blur=o.blur)
-        alerts = AlertConfig(
-            events_path=o.events,
-            min_no_mask_s=o.violation_after,
-            beep=o.beep,
-            on_violation=o.on_violation,
-            violation_on=o.violation_on,
-        )
+        alerts = AlertConfig(min_no_mask_s=o.violation_after, source=name, violation_on=o.violation_on)
         return PipelineConfig(
             self.detector,
             self.classifier,
@@ -94,6 +90,11 @@ class RunConfigs:
             detect_every=detect_cadence(o.detect_every, sources),
             blur=o.blur,
         )
+
+    def alert_outputs(self, events: Path | None) -> AlertOutputConfig:
+        """What this run does with a source's violations: its events file `events` (snapshots beside it),
+        the beep and the command."""
+        return AlertOutputConfig(events_path=events, beep=self.options.beep, on_violation=self.options.on_violation)
 
 
 def build_configs(options: RunOptions, kind: str) -> RunConfigs:

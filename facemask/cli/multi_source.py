@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
 
 from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.multi_source_outputs import SourcePlan, plan_sources
@@ -79,6 +78,7 @@ def _open_sources(args: argparse.Namespace, plans: list[SourcePlan], realtime: b
 
 def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
     """One pipeline per source on the models loaded once, and its outputs; all closed by `stack` on a failure."""
+    from facemask.alerts.outputs import events_output
     from facemask.pipeline.multi import SourceRun
     from facemask.sinks.base import JsonlSink, VideoFileSink
 
@@ -86,19 +86,19 @@ def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
         stack.callback(source.stop)
     runs, first = [], None
     for plan, source in opened:
-        config = configs.pipeline(sources=len(opened))  # every source a video, camera or stream: one kind of config
-        if config.alerts is not None:
-            config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))
+        config = configs.pipeline(sources=len(opened), name=plan.name)  # every source a video, camera or stream
+        alert_outputs = configs.alert_outputs(plan.events)
         pipeline = first = load_pipeline(config, like=first)
-        for output in pipeline.outputs:  # the events file: a no-op once the run has closed it
-            stack.callback(output.discard)
         sinks = []
+        if pipeline.alerts is not None:
+            sinks.append(events_output(alert_outputs))
+            stack.callback(sinks[-1].discard)  # each a no-op once the run has closed it
         if plan.video is not None:
             sinks.append(VideoFileSink(plan.video, source.fps))
+            stack.callback(sinks[-1].discard)
         if plan.json is not None:
             sinks.append(JsonlSink(plan.json, source=plan.name))
-        for sink in sinks:
-            stack.callback(sink.discard)
+            stack.callback(sinks[-1].discard)
         runs.append(SourceRun(plan.name, pipeline, source, sinks))
     return runs
 

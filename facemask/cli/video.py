@@ -15,6 +15,7 @@ log = logging.getLogger("facemask")
 
 
 def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> int:
+    from facemask.alerts.outputs import events_output
     from facemask.io.sources import open_source
     from facemask.pipeline.runstats import RunStats
     from facemask.sinks.base import VideoFileSink, WindowSink
@@ -25,12 +26,13 @@ def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> in
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
-        # The pipeline opens the events file: only once the source is open, so a source that cannot be
-        # opened leaves no output behind.
-        pipeline = load_pipeline(configs.pipeline())
+        config, alert_outputs = configs.pipeline(), configs.alert_outputs(configs.options.events)
+        pipeline = load_pipeline(config)
         video = None if out.output is None else video_output_path(out.output, spec, kind)
         window = [WindowSink(title=f"facemask: {spec}")] if out.display else []
-        sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window)
+        # Outputs open only once the source is: a source that cannot be opened leaves none behind.
+        events = events_output(alert_outputs) if pipeline.alerts is not None else None
+        sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window, events=events)
         progress = progress_sink(source)
         if progress is not None:
             sinks.append(progress)

@@ -154,7 +154,10 @@ class Lane:
         summary reads), fixed when the lane ends or the run does, whichever comes first: a run that failed
         has them too."""
         if self.alerts is not None and self.stats.summary is None:
-            self.stats.summary = self.alerts.summary()
+            summary = self.alerts.summary()
+            for sink in self.sinks:  # where the events went: the outputs say (their fields keep their place)
+                summary.update(sink.summary_items())
+            self.stats.summary = summary
         if not self.stats.wall_s:
             self.stats.wall_s = perf_counter() - started
             self.stats.dropped = self.source.dropped
