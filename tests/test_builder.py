@@ -12,6 +12,7 @@ from facemask.alerts.stage import AlertStage
 from facemask.benchmark import BenchmarkConfig, run_benchmark
 from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.options import RunOptions
 from facemask.io.sources import FileSource
 from facemask.pipeline.builder import build_pipeline
 from facemask.pipeline.run import Pipeline
@@ -73,5 +74,5 @@ def test_benchmark_with_a_bad_cadence_starts_no_reader_thread(tmp_path):
     write_video(video, frames=5)
     threads = threading.active_count()
     with pytest.raises(FacemaskError, match="detect-every"):
-        run_benchmark(BenchmarkConfig(video, frames=5, tracking=False, detect_every=-3))
+        run_benchmark(BenchmarkConfig(video, frames=5, options=RunOptions(no_track=True, detect_every=-3)))
     assert threading.active_count() == threads

@@ -80,7 +80,7 @@ def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
     """One pipeline per source on the models loaded once, and its outputs; all closed by `stack` on a failure."""
     from facemask.alerts.outputs import events_output
     from facemask.pipeline.multi import SourceRun
-    from facemask.sinks.base import JsonlSink, VideoFileSink
+    from facemask.sinks.video_outputs import VideoOutputs
 
     for _, source in opened:  # every reader thread stopped, however far the set-up gets
         stack.callback(source.stop)
@@ -89,16 +89,10 @@ def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
         config = configs.pipeline(sources=len(opened), name=plan.name)  # every source a video, camera or stream
         alert_outputs = configs.alert_outputs(plan.events)
         pipeline = first = load_pipeline(config, like=first)
-        sinks = []
-        if pipeline.alerts is not None:
-            sinks.append(events_output(alert_outputs))
-            stack.callback(sinks[-1].discard)  # each a no-op once the run has closed it
-        if plan.video is not None:
-            sinks.append(VideoFileSink(plan.video, source.fps))
-            stack.callback(sinks[-1].discard)
-        if plan.json is not None:
-            sinks.append(JsonlSink(plan.json, source=plan.name))
-            stack.callback(sinks[-1].discard)
+        events = events_output(alert_outputs) if pipeline.alerts is not None else None
+        sinks = VideoOutputs(video=plan.video, jsonl=plan.json, source=plan.name).sinks(source.fps, events=events)
+        for sink in sinks:
+            stack.callback(sink.discard)  # a no-op once the run has closed it
         runs.append(SourceRun(plan.name, pipeline, source, sinks))
     return runs
 

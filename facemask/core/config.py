@@ -10,6 +10,7 @@ from facemask.core.errors import FacemaskError
 
 FACE_DETECTORS = ("centerface", "res10")
 OPEN_TIMEOUT_S = 10.0  # a camera's or stream's wait for its first and every later frame (`detect --open-timeout`)
+DETECT_EVERY = 2  # video: detect every 2nd frame, the tracker predicts between (PipelineConfig.detect_every)
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits (`--max-megapixels`)
 
 
@@ -60,7 +61,7 @@ def detect_cadence(requested: int | None, sources: int = 1) -> int:
     """
     if requested is not None:
         return requested
-    return TrackerConfig.detect_every * max(1, sources)
+    return DETECT_EVERY * max(1, sources)
 
 
 def check_detect_every(frames: int) -> None:
@@ -97,7 +98,6 @@ class TrackerConfig:
     weak_min_hits: int = 8
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
-    detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:
@@ -118,7 +118,6 @@ class TrackerConfig:
             raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
         if not 0.0 <= self.hysteresis < 0.5:
             raise FacemaskError(f"hysteresis must be in [0, 0.5), got {self.hysteresis}")
-        check_detect_every(self.detect_every)
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ class PipelineConfig:
     classifier: ClassifierConfig | None = field(default_factory=ClassifierConfig)
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
     alerts: AlertConfig | None = None
-    detect_every: int = TrackerConfig.detect_every
+    detect_every: int = DETECT_EVERY
     status_panel: bool = True
     blur: bool = False  # faces blurred in every picture shown or saved (pipeline/blur.py); JSON unchanged
 

@@ -7,8 +7,6 @@ cadence and overlay here, so none of them can drift apart from the others.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from facemask.alerts.monitor import counter_lines
 from facemask.alerts.stage import AlertStage
 from facemask.classification.classifier import MaskClassifier
@@ -39,7 +37,7 @@ def build_pipeline(
     detect_every = 1 if config.blur else config.detect_every  # --blur: every frame detected, no face carried
     tracker = None
     if config.tracker is not None:
-        tracker = FaceTracker(replace(config.tracker, detect_every=detect_every))
+        tracker = FaceTracker(config.tracker)
     alerts = None
     if tracker is not None and config.alerts is not None:
         alerts = AlertStage(config.alerts, bool(getattr(classifier, "multi_class", False)))

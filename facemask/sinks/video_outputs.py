@@ -17,11 +17,13 @@ from facemask.sinks.base import JsonlSink, Sink, VideoFileSink
 
 @dataclass(frozen=True)
 class VideoOutputs:
-    """Where a video run writes; None: not written."""
+    """Where a video run writes; None: not written. `source`: the source's name on each JSON line (several
+    sources in one run)."""
 
     video: Path | None = None
     jsonl: Path | None = None
     summary: Path | None = None
+    source: str | None = None
 
     def sinks(self, fps: float, between: Sequence[Sink] = (), events: Sink | None = None) -> list[Sink]:
         """`events` (the events output, already open: it writes first), the video file, `between` (a window),
@@ -33,7 +35,7 @@ class VideoOutputs:
                 sinks.append(VideoFileSink(self.video, fps))
             sinks.extend(between)
             if self.jsonl is not None:
-                sinks.append(JsonlSink(self.jsonl))
+                sinks.append(JsonlSink(self.jsonl, source=self.source))
         except BaseException:
             if events is not None:
                 events.discard()
