@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from facemask.cli.configs import RunConfigs, load_pipeline
 from facemask.cli.multi_source_outputs import SourcePlan, plan_sources
 from facemask.cli.outputs import say, stopped
-from facemask.cli.video import readings_line, report_summary, write_summary_file
+from facemask.cli.video import readings_line, report_summary, say_videos_written, write_summary_file
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
@@ -106,7 +106,6 @@ def _error_line(spec: str, exc: FacemaskError) -> str:
 def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: dict, combined) -> None:
     """Each source's closing lines and summary, then the totals over all sources (and `--summary` FILE)."""
     from facemask.alerts.monitor import total_line, total_summary
-    from facemask.sinks.base import VideoFileSink
 
     sections = {p.name: {"source": p.spec, "error": failures.get(p.name)} for p in plans}
     for run, st in zip(runs, stats):
@@ -115,10 +114,7 @@ def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: di
             sections[run.name].update(st.summary)
             plan = next(p for p in plans if p.name == run.name)
             report_summary(args, st.summary, plan.summary, name=run.name)
-        for sink in run.sinks:
-            if isinstance(sink, VideoFileSink) and sink.frames:
-                codec = f" ({sink.codec})" if sink.codec else ""
-                say(args, f"{run.name}: wrote {sink.frames} frames to {sink.path}{codec}")
+        say_videos_written(args, run.sinks, name=run.name)
     summaries = [s for s in sections.values() if "people" in s]
     if not summaries:
         return
