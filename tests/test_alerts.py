@@ -18,11 +18,11 @@ from conftest import alive_with, run_isolated
 from video_fixtures import face_patch, write_video
 
 from facemask.alerts.monitor import FORGET_S, ViolationMonitor, counter_lines
+from facemask.alerts.outputs import events_output
 from facemask.alerts.stage import AlertStage
-from facemask.core.config import AlertConfig, PipelineConfig
+from facemask.core.config import AlertConfig, AlertOutputConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
-from facemask.pipeline.builder import build_alerts
 from facemask.sinks.events import EventsSink
 
 FPS = 10
@@ -50,25 +50,22 @@ def tracked(*people: tuple[int, str]) -> Faces:
 
 
 class Alerts:
-    """The alert stage and its outputs as a run has them: events decided, put on the frame, then written and
-    acted on by the outputs (the events file, the actions) in the run's order."""
+    """The alert stage and its events output as a run has them: events decided, put on the frame, then written
+    and acted on by the output (the events file, the actions); `update` gives them as written."""
 
-    def __init__(self, config: AlertConfig, snapshot_dir: Path | None = None) -> None:
-        self.stage, self.outputs = build_alerts(PipelineConfig(alerts=config, snapshot_dir=snapshot_dir))
-        self.events = next((o for o in self.outputs if isinstance(o, EventsSink)), None)
+    def __init__(self, config: AlertConfig, outputs: AlertOutputConfig | None = None) -> None:
+        self.stage, self.events = AlertStage(config), events_output(outputs or AlertOutputConfig())
 
     def update(self, frame: Frame, faces: Faces) -> list[dict]:
-        events = self.stage.update(frame, faces)
-        for output in self.outputs:
-            output.write(replace(frame, events=tuple(events)), faces)
-        return events
+        return self.events.record(replace(frame, events=tuple(self.stage.update(frame, faces))), faces)
 
     def summary(self) -> dict:
-        return self.stage.summary()
+        summary = self.stage.summary()
+        summary.update(self.events.summary_items())  # as the lane fills it from its outputs
+        return summary
 
     def close(self) -> None:
-        for output in self.outputs:
-            output.close()
+        self.events.close()
 
     def __enter__(self) -> Alerts:
         return self
@@ -150,7 +147,7 @@ def test_untracked_and_unclassified_faces_raise_nothing():
 
 def test_events_are_written_as_flushed_json_lines_with_a_snapshot(tmp_path):
     events_path = tmp_path / "out" / "events.jsonl"
-    monitor = Alerts(AlertConfig(events_path=events_path, rearm_mask_s=0.5))
+    monitor = Alerts(AlertConfig(rearm_mask_s=0.5), AlertOutputConfig(events_path=events_path))
     events = feed(monitor, [(20, [(1, "no_mask")]), (10, [(1, "mask")])])
     partial = monitor.events.partial_path  # flushed line by line under a partial name until close
     written = [json.loads(line) for line in partial.read_text().splitlines()]  # before close
@@ -174,8 +171,7 @@ def test_a_snapshot_is_cut_from_the_clean_picture_not_the_drawn_one(tmp_path):
 
 
 def test_the_monitor_itself_writes_nothing(tmp_path):
-    events_path = tmp_path / "events.jsonl"
-    monitor = ViolationMonitor(AlertConfig(events_path=events_path))
+    monitor = ViolationMonitor(AlertConfig())
     (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     assert event["snapshot"] is None and list(tmp_path.iterdir()) == []
     assert "events_path" not in monitor.summary()  # where events went is the stage's to say
@@ -183,9 +179,9 @@ def test_the_monitor_itself_writes_nothing(tmp_path):
 
 def test_a_snapshot_that_cannot_be_saved_is_logged_and_the_event_still_written(tmp_path, caplog):
     (tmp_path / "shots").write_text("a file where the snapshot folder should be")
-    config = AlertConfig(events_path=tmp_path / "e.jsonl")
+    outputs = AlertOutputConfig(events_path=tmp_path / "e.jsonl", snapshot_dir=tmp_path / "shots")
     with caplog.at_level(logging.WARNING, logger="facemask.sinks.events"):
-        with Alerts(config, snapshot_dir=tmp_path / "shots") as stage:
+        with Alerts(AlertConfig(), outputs) as stage:
             (event,) = feed(stage, [(20, [(1, "no_mask")])])
     assert "cannot save snapshot" in caplog.text
     assert [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()] == [
@@ -194,7 +190,8 @@ def test_a_snapshot_that_cannot_be_saved_is_logged_and_the_event_still_written(t
 
 
 def test_snapshot_dir_argument_wins(tmp_path):
-    with Alerts(AlertConfig(events_path=tmp_path / "e.jsonl"), snapshot_dir=tmp_path / "shots") as monitor:
+    outputs = AlertOutputConfig(events_path=tmp_path / "e.jsonl", snapshot_dir=tmp_path / "shots")
+    with Alerts(AlertConfig(), outputs) as monitor:
         (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     assert Path(event["snapshot"]).parent == tmp_path / "shots" and Path(event["snapshot"]).is_file()
 
@@ -203,7 +200,7 @@ def test_unwritable_events_path_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(FacemaskError, match="cannot write events"):
-        Alerts(AlertConfig(events_path=blocker / "events.jsonl"))
+        Alerts(AlertConfig(), AlertOutputConfig(events_path=blocker / "events.jsonl"))
 
 
 def wait_command(tmp_path: Path, name: str) -> str:
@@ -216,7 +213,7 @@ def wait_command(tmp_path: Path, name: str) -> str:
 
 
 def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
-    monitor = Alerts(AlertConfig(on_violation=wait_command(tmp_path, "event.json")))
+    monitor = Alerts(AlertConfig(), AlertOutputConfig(on_violation=wait_command(tmp_path, "event.json")))
     (event,) = feed(monitor, [(20, [(1, "no_mask")])])
     # update() has returned while the command is still waiting for `release`: it did not block.
     assert not (tmp_path / "event.json").exists()
@@ -226,8 +223,8 @@ def test_on_violation_command_runs_off_the_capture_thread(tmp_path):
 
 
 def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
-    config = AlertConfig(on_violation=wait_command(tmp_path, "event.json"), action_queue=1)
-    monitor = Alerts(config)
+    config = AlertOutputConfig(on_violation=wait_command(tmp_path, "event.json"), action_queue=1)
+    monitor = Alerts(AlertConfig(), config)
     events = feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask"), (3, "no_mask")])])
     assert len(events) == 3 and not (tmp_path / "event.json").exists()
     assert 1 <= monitor.summary()["dropped_actions"] <= 2  # one running, at most one queued
@@ -236,15 +233,15 @@ def test_a_full_action_queue_drops_jobs_instead_of_blocking(tmp_path):
 
 
 def test_beep_rings_the_terminal_bell_once_per_violation(capsys):
-    with Alerts(AlertConfig(beep=True, rearm_mask_s=0.5)) as monitor:
+    with Alerts(AlertConfig(rearm_mask_s=0.5), AlertOutputConfig(beep=True)) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")]), (10, [(1, "mask")])])
     assert capsys.readouterr().err.count("\a") == 2
 
 
 def test_a_failing_command_is_logged_and_the_worker_keeps_going(caplog, tmp_path):
     marker = tmp_path / "ran"
-    config = AlertConfig(on_violation=f'echo x >> "{marker}"; exit 3')
-    with caplog.at_level(logging.WARNING, logger="facemask.alerts.actions"), Alerts(config) as monitor:
+    config = AlertOutputConfig(on_violation=f'echo x >> "{marker}"; exit 3')
+    with caplog.at_level(logging.WARNING, logger="facemask.alerts.actions"), Alerts(AlertConfig(), config) as monitor:
         feed(monitor, [(20, [(1, "no_mask"), (2, "no_mask")])])
     assert marker.read_text().count("x") == 2
     assert "exited with status 3" in caplog.text
@@ -335,7 +332,7 @@ def test_counters_before_anyone_is_seen():
 
 
 def test_summary_is_json_ready_and_close_is_idempotent(tmp_path):
-    monitor = Alerts(AlertConfig(events_path=tmp_path / "ev.jsonl"))
+    monitor = Alerts(AlertConfig(), AlertOutputConfig(events_path=tmp_path / "ev.jsonl"))
     feed(monitor, [(20, [(1, "no_mask")])])
     monitor.close()
     monitor.close()
@@ -354,17 +351,17 @@ def test_time_going_back_starts_fresh_alert_state():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kind", "kwargs", "message"),
     [
-        ({"min_no_mask_s": -1}, "min_no_mask_s"),
-        ({"rearm_mask_s": -0.1}, "rearm_mask_s"),
-        ({"on_violation": "  "}, "on-violation"),
-        ({"action_queue": 0}, "queue"),
+        (AlertConfig, {"min_no_mask_s": -1}, "min_no_mask_s"),
+        (AlertConfig, {"rearm_mask_s": -0.1}, "rearm_mask_s"),
+        (AlertOutputConfig, {"on_violation": "  "}, "on-violation"),
+        (AlertOutputConfig, {"action_queue": 0}, "queue"),
     ],
 )
-def test_bad_alert_config_is_refused(kwargs, message):
+def test_bad_alert_config_is_refused(kind, kwargs, message):
     with pytest.raises(FacemaskError, match=message):
-        AlertConfig(**kwargs)
+        kind(**kwargs)
 
 
 # ---------------------------------------------------------------- what --on-violation starts ends with the run

@@ -9,9 +9,10 @@ from test_pipeline import FakeClassifier, FakeDetector, FakeSource, ListSink, fa
 from video_fixtures import write_video
 
 from facemask.alerts.stage import AlertStage
+from facemask.benchmark import BenchmarkConfig, run_benchmark
 from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
-from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
+from facemask.core.options import RunOptions
 from facemask.io.sources import FileSource
 from facemask.pipeline.builder import build_pipeline
 from facemask.pipeline.run import Pipeline
@@ -33,14 +34,13 @@ def build(config: PipelineConfig) -> Pipeline:
 def test_tracker_and_monitor_follow_the_config(config, tracked, watched):
     pipeline = build(config)
     assert isinstance(pipeline.tracker, FaceTracker) is tracked
-    assert isinstance(pipeline.monitor, AlertStage) is watched
+    assert isinstance(pipeline.alerts, AlertStage) is watched
     assert pipeline.detect_every == 2 and pipeline.overlay.lines(12.0, None) == ["FPS 12.0"]
-    assert pipeline.outputs == ()  # no events file, no actions asked for
 
 
 def test_images_are_each_detected_untracked_and_drawn_without_a_panel():
     pipeline = build(PipelineConfig.for_images(DetectorConfig(mode="accurate"), ClassifierConfig()))
-    assert pipeline.tracker is None and pipeline.monitor is None and pipeline.detect_every == 1
+    assert pipeline.tracker is None and pipeline.alerts is None and pipeline.detect_every == 1
     assert pipeline.overlay.lines(12.0, {"people": 1}) == []
 
 
@@ -74,5 +74,5 @@ def test_benchmark_with_a_bad_cadence_starts_no_reader_thread(tmp_path):
     write_video(video, frames=5)
     threads = threading.active_count()
     with pytest.raises(FacemaskError, match="detect-every"):
-        run_benchmark(BenchmarkConfig(video, frames=5, tracking=False, detect_every=-3))
+        run_benchmark(BenchmarkConfig(video, frames=5, options=RunOptions(no_track=True, detect_every=-3)))
     assert threading.active_count() == threads

@@ -15,9 +15,10 @@ from facemask.core.boxes import iou_matrix
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.detection import centerface
-from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings, decode, input_size
-from facemask.detection.loader import CenterFaceDetector, detector_settings, load_face_detector, rescale
-from facemask.detection.res10 import FaceDetector, final_cut
+from facemask.detection.centerface import CenterFaceDetector, CenterFaceNet, CenterFaceSettings, decode, input_size
+from facemask.detection.cut import final_cut, rescale
+from facemask.detection.loader import detector_settings, load_face_detector
+from facemask.detection.res10 import Res10Detector
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_a_bad_tuned_cut_is_refused():
         CenterFaceDetector(DetectorConfig(backend="centerface"), tuned)
 
 
-@pytest.mark.parametrize("backend, kind", [("res10", FaceDetector), ("centerface", CenterFaceDetector)])
+@pytest.mark.parametrize("backend, kind", [("res10", Res10Detector), ("centerface", CenterFaceDetector)])
 def test_load_face_detector_builds_the_named_backend(backend, kind):
     detector = load_face_detector(DetectorConfig(backend=backend, mode="fast"))
     assert isinstance(detector, kind) and detector.config.backend == backend

@@ -119,7 +119,8 @@ def test_batch_takes_only_its_own_flags_and_its_configs_come_from_one_typed_opti
     assert not {"no_track", "events", "beep", "on_violation"} & set(vars(args))
     config = build_configs(RunOptions.from_args(args), "video").pipeline()
     assert config.tracker is not None and config.detector.confidence == 0.7 and config.detector.mode == "fast"
-    assert config.alerts.events_path is None and not config.alerts.beep and config.alerts.on_violation is None
+    outputs = build_configs(RunOptions.from_args(args), "video").alert_outputs(None)
+    assert config.alerts is not None and not outputs.beep and outputs.on_violation is None
 
 
 def test_help_texts_take_their_defaults_from_the_constants():

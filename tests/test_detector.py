@@ -14,7 +14,7 @@ from nasty_files import image
 from facemask.core.boxes import box_sizes, clip_boxes, expand_square, iou_matrix
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
-from facemask.detection.res10 import FaceDetector, drop_nested, fuse, plan_passes
+from facemask.detection.res10 import Res10Detector, drop_nested, fuse, plan_passes
 
 
 @pytest.mark.parametrize(
@@ -119,8 +119,8 @@ def test_drop_nested_keeps_a_face_inside_a_weaker_large_box():
 
 
 @pytest.fixture(scope="module")
-def detectors() -> dict[str, FaceDetector]:
-    return {mode: FaceDetector(DetectorConfig(mode=mode)) for mode in ("fast", "accurate")}
+def detectors() -> dict[str, Res10Detector]:
+    return {mode: Res10Detector(DetectorConfig(mode=mode)) for mode in ("fast", "accurate")}
 
 
 def annotated_faces(xml_path, min_side: int = 64) -> list[tuple[str, list[float]]]:

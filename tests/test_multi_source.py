@@ -10,7 +10,7 @@ import pytest
 from conftest import assert_one_error, run_facemask
 from video_fixtures import read_back, write_truncated_video, write_video
 
-from facemask.cli.sources_outputs import per_source, source_names
+from facemask.cli.multi_source_outputs import per_source, source_names
 from facemask.core.config import AlertConfig, DetectorConfig, PipelineConfig, TrackerConfig, detect_cadence
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
@@ -116,8 +116,8 @@ def test_each_source_is_its_own_run_and_faces_are_classified_in_one_batch_per_ti
         alone_stats = lane.stats
         assert run.sinks[0].records == sink.records  # tracks, labels, confidences as if it ran alone
         assert (st.frames, st.stop_reason) == (alone_stats.frames, "end")
-        assert run.pipeline.monitor.summary() == alone.monitor.summary()
-    assert [run.pipeline.monitor.summary()["violations"] for run in runs] == [1, 0, 1]
+        assert run.pipeline.alerts.summary() == alone.alerts.summary()
+    assert [run.pipeline.alerts.summary()["violations"] for run in runs] == [1, 0, 1]
 
 
 def test_a_dying_source_is_reported_and_closed_while_the_others_go_on():

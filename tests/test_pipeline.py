@@ -173,7 +173,7 @@ def test_source_error_mid_stream_closes_sinks_and_leaves_a_playable_file(tmp_pat
     stats = RunStats()
     with pytest.raises(FacemaskError, match="ends at frame 5"):
         sinks = [VideoFileSink(video, fps=10.0), JsonlSink(jsonl)]
-        Pipeline(fake_analyzer(), monitor=monitor).run(source, sinks, stats=stats)
+        Pipeline(fake_analyzer(), alerts=monitor).run(source, sinks, stats=stats)
     assert source.stopped
     assert stats.summary == {"frames": 5}  # a failed run still has its summary, for the caller to report
     assert read_back(video) == (5, (160, 120), pytest.approx(10.0))
@@ -229,7 +229,7 @@ def test_drawing_happens_once_and_only_when_a_sink_shows_pixels():
     assert getattr(overlay, "calls", 0) == 0
     assert undrawn.frames[1].clean is None and undrawn.frames[1].clean_image is undrawn.frames[1].image
     first, second = ListSink(), ListSink()
-    Pipeline(fake_analyzer(), monitor=FakeMonitor(), overlay=overlay).run(FakeSource(3), [first, second])
+    Pipeline(fake_analyzer(), alerts=FakeMonitor(), overlay=overlay).run(FakeSource(3), [first, second])
     assert overlay.calls == 3
     assert first.frames[1].image is second.frames[1].image  # one annotated picture, shared
     assert not np.array_equal(first.frames[1].image, np.full((120, 160, 3), 1, np.uint8))

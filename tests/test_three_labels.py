@@ -301,7 +301,7 @@ def test_a_tracked_run_with_a_three_class_model_labels_alerts_and_counts_incorre
     labels = {str(label) for faces in sink.faces[5:] for label in faces.label}
     assert labels == {"incorrect_mask"}
     assert [e["event"] for f in sink.frames for e in f.events] == ["violation"]
-    assert pipeline.monitor.counters()["now_incorrect"] == 1
+    assert pipeline.alerts.counters()["now_incorrect"] == 1
 
 
 BEFORE_108 = [  # `facemask detect maksssksksss108.jpg --json` before incorrect_mask existed (shipped default model)

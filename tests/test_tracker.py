@@ -132,7 +132,7 @@ def test_sparse_detection_lets_a_new_face_miss_one_run():
 
 def test_slow_detection_schedule_does_not_expire_every_track():
     """Detections 1 s apart with max_missed_s 0.6: each track still gets the next detection."""
-    tracker = make_tracker(max_missed_s=0.6, detect_every=30)
+    tracker = make_tracker(max_missed_s=0.6)
     ids = {int(tracker.update(faces([box(100, 100)]), float(t)).track_id[0]) for t in range(5)}
     assert ids == {1}
 
@@ -428,7 +428,6 @@ def test_unclassified_readings_keep_the_smoothed_label():
         ({"birth_score": 1.5}, "birth_score"),
         ({"smoothing_alpha": 0.0}, "alpha"),
         ({"hysteresis": 0.5}, "hysteresis"),
-        ({"detect_every": 0}, "detect-every"),
     ],
 )
 def test_bad_tracker_config_is_refused(kwargs, message):

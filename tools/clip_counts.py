@@ -86,27 +86,28 @@ def score(counts: dict, truth: dict) -> dict:
 
 def overlay_fps(video: Path, schedule: str) -> dict:
     """FPS drawn on the overlay (last frame, and the median over the last half) against the run's fps."""
-    from dataclasses import replace
+    from dataclasses import dataclass, field, replace
 
-    from facemask.core.config import AlertConfig, DetectorConfig, PipelineConfig
+    from facemask.core.options import RunOptions, pipeline_config
     from facemask.io.sources import FileSource
     from facemask.pipeline.builder import build_pipeline
     from facemask.pipeline.overlay import Overlay
-    from facemask.sinks.progress import DrawSink
+    from facemask.sinks.progress import MemorySampleSink
 
+    @dataclass(frozen=True)
     class RecordingOverlay(Overlay):
+        shown: list[float] = field(default_factory=list)
+
         def lines(self, fps, counters):
             self.shown.append(fps or 0.0)
             return super().lines(fps, counters)
 
     every = int(SCHEDULES[schedule][1]) if schedule.startswith("every") and SCHEDULES[schedule] else 2
-    config = PipelineConfig(DetectorConfig(mode="fast"), alerts=AlertConfig(), detect_every=every)
-    pipeline = build_pipeline(config)
+    pipeline = build_pipeline(pipeline_config(RunOptions(detect_every=every), "video"))
     overlay = RecordingOverlay(counter_lines=pipeline.overlay.counter_lines)
-    object.__setattr__(overlay, "shown", [])
     pipeline = replace(pipeline, overlay=overlay)
     with FileSource(video, realtime=schedule == "realtime") as source:
-        stats = pipeline.run(source, [DrawSink()])
+        stats = pipeline.run(source, [MemorySampleSink()])
     tail = sorted(overlay.shown[len(overlay.shown) // 2 :])
     return {
         "reported_fps": round(stats.fps, 2),

@@ -37,8 +37,9 @@ from facemask.core.boxes import clip_boxes
 from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.types import Faces, Frame
+from facemask.detection.cut import final_cut
 from facemask.detection.loader import load_face_detector
-from facemask.detection.res10 import MEAN_BGR, FaceDetector, final_cut
+from facemask.detection.res10 import MEAN_BGR, Res10Detector
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.detection_report import format_summary, plot_curve
 from facemask.evaluation.mosaics import mosaic_by_eye, photo_by_eye
@@ -118,7 +119,7 @@ def reference_ms(net: cv2.dnn.Net, image: np.ndarray) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-class ReferenceDetector(FaceDetector):
+class ReferenceDetector(Res10Detector):
     """The tutorial design: one 300x300 pass of the whole frame, boxes above the threshold."""
 
     def detect(self, image: np.ndarray) -> Faces:
@@ -223,7 +224,7 @@ def score(args: argparse.Namespace) -> tuple[dict, dict | None]:
     pairs = scenes(args)
     if not pairs:
         raise FacemaskError("no scenes to score")
-    found = Scenes(floor, curve_detectors, FaceDetector(DetectorConfig(backend="res10")).net)
+    found = Scenes(floor, curve_detectors, Res10Detector(DetectorConfig(backend="res10")).net)
     detector.detect(read_image(pairs[0][0]))  # warm-up: the first forward allocates
     stats = pipeline.run(ImageSource([ImageItem(path, Path(path.name)) for path, _ in pairs]), [found])
     detector_ms = list(stats.stage_ms["detect"])

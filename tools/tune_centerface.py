@@ -29,7 +29,7 @@ from facemask.core.boxes import box_sizes
 from facemask.core.config import ClassifierConfig
 from facemask.core.types import Faces
 from facemask.detection.centerface import CenterFaceNet, CenterFaceSettings
-from facemask.detection.res10 import FaceDetector
+from facemask.detection.res10 import Res10Detector
 from facemask.evaluation.by_eye import ByEye, by_eye_precision
 from facemask.evaluation.mosaics import mosaic_by_eye
 from facemask.evaluation.sheets import Shown, write_sheets
@@ -160,7 +160,7 @@ def main() -> int:
     elif args.data.resolve().name != "trainval":
         raise SystemExit("error: tune on the trainval mosaics only")
     cache = pickle.loads(args.cache.read_bytes()) if args.cache.is_file() else {}
-    ref_net = FaceDetector().net
+    ref_net = Res10Detector().net
     for size in args.sizes:
         if size not in cache:
             cache[size] = run_size(pairs, size, ref_net)

@@ -12,8 +12,8 @@ processes that carry it, that are in a command's session, or descend from either
 are ended. Only a process that both leaves the session and clears its environment (`setsid env
 -i ...`) escapes. The command's output goes to stderr: stdout may carry data (`--json -`).
 
-The worker is one of the run's outputs (`write(frame, faces)` takes the violations of
-`frame.events`), placed after the events output, so a command finds its snapshot saved.
+The events output (sinks/events.py EventsSink) hands each violation over once it has written it, so
+a command finds its snapshot saved, or `"snapshot": null` where it could not be.
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ import threading
 import time
 from pathlib import Path
 
-from facemask.core.types import Faces, Frame
-from facemask.sinks.base import Sink
-
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 5.0
@@ -40,10 +37,8 @@ COMMAND_TIMEOUT_S = 60.0
 TOKEN_ENV = "FACEMASK_ACTION_TOKEN"
 
 
-class ActionWorker(Sink):
+class ActionWorker:
     """Runs the beep and the user's command for each violation on one background thread."""
-
-    needs_image = False
 
     def __init__(self, beep: bool, command: str | None, maxsize: int) -> None:
         self.beep, self.command = beep, command
@@ -56,14 +51,6 @@ class ActionWorker(Sink):
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="facemask-alert-actions", daemon=True)
         self._thread.start()
-
-    def write(self, frame: Frame, faces: Faces) -> None:
-        """Queue the actions of each violation on this frame; a snapshot the events output could not save
-        is given as null, as in the events file."""
-        for event in frame.events:
-            if event["event"] == "violation":
-                shot = event.get("snapshot")
-                self.submit(event if shot is None or Path(shot).is_file() else {**event, "snapshot": None})
 
     def submit(self, event: dict) -> None:
         """Queue the actions for an event; never waits. A full queue drops the job."""

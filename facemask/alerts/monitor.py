@@ -5,10 +5,11 @@ Why this design:
   person has been unmasked for `min_no_mask_s`", not "one frame looked unmasked". Each track
   raises one violation, then stays quiet until the person has been seen masked for
   `rearm_mask_s` (a `resolved` event marks that) or a new track begins.
-- The monitor (ViolationMonitor) only decides and counts. AlertStage (stage.py) hands its events to the
-  events output (sinks.events.EventsSink: a small face crop saved as JPEG and one flushed JSON
-  line per event, both cheap on the capture thread) and to the actions: the beep and the
-  user's `--on-violation` command run on one worker thread (alerts.actions.ActionWorker).
+- The monitor (ViolationMonitor) only decides and counts. Its events ride on the frame (AlertStage,
+  stage.py) to the events output the caller builds (outputs.py; sinks.events.EventsSink: a small face
+  crop saved as JPEG and one flushed JSON line per event, both cheap on the capture thread), which
+  hands each violation to the actions: the beep and the user's `--on-violation` command run on one
+  worker thread (alerts.actions.ActionWorker).
 - A person is a track id: the tracker hands out ids only to confirmed tracks and keeps them
   across detector gaps, so a person counts once, and detector blips never. Whether a person
   wore a mask is decided by the time they were seen with each smoothed label, not by whether

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from facemask.core.config import AlertConfig, PipelineConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.options import RunOptions, pipeline_config
 from facemask.core.types import Faces, Frame
 from facemask.io.sources import FileSource
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
@@ -84,7 +84,7 @@ class _EventsKept(Sink):
 
 def _run(path: Path, analyzer: FaceMaskAnalyzer, max_seconds: float, report: Report, blur: bool) -> ClipResult:
     video_path, jsonl = path.parent / "annotated.webm", path.parent / "frames.jsonl"
-    config = PipelineConfig(alerts=AlertConfig(), blur=blur)
+    config = pipeline_config(RunOptions(blur=blur), "video")  # the models are the page's own
     with FileSource(path) as source:  # started first: an unreadable upload fails before any output opens
         pipeline = build_pipeline(config, detector=analyzer.detector, classifier=analyzer.classifier)
         max_frames = max(1, round(max_seconds * source.fps))

@@ -37,9 +37,10 @@ from facemask.app.text import own_svg, plain
 from facemask.classification.card import own_threshold
 from facemask.classification.classifier import MaskClassifier
 from facemask.cli.app import MAX_MB_ENV, upload_limit_mb
-from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+from facemask.core.config import ClassifierConfig, DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.labels import compliance_text
+from facemask.core.options import RunOptions, pipeline_config
 from facemask.detection.loader import Detector, load_face_detector
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.pipeline.builder import build_pipeline
@@ -137,11 +138,14 @@ def remembered(slot: str, key: Hashable, compute: Callable[[], object]) -> objec
 def analyze_photos(uploads: list, settings: Settings) -> list[PhotoResult | str]:
     """One result per upload, in order: a PhotoResult, or the message saying why it failed."""
     models = analyzer_for(settings, "accurate")
-    config = PipelineConfig.for_images(
-        DetectorConfig(confidence=settings.face_confidence, mode="accurate"),
-        ClassifierConfig(model=settings.model, threshold=settings.mask_threshold),
+    options = RunOptions(
+        model=settings.model,
+        mask_threshold=settings.mask_threshold,
+        confidence=settings.face_confidence,
+        detector_mode="accurate",
         blur=settings.blur,
     )
+    config = pipeline_config(options, "image")
     pipeline = build_pipeline(config, detector=models.detector, classifier=models.classifier)
     return process_photos(uploads, pipeline, settings.max_mb)
 

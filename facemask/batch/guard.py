@@ -60,5 +60,8 @@ class GuardedSink(Sink):
         else:
             self.sink.discard()
 
+    def summary_items(self) -> dict:
+        return self.sink.summary_items()
+
     def discard(self) -> None:
         self.sink.discard()

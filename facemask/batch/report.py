@@ -93,7 +93,7 @@ def totals(results: list[FileResult], wall_s: float) -> dict:
     }
 
 
-def write_report(out_dir: Path, results: list[FileResult], wall_s: float) -> tuple[Path, Path]:
+def write_batch_report(out_dir: Path, results: list[FileResult], wall_s: float) -> tuple[Path, Path]:
     """`report.json` (files and totals) and `report.csv` (a row per file, then a `total` row), atomically."""
     summed = totals(results, wall_s)
     rows = [asdict(r) for r in results]

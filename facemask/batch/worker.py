@@ -22,12 +22,17 @@ import sys
 from contextlib import ExitStack
 from dataclasses import replace
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from facemask.batch.guard import DriverWatch, GuardedSink
 from facemask.batch.plan import FileJob
 from facemask.batch.report import FileResult
-from facemask.core.config import AlertConfig, PipelineConfig
+from facemask.core.config import AlertOutputConfig, PipelineConfig
 from facemask.core.errors import FacemaskError, one_line
+
+if TYPE_CHECKING:  # annotations only: the pipeline loads when a file is processed
+    from facemask.pipeline.run import Pipeline
+    from facemask.sinks.base import Sink
 
 
 class BatchStopped(Exception):
@@ -61,6 +66,14 @@ class FileWorker:
             self.classifier = MaskClassifier(config.classifier) if config.classifier is not None else None
         except FacemaskError as exc:
             self.error = str(exc)
+
+    @staticmethod
+    def _events(pipeline: Pipeline, job: FileJob) -> Sink | None:
+        """This file's events output, beside its other outputs (so its summary says where its violations are);
+        a batch has no beep or command."""
+        from facemask.alerts.outputs import events_output
+
+        return events_output(AlertOutputConfig(events_path=job.events)) if pipeline.alerts is not None else None
 
     def ready(self) -> tuple[str, str | None]:
         """This worker's node and the error that kept its models from loading (None: ready)."""
@@ -103,11 +116,10 @@ class FileWorker:
         with ExitStack() as stack:
             stack.callback(source.stop)
             source.start()
-            pipeline = build_pipeline(with_events(self.config, job), self.detector, self.classifier)
+            pipeline = build_pipeline(self.config, self.detector, self.classifier)
             job.out_dir.mkdir(parents=True, exist_ok=True)
-            sinks = job.outputs.sinks(source.fps)
+            sinks = job.outputs.sinks(source.fps, events=self._events(pipeline, job))
             if watch is not None:
-                pipeline = replace(pipeline, outputs=tuple(GuardedSink(s, watch) for s in pipeline.outputs))
                 sinks = [GuardedSink(s, watch) for s in sinks]
             stats = pipeline.run(source, sinks, keep_on_stop=False)
         if stats.stop_signal is not None:
@@ -121,11 +133,6 @@ class FileWorker:
                 path.unlink(missing_ok=True)
             raise
         return stats.summary
-
-
-def with_events(config: PipelineConfig, job: FileJob) -> PipelineConfig:
-    """The batch's config with this file's events output, so its summary says where its violations are."""
-    return replace(config, alerts=replace(config.alerts or AlertConfig(), events_path=job.events))
 
 
 def _since(start: float) -> float:

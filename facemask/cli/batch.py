@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     options.add_max_megapixels(p, "refuse videos whose frames declare more pixels than this")
     # What `detect` takes but a batch does not (--no-track, --events, --beep, --on-violation) keeps RunOptions'
     # default: tracked (the summary needs it), no actions; each video's events go beside its other outputs
-    # (batch/worker.py with_events).
+    # (batch/worker.py FileWorker._events).
     p.set_defaults(func=run, mute_native=True)
 
 
@@ -96,7 +96,7 @@ def _outputs(jobs: list[FileJob]) -> list[Path]:
 
 def _run_locked(args: argparse.Namespace, jobs: list[FileJob], config: PipelineConfig, backend: Backend) -> int:
     """The batch, once its folder is locked: the videos not done, then the report over all of them."""
-    from facemask.batch.report import earlier_rows, resumed_result, write_report
+    from facemask.batch.report import earlier_rows, resumed_result, write_batch_report
     from facemask.batch.worker import BatchStopped
 
     out_dir = jobs[0].out_dir
@@ -113,14 +113,14 @@ def _run_locked(args: argparse.Namespace, jobs: list[FileJob], config: PipelineC
     except BatchStopped as stop:
         signum = stop.signum
     ordered = [results[job.name] for job in jobs if job.name in results]
-    json_path, csv_path = write_report(out_dir, ordered, perf_counter() - start)
+    json_path, csv_path = write_batch_report(out_dir, ordered, perf_counter() - start)
     failed = sum(not r.ok for r in ordered)
     print(f"{len(ordered) - failed} of {len(jobs)} videos ok, {failed} failed; report: {json_path}, {csv_path}")
     if args.report is not None:
-        from facemask.report.page import write_report
+        from facemask.report.page import write_html_report
         from facemask.report.runs import load_runs
 
-        write_report(args.report, load_runs([out_dir]))
+        write_html_report(args.report, load_runs([out_dir]))
         print(f"wrote report to {args.report}")
     if signum is not None:
         print(f"not run: {len(jobs) - len(ordered)} of {len(jobs)} videos; the same command again resumes the batch")

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from facemask.cli import options, values
-from facemask.core.config import detect_cadence
 from facemask.core.errors import FacemaskError
 
 
@@ -36,8 +35,8 @@ def run(a: argparse.Namespace) -> int:
         what = "is a folder" if a.video.is_dir() else "no such file"
         raise FacemaskError(f"{a.video}: {what} (benchmark takes one video file)")
 
-    from facemask.core.config import ClassifierConfig, DetectorConfig
-    from facemask.evaluation.benchmark import BenchmarkConfig, run_benchmark
+    from facemask.benchmark import BenchmarkConfig, run_benchmark
+    from facemask.core.options import RunOptions
     from facemask.io.safeio import check_outputs, check_writable, write_text
     from facemask.io.sources import source_kind
 
@@ -48,16 +47,7 @@ def run(a: argparse.Namespace) -> int:
     if a.json:
         check_outputs({"--json": a.json}, [a.video])
         check_writable(a.json, "--json")
-    cfg = BenchmarkConfig(
-        video=a.video,
-        frames=a.frames,
-        tracking=not a.no_track,
-        events=not a.no_events,
-        encode=a.encode,
-        detect_every=detect_cadence(a.detect_every),
-        detector=DetectorConfig(mode=a.detector_mode, backend=a.face_detector),
-        classifier=ClassifierConfig(model=a.model),
-    )
+    cfg = BenchmarkConfig(video=a.video, frames=a.frames, options=RunOptions.from_args(a), encode=a.encode)
     result = run_benchmark(cfg)
     text = json.dumps(result, indent=1)
     if a.json:

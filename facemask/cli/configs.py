@@ -6,59 +6,20 @@ The parsed arguments become one typed RunOptions, and that becomes the configs, 
 
 from __future__ import annotations
 
-import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from facemask.core.config import (
-    AlertConfig,
-    ClassifierConfig,
-    DetectorConfig,
-    OutputConfig,
-    PipelineConfig,
-    TrackerConfig,
-    detect_cadence,
+from facemask.core.config import AlertOutputConfig, ClassifierConfig, DetectorConfig, OutputConfig, PipelineConfig
+from facemask.core.options import (
+    VIDEO_KINDS,
+    RunOptions,
+    classifier_config,
+    detector_config,
+    pipeline_config,
 )
 
-VIDEO_KINDS = ("camera", "stream", "video")
 STDOUT = Path("-")  # `--json -`: results on stdout, the human-readable lines move to stderr
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What a `detect` or `batch` command line asked for, typed: the one object every config is made from.
-
-    Built once from the parsed arguments (`from_args`). An option a command does not take (batch has
-    no `--events`, `--no-track`, `--beep`, `--on-violation` or outputs of detect's) keeps its default
-    here, so no command pretends to take another's flags.
-    """
-
-    model: str = "default"
-    mask_threshold: float | None = None
-    confidence: float = DetectorConfig.confidence
-    detector_mode: str | None = None
-    face_detector: str = DetectorConfig.backend
-    face_model: Path | None = None
-    no_track: bool = False
-    detect_every: int | None = None
-    events: Path | None = None
-    violation_after: float = AlertConfig.min_no_mask_s
-    violation_on: str = AlertConfig.violation_on
-    beep: bool = False
-    on_violation: str | None = None
-    display: bool = False
-    no_display: bool = False
-    output: Path | None = None
-    json: Path | None = None
-    realtime: bool = False
-    summary: Path | None = None
-    blur: bool = False
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RunOptions:
-        given = vars(args)
-        return cls(**{f.name: given[f.name] for f in fields(cls) if f.name in given})
 
 
 @dataclass(frozen=True)
@@ -73,38 +34,20 @@ class RunConfigs:
     classifier: ClassifierConfig
     output: OutputConfig
 
-    def pipeline(self, sources: int = 1) -> PipelineConfig:
-        """The stages: images each detected and untracked; video tracked unless `--no-track`, with alerts,
-        detected at the cadence of `sources` streams sharing the detector; faces blurred with `--blur`."""
-        o = self.options
-        if self.kind not in VIDEO_KINDS:
-            return PipelineConfig.for_images(self.detector, self.classifier, blur=o.blur)
-        alerts = AlertConfig(
-            events_path=o.events,
-            min_no_mask_s=o.violation_after,
-            beep=o.beep,
-            on_violation=o.on_violation,
-            violation_on=o.violation_on,
-        )
-        return PipelineConfig(
-            self.detector,
-            self.classifier,
-            tracker=None if o.no_track else TrackerConfig(),
-            alerts=alerts,
-            detect_every=detect_cadence(o.detect_every, sources),
-            blur=o.blur,
-        )
+    def pipeline(self, sources: int = 1, name: str | None = None) -> PipelineConfig:
+        """The stages (core/options.py `pipeline_config`), at the cadence of `sources` streams, the events
+        carrying the source's `name`."""
+        return pipeline_config(self.options, self.kind, sources, name)
+
+    def alert_outputs(self, events: Path | None) -> AlertOutputConfig:
+        """What this run does with a source's violations: its events file `events` (snapshots beside it),
+        the beep and the command."""
+        return AlertOutputConfig(events_path=events, beep=self.options.beep, on_violation=self.options.on_violation)
 
 
 def build_configs(options: RunOptions, kind: str) -> RunConfigs:
     """The configs of a run on `kind` sources (`detect`'s first source, or `video` for every file of `batch`)."""
     o = options
-    detector = DetectorConfig(
-        confidence=o.confidence,
-        mode=o.detector_mode or ("fast" if kind in VIDEO_KINDS else "accurate"),
-        model_dir=o.face_model,
-        backend=o.face_detector,
-    )
     output = OutputConfig(
         display=not o.no_display if kind in VIDEO_KINDS else o.display,  # images: only when asked
         output=o.output,
@@ -112,7 +55,7 @@ def build_configs(options: RunOptions, kind: str) -> RunConfigs:
         realtime=o.realtime,
         summary_path=o.summary or summary_beside(o.events, o.json),  # never beside stdout or a device
     )
-    return RunConfigs(o, kind, detector, ClassifierConfig(model=o.model, threshold=o.mask_threshold), output)
+    return RunConfigs(o, kind, detector_config(o, kind), classifier_config(o), output)
 
 
 def summary_beside(events: Path | None, json_path: Path | None) -> Path | None:

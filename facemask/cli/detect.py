@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     set_pixel_budget(args.max_megapixels)
     configs = build_configs(RunOptions.from_args(args), kinds[0])  # once: every part of the run reads these
     if len(video) > 1:
-        from facemask.cli.sources import detect_sources
+        from facemask.cli.multi_source import detect_sources
 
         return detect_sources(args, configs, kinds)
     check_detect_outputs(args, kinds, configs.output.summary_path)

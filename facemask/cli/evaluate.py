@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from facemask.cli.configs import set_pixel_budget
-    from facemask.core.config import ClassifierConfig, DetectorConfig, PipelineConfig
+    from facemask.core.options import RunOptions, pipeline_config
     from facemask.evaluation.evaluate import evaluate_folder, evaluation_pipeline, write_outputs
     from facemask.io.safeio import check_outputs, check_writable
     from facemask.training.metrics import format_table
@@ -34,7 +34,7 @@ def run(a: argparse.Namespace) -> int:
         check_writable(a.json, "--json")
     if a.plots is not None and a.plots.exists() and not a.plots.is_dir():
         raise FacemaskError(f"{a.plots}: --plots takes a folder, and this is a file")
-    config = PipelineConfig.for_images(DetectorConfig(mode=a.detector_mode), ClassifierConfig(model=a.model))
+    config = pipeline_config(RunOptions(model=a.model, detector_mode=a.detector_mode), "image")
     report, skipped = evaluate_folder(a.dataset, evaluation_pipeline(config), progress=True)
     if "training_source_warning" in report:
         print(f"note: {report['training_source_warning']}", file=sys.stderr)

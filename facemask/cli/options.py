@@ -16,11 +16,11 @@ from facemask.classification.shipped import shipped_help
 from facemask.cli import values
 from facemask.core.config import (
     DEFAULT_MAX_PIXELS,
+    DETECT_EVERY,
     FACE_DETECTORS,
     OPEN_TIMEOUT_S,
     AlertConfig,
     DetectorConfig,
-    TrackerConfig,
 )
 
 QUANTIZATIONS = ("auto", "int8", "dynamic", "float16")
@@ -71,7 +71,7 @@ def add_detect_every(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="run the detector every N frames; the tracker predicts the frames in between "
-        f"(default: {TrackerConfig.detect_every}; with several sources, {TrackerConfig.detect_every} x their number: "
+        f"(default: {DETECT_EVERY}; with several sources, {DETECT_EVERY} x their number: "
         "they take turns at the one detector)",
     )
 

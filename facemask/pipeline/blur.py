@@ -23,7 +23,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FaceBlur:
-    """`annotate(image, boxes)`: a copy of `image` with every xyxy box (grown by `margin` per side) blurred.
+    """`blur(image, boxes)`: a copy of `image` with every xyxy box (grown by `margin` per side) blurred.
 
     `cells` is how many pixels across a face keeps before it is scaled back up.
     """
@@ -31,7 +31,7 @@ class FaceBlur:
     margin: float = 0.15
     cells: int = 6
 
-    def annotate(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def blur(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if not len(boxes):
             return image
         out = image.copy()

@@ -54,7 +54,7 @@ class Lane:
         source: Source,
         sinks: Sequence[Sink],
         tracker: Tracker | None,
-        monitor: FrameMonitor | None,
+        alerts: FrameMonitor | None,
         overlay: Overlay,
         detect_every: int,
         name: str = "",
@@ -62,7 +62,7 @@ class Lane:
         blur: FaceBlur | None = None,
     ) -> None:
         self.source, self.sinks, self.name, self.turn, self.blur = source, sinks, name, turn, blur
-        self.tracker, self.monitor, self.overlay, self.detect_every = tracker, monitor, overlay, detect_every
+        self.tracker, self.alerts, self.overlay, self.detect_every = tracker, alerts, overlay, detect_every
         self.draw = any(s.needs_image for s in sinks)
         self.stats = RunStats()
         self.faces = Faces.empty()
@@ -101,18 +101,18 @@ class Lane:
         """
         faces = self.faces = self._track(frame, detected)
         if self.blur is not None:
-            frame = replace(frame, image=self.blur.annotate(frame.image, self.hidden(frame, faces, detected, unsure)))
+            frame = replace(frame, image=self.blur.blur(frame.image, self.hidden(frame, faces, detected, unsure)))
         self._previous_t = frame.timestamp
         clock.lap("track")
         self.stats.detected_frames += detected is not None
-        monitor = self.monitor
-        if monitor is not None:
-            events = monitor.update(frame, faces)
+        alerts = self.alerts
+        if alerts is not None:
+            events = alerts.update(frame, faces)
             self.stats.events += len(events)
             frame = replace(frame, events=tuple(events)) if events else frame
         clock.lap("alerts")
         if self.draw:
-            lines = self.overlay.lines(self.rate.rate, monitor.counters() if monitor is not None else None)
+            lines = self.overlay.lines(self.rate.rate, alerts.counters() if alerts is not None else None)
             frame = replace(frame, image=self.overlay.draw(frame.image, faces, lines), clean=frame.image)
         clock.lap("draw")
         for sink in self.sinks:
@@ -153,8 +153,11 @@ class Lane:
         """Wall time, frames dropped and the monitor's summary (`stats.summary`, the one every output of the
         summary reads), fixed when the lane ends or the run does, whichever comes first: a run that failed
         has them too."""
-        if self.monitor is not None and self.stats.summary is None:
-            self.stats.summary = self.monitor.summary()
+        if self.alerts is not None and self.stats.summary is None:
+            summary = self.alerts.summary()
+            for sink in self.sinks:  # where the events went: the outputs say (their fields keep their place)
+                summary.update(sink.summary_items())
+            self.stats.summary = summary
         if not self.stats.wall_s:
             self.stats.wall_s = perf_counter() - started
             self.stats.dropped = self.source.dropped

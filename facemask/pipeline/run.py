@@ -37,17 +37,16 @@ from facemask.sinks.base import Sink
 class Pipeline:
     """The assembled stages; `run(source, sinks)` pushes every frame of any source through them.
 
-    Built by builder.build_pipeline. A tracker and a monitor carry state from frame to frame, and
-    `outputs` (the events file, the alert actions: what the config names) are the run's first sinks,
-    closed when it ends, so a tracked pipeline serves one run.
+    Built by builder.build_pipeline, which opens no file: every output (the events one too) is the
+    caller's, handed to `run`. A tracker and the alerts carry state from frame to frame, so a tracked
+    pipeline serves one run.
     """
 
     analyzer: FaceMaskAnalyzer
     tracker: Tracker | None = None
-    monitor: FrameMonitor | None = None
+    alerts: FrameMonitor | None = None  # the alert stage (alerts.AlertStage); its `.monitor` decides
     detect_every: int = 1
     overlay: Overlay = field(default_factory=Overlay)
-    outputs: tuple[Sink, ...] = ()
     blur: FaceBlur | None = None  # faces blurred in every picture the run shows or saves (`--blur`)
 
     def __post_init__(self) -> None:
@@ -63,7 +62,7 @@ class Pipeline:
     ) -> RunStats:
         """Process a started source until it ends, a sink asks to stop, `max_frames`, or a stop signal.
 
-        Owns the source and the sinks (`outputs`, then `sinks`) from here on: all are closed before returning
+        Owns the source and the sinks from here on: all are closed before returning
         or raising. A source error (truncated file, dead camera) is raised after the closing, so what
         was written so far stays valid; a run that fails before its first frame (an image alone that
         cannot be read) discards its outputs instead, since they would hold nothing. Ctrl-C, SIGTERM
@@ -79,15 +78,13 @@ class Pipeline:
         return lane.stats
 
     def lane(self, source: Source, sinks: Sequence[Sink] = (), name: str = "", turn: int = 0) -> Lane:
-        """This pipeline's stages after detection, on one started source, into its `outputs` and then `sinks`
-        (see run_lanes).
+        """This pipeline's stages after detection, on one started source, into `sinks` (see run_lanes).
 
         `turn` staggers the detection cadence: lane i of a multi-source run is detected on the frames
         where the others are predicted, so the shared detector's load is even from tick to tick.
         """
-        sinks = [*self.outputs, *sinks]
         return Lane(
-            source, sinks, self.tracker, self.monitor, self.overlay, self.detect_every, name, turn, blur=self.blur
+            source, sinks, self.tracker, self.alerts, self.overlay, self.detect_every, name, turn, blur=self.blur
         )
 
 

@@ -65,7 +65,7 @@ def render(sources: list[SourceData], title: str = "Face-mask report") -> str:
     return "".join(parts)
 
 
-def write_report(path: Path, sources: list[SourceData], title: str = "Face-mask report") -> Path:
+def write_html_report(path: Path, sources: list[SourceData], title: str = "Face-mask report") -> Path:
     return write_text(path, render(sources, title))
 
 

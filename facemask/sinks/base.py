@@ -48,6 +48,10 @@ class Sink:
     def close(self) -> None:
         """Release what the sink holds; a second call does nothing."""
 
+    def summary_items(self) -> dict:
+        """What this output adds to the run's summary (the events output: where the events went); most add nothing."""
+        return {}
+
     def discard(self) -> None:
         """After a run that failed before its first frame: leave no file behind (an output holding nothing
         would read as a result). Sinks that write files override it; the rest just close."""

@@ -1,7 +1,7 @@
 """Outputs that report on a run rather than its results: progress, a printed line per frame, and memory.
 
 Each is a `Sink`, so the pipeline hands it every frame like any other output; none needs
-the annotated picture except `DrawSink`, whose job is to make the pipeline draw.
+the annotated picture except `MemorySampleSink`, which makes the pipeline draw as a window would.
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class DrawSink(Sink):
-    """Asks the pipeline to draw every frame (as a window would) and samples memory as it goes (benchmarks)."""
+class MemorySampleSink(Sink):
+    """Samples memory and threads every `every` frames (benchmarks); asks the pipeline to draw each frame, as a
+    window would, so the drawing is timed and measured too."""
 
     needs_image = True
 

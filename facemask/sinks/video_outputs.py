@@ -17,21 +17,29 @@ from facemask.sinks.base import JsonlSink, Sink, VideoFileSink
 
 @dataclass(frozen=True)
 class VideoOutputs:
-    """Where a video run writes; None: not written."""
+    """Where a video run writes; None: not written. `source`: the source's name on each JSON line (several
+    sources in one run)."""
 
     video: Path | None = None
     jsonl: Path | None = None
     summary: Path | None = None
+    source: str | None = None
 
-    def sinks(self, fps: float, between: Sequence[Sink] = ()) -> list[Sink]:
-        """The video file, `between` (a window), then JSON Lines: the sinks that only check their arguments
-        come first and the one that opens a file last, so a failing constructor leaves nothing open."""
-        sinks: list[Sink] = []
-        if self.video is not None:
-            sinks.append(VideoFileSink(self.video, fps))
-        sinks.extend(between)
-        if self.jsonl is not None:
-            sinks.append(JsonlSink(self.jsonl))
+    def sinks(self, fps: float, between: Sequence[Sink] = (), events: Sink | None = None) -> list[Sink]:
+        """`events` (the events output, already open: it writes first), the video file, `between` (a window),
+        then JSON Lines: the sinks that only check their arguments come before the one that opens a file, so
+        a failing constructor leaves nothing open (`events` discarded)."""
+        sinks: list[Sink] = [events] if events is not None else []
+        try:
+            if self.video is not None:
+                sinks.append(VideoFileSink(self.video, fps))
+            sinks.extend(between)
+            if self.jsonl is not None:
+                sinks.append(JsonlSink(self.jsonl, source=self.source))
+        except BaseException:
+            if events is not None:
+                events.discard()
+            raise
         return sinks
 
 

@@ -13,40 +13,35 @@ from pathlib import Path
 
 import cv2
 
-from facemask.core.config import AlertConfig, ClassifierConfig, DetectorConfig, PipelineConfig, TrackerConfig
+from facemask.core.config import PipelineConfig
+from facemask.core.options import RunOptions, pipeline_config
 from facemask.io.sources import FileSource
 from facemask.pipeline.builder import build_pipeline
 from facemask.sinks.base import Sink, VideoFileSink
-from facemask.sinks.progress import DrawSink
+from facemask.sinks.progress import MemorySampleSink
 
 
 @dataclass(frozen=True)
 class BenchmarkConfig:
+    """A looped `video`, `frames` of it, `options` as `facemask detect` takes them (`no_track`, `no_events`:
+    tracking without the monitor), and whether the annotated video is also encoded."""
+
     video: Path
     frames: int = 300
-    tracking: bool = True
-    events: bool = True
+    options: RunOptions = field(default_factory=RunOptions)
     encode: bool = False
-    detect_every: int = TrackerConfig.detect_every
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
 
     def pipeline(self) -> PipelineConfig:
         """The stages `facemask detect` would run on this video with the same options."""
-        return PipelineConfig(
-            self.detector,
-            self.classifier,
-            tracker=TrackerConfig() if self.tracking else None,
-            alerts=AlertConfig() if self.events else None,
-            detect_every=self.detect_every,
-        )
+        return pipeline_config(self.options, "video")
 
 
 def run_benchmark(cfg: BenchmarkConfig) -> dict:
     """Frames per second, per-stage p50/p95 ms, faces per frame, threads and memory, as a JSON-ready dict."""
-    pipeline = build_pipeline(cfg.pipeline())  # a bad setting fails here, before the reader thread starts
+    config = cfg.pipeline()
+    pipeline = build_pipeline(config)  # a bad setting fails here, before the reader thread starts
     analyzer = pipeline.analyzer
-    draw = DrawSink()
+    draw = MemorySampleSink()
     with FileSource(cfg.video, loop=True) as source, tempfile.TemporaryDirectory() as tmp:
         sinks: list[Sink] = [draw]
         if cfg.encode:
@@ -68,10 +63,10 @@ def run_benchmark(cfg: BenchmarkConfig) -> dict:
             "cpu_cores": os.cpu_count(),
         },
         "config": {
-            "tracking": cfg.tracking,
-            "events": cfg.events,
+            "tracking": not cfg.options.no_track,
+            "events": not cfg.options.no_events,
             "encode": cfg.encode,
-            "detect_every": cfg.detect_every,
+            "detect_every": config.detect_every,
             "detector_mode": analyzer.detector.config.mode,
             "face_detector": analyzer.detector.config.backend,
             "model": analyzer.classifier.name,

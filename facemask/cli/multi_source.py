@@ -1,6 +1,6 @@
 """`facemask detect` on several videos, cameras or streams at once: one process, the models loaded once.
 
-Each source has its own tracker, alerts and outputs (paths in sources_outputs.py); the run
+Each source has its own tracker, alerts and outputs (paths in multi_source_outputs.py); the run
 itself is pipeline/multi.py. A source that cannot be opened, or dies mid-run, is one
 `error: SOURCE: why` line; the others go on and the exit code is PARTIAL_EXIT. The closing
 lines give each source's figures, then the totals over all of them.
@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
 
 from facemask.cli.configs import RunConfigs, load_pipeline
+from facemask.cli.multi_source_outputs import SourcePlan, plan_sources
 from facemask.cli.outputs import say, stopped
-from facemask.cli.sources_outputs import SourcePlan, plan_sources
-from facemask.cli.video import readings_line, report_summary, write_summary_file
+from facemask.cli.video import readings_line, report_summary, say_videos_written, write_summary_file
 from facemask.core.errors import PARTIAL_EXIT, FacemaskError, one_line
 
 
@@ -79,26 +78,21 @@ def _open_sources(args: argparse.Namespace, plans: list[SourcePlan], realtime: b
 
 def _source_runs(configs: RunConfigs, opened: list, stack: ExitStack) -> list:
     """One pipeline per source on the models loaded once, and its outputs; all closed by `stack` on a failure."""
+    from facemask.alerts.outputs import events_output
     from facemask.pipeline.multi import SourceRun
-    from facemask.sinks.base import JsonlSink, VideoFileSink
+    from facemask.sinks.video_outputs import VideoOutputs
 
     for _, source in opened:  # every reader thread stopped, however far the set-up gets
         stack.callback(source.stop)
     runs, first = [], None
     for plan, source in opened:
-        config = configs.pipeline(sources=len(opened))  # every source a video, camera or stream: one kind of config
-        if config.alerts is not None:
-            config = replace(config, alerts=replace(config.alerts, events_path=plan.events, source=plan.name))
+        config = configs.pipeline(sources=len(opened), name=plan.name)  # every source a video, camera or stream
+        alert_outputs = configs.alert_outputs(plan.events)
         pipeline = first = load_pipeline(config, like=first)
-        for output in pipeline.outputs:  # the events file: a no-op once the run has closed it
-            stack.callback(output.discard)
-        sinks = []
-        if plan.video is not None:
-            sinks.append(VideoFileSink(plan.video, source.fps))
-        if plan.json is not None:
-            sinks.append(JsonlSink(plan.json, source=plan.name))
+        events = events_output(alert_outputs) if pipeline.alerts is not None else None
+        sinks = VideoOutputs(video=plan.video, jsonl=plan.json, source=plan.name).sinks(source.fps, events=events)
         for sink in sinks:
-            stack.callback(sink.discard)
+            stack.callback(sink.discard)  # a no-op once the run has closed it
         runs.append(SourceRun(plan.name, pipeline, source, sinks))
     return runs
 
@@ -112,7 +106,6 @@ def _error_line(spec: str, exc: FacemaskError) -> str:
 def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: dict, combined) -> None:
     """Each source's closing lines and summary, then the totals over all sources (and `--summary` FILE)."""
     from facemask.alerts.monitor import total_line, total_summary
-    from facemask.sinks.base import VideoFileSink
 
     sections = {p.name: {"source": p.spec, "error": failures.get(p.name)} for p in plans}
     for run, st in zip(runs, stats):
@@ -121,10 +114,7 @@ def _report(args, plans: list[SourcePlan], runs: list, stats: list, failures: di
             sections[run.name].update(st.summary)
             plan = next(p for p in plans if p.name == run.name)
             report_summary(args, st.summary, plan.summary, name=run.name)
-        for sink in run.sinks:
-            if isinstance(sink, VideoFileSink) and sink.frames:
-                codec = f" ({sink.codec})" if sink.codec else ""
-                say(args, f"{run.name}: wrote {sink.frames} frames to {sink.path}{codec}")
+        say_videos_written(args, run.sinks, name=run.name)
     summaries = [s for s in sections.values() if "people" in s]
     if not summaries:
         return
