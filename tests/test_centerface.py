@@ -172,3 +172,12 @@ def test_a_second_look_at_or_above_the_cut_is_refused(look):
         CenterFaceDetector(
             DetectorConfig(backend="centerface"), {"longest": 480, "confidence": 0.425, "second_look": look}
         )
+
+
+def test_a_huge_photo_reaches_the_network_bounded_not_as_one_giant_blob():
+    """The photo preset follows the picture up to its max_longest: a 6000x4000 photo runs at 800x544, not 6000 px."""
+    settings = detector_settings()["centerface"]["accurate"]
+    detector = load_face_detector(DetectorConfig(backend="centerface", mode="accurate"))
+    detector.detect(np.zeros((4000, 6000, 3), np.uint8))
+    shapes = list(detector.net.nets)
+    assert max(max(s) for s in shapes) == settings["max_longest"] == 800 and (800, 544) in shapes

@@ -77,3 +77,20 @@ def test_the_lite_is_one_network_distilled_from_the_mean():
     assert {Path(p).name for p in stage["distillation"]["unlabelled"]} >= {"nomask_man.mp4", "dancers_nomask.mp4"}
     assert "cosine" in stage["schedule"] and stage["wall_time_s"] > 0
     assert all(m <= 0.03 for m in card["calibration"]["ece_test"].values())
+
+
+def test_the_three_label_model_vouches_for_its_file_and_reads_three_labels():
+    """lite0_three (issues 38 and 36): mask, no_mask, incorrect_mask and not_face, decided by argmax, under 5 MB."""
+    from facemask import FACE_LABELS
+    from facemask.core.types import Faces
+
+    path = MODELS_DIR / SHIPPED["lite0_three"][0]
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["model_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and path.stat().st_size < 5 * 2**20
+    assert card["labels"] == [*FACE_LABELS, "not_face"] and card["decision"] == "argmax"
+    clf = MaskClassifier(ClassifierConfig(model="lite0_three"))
+    assert clf.multi_class and 0 < clf.not_face_threshold < 1
+    image = np.full((120, 160, 3), 128, np.uint8)
+    faces = clf.classify(image, Faces(xyxy=[[40, 20, 100, 90], [0, 0, 30, 30]], score=[0.9, 0.8]))
+    assert set(faces.label) <= set(FACE_LABELS) and np.allclose(faces.class_prob.sum(axis=1), 1.0, atol=1e-3)
+    assert ((faces.face_prob >= 0) & (faces.face_prob <= 1)).all()
