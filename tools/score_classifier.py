@@ -23,6 +23,7 @@ from facemask import LABELS
 from facemask.classification.classifier import MaskClassifier
 from facemask.core.config import ClassifierConfig
 from facemask.core.errors import FacemaskError
+from facemask.core.labels import argmax_labels, face_probs
 from facemask.evaluation.provenance import code_provenance
 from facemask.training.config import TrainConfig
 from facemask.training.data import crop_detector, load_sources
@@ -52,13 +53,26 @@ def predictions(clf: MaskClassifier, per_size: list, split: str) -> tuple[np.nda
     return p_mask, np.array([label for _, label in samples[0]]), xs
 
 
+def read_labels(clf: MaskClassifier, p_mask: np.ndarray, xs: list[np.ndarray]) -> np.ndarray:
+    """The label each crop reads, as `mask` or `no_mask`: a model with a third label decides by argmax over its
+    face labels (as inference does), and a mask worn wrong counts as no mask (not compliant, the alert's side)."""
+    if not clf.multi_class:
+        return clf.labels_for(p_mask)
+    model = clf.models[0]
+    class_prob, _ = face_probs(
+        np.concatenate([model.predict_probs(x) for x in np.array_split(xs[0], 32)]), model.card.labels
+    )
+    read = argmax_labels(class_prob)
+    return np.where(read == "mask", "mask", "no_mask")
+
+
 def score(model: str, clf: MaskClassifier, sources: list[list]) -> dict:
     """One model on every dataset's test split; each model of a mean gets its own size of crop."""
     sizes = [m.card.input_size for m in clf.models]
     out = {"model": model, "file": clf.name, "input_size": sizes, "threshold": clf.threshold}
     for per_size in sources:
         p_mask, y, xs = predictions(clf, per_size, "test")
-        y_pred = np.array([LABELS.index(label) for label in clf.labels_for(p_mask)])
+        y_pred = np.array([LABELS.index(label) for label in read_labels(clf, p_mask, xs)])
         probs = np.stack([p_mask, 1 - p_mask], axis=1)  # columns in LABELS order: mask, no_mask
         report = classification_report(y, y_pred)
         report["calibration_ece"] = calibration_report(probs, y)["ece"]
