@@ -183,3 +183,12 @@ def test_blur_on_a_short_moving_clip_every_frame_with_a_face(short_clip, tmp_pat
     page = report.read_text()
     assert_plots(page, 0, jsonl_counts(outputs["blurred"][1]))
     assert page.count('src="data:image/jpeg;base64,') == len(snapshots)
+
+
+def test_boxes_of_one_face_are_blurred_once_and_neighbours_stay_apart():
+    from facemask.pipeline.blur import merged
+
+    same_face = [[100, 100, 200, 200], [105, 95, 210, 205], [110, 110, 190, 190]]  # detection, track, drawn box
+    neighbour = [[205, 100, 300, 200]]  # touches the first face, is another one
+    out = merged(np.array(same_face + neighbour, np.float64))
+    assert sorted(out.tolist()) == [[100, 95, 210, 205], [205, 100, 300, 200]]
