@@ -15,7 +15,14 @@ from facemask.core.boxes import iou_matrix
 from facemask.core.config import DetectorConfig
 from facemask.core.errors import FacemaskError
 from facemask.detection import centerface
-from facemask.detection.centerface import CenterFaceDetector, CenterFaceNet, CenterFaceSettings, decode, input_size
+from facemask.detection.centerface import (
+    CenterFaceDetector,
+    CenterFaceNet,
+    CenterFaceSettings,
+    decode,
+    input_size,
+    padded_input,
+)
 from facemask.detection.cut import final_cut, rescale
 from facemask.detection.loader import detector_settings, load_face_detector
 from facemask.detection.res10 import Res10Detector
@@ -175,9 +182,33 @@ def test_a_second_look_at_or_above_the_cut_is_refused(look):
 
 
 def test_a_huge_photo_reaches_the_network_bounded_not_as_one_giant_blob():
-    """The photo preset follows the picture up to its max_longest: a 6000x4000 photo runs at 800x544, not 6000 px."""
+    """The photo preset follows the picture up to its max_longest: a 6000x4000 photo runs at 800x640 (800x533
+    padded), not 6000 px."""
     settings = detector_settings()["centerface"]["accurate"]
     detector = load_face_detector(DetectorConfig(backend="centerface", mode="accurate"))
     detector.detect(np.zeros((4000, 6000, 3), np.uint8))
     shapes = list(detector.net.nets)
-    assert max(max(s) for s in shapes) == settings["max_longest"] == 800 and (800, 544) in shapes
+    assert max(max(s) for s in shapes) == settings["max_longest"] == 800 and (800, 640) in shapes
+
+
+@pytest.mark.parametrize(
+    "size, longest, scaled, padded",
+    [
+        ((1000, 700), 800, (800, 560), (800, 640)),  # the aspect kept exactly, padded up to a shared shape
+        ((700, 1000), 700, (490, 700), (640, 800)),
+        ((520, 300), 520, (520, 300), (640, 320)),
+    ],
+)
+def test_photos_keep_their_aspect_and_share_a_few_padded_shapes(size, longest, scaled, padded):
+    assert padded_input(*size, longest) == (scaled, padded)
+
+
+def test_a_padded_photo_finds_the_same_faces_in_its_own_pixels():
+    """Padding goes right and bottom, so boxes map back by the scale alone: a face stays on the face."""
+    image = cv2.imread(str(shared_path("mask-detection") / "images" / "maksssksksss1.jpg"))
+    wide = cv2.copyMakeBorder(image, 0, 0, 0, 300, cv2.BORDER_CONSTANT)  # a picture whose aspect needs padding
+    net = CenterFaceNet(CenterFaceSettings(480, 0.3, 800))
+    xyxy, _, _ = net.detect(wide)
+    xml = shared_path("mask-detection") / "annotations" / "maksssksksss1.xml"
+    faces = np.array([box for _, box in annotated_faces(xml, min_side=20)], np.float32)
+    assert len(faces) and len(xyxy) and (iou_matrix(faces, xyxy).max(axis=1) >= 0.3).mean() >= 0.5

@@ -35,6 +35,7 @@ OUTPUTS = ("537", "538", "539", "540")  # heatmap, log(size / 4), centre offset,
 STRIDE = 4  # output grid cell, in input pixels
 ALIGN = 32  # input sides must be multiples of this (the network downsamples 32x and upsamples back)
 NMS_IOU = 0.3
+BUCKET = 160  # the photo preset pads its input up to multiples of this (padded_input): 480, 640, 800 px
 MAX_NETS = 6  # one net per input shape; images of many aspects reuse the most recent ones
 SETTINGS_FILE = "face_detectors.json"  # the tuned input size and cut per preset, read by loader.detector_settings
 CENTERFACE_FLOOR = 0.05  # decode down to this raw score, or lower when --confidence asks for it
@@ -90,6 +91,18 @@ def input_size(width: int, height: int, longest: int) -> tuple[int, int]:
     )
 
 
+def padded_input(width: int, height: int, longest: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(scaled w, h) and the padded network input (w, h): the picture keeps its aspect exactly and is padded
+    (right and bottom) up to multiples of BUCKET, so photos of many sizes share a few input shapes.
+
+    Each input shape needs a net of its own, and a new one costs a model read and a first forward; a
+    folder of photos of any size then runs on a handful of nets instead of one per photo.
+    """
+    scale = longest / max(width, height)
+    scaled = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return scaled, (BUCKET * math.ceil(scaled[0] / BUCKET), BUCKET * math.ceil(scaled[1] / BUCKET))
+
+
 def nms(xyxy: np.ndarray, score: np.ndarray, iou: float) -> np.ndarray:
     """Indices kept by greedy NMS, best first."""
     if not len(score):
@@ -139,9 +152,14 @@ class CenterFaceNet:
         if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
             raise FacemaskError("detector got an empty frame")
         h, w = image.shape[:2]
-        size = input_size(w, h, self.settings.target(w, h))
-        net = self._net(size)
-        net.setInput(cv2.dnn.blobFromImage(image, 1.0, size, (0, 0, 0), swapRB=True, crop=False))
+        if self.settings.max_longest:  # photos: their own aspect, padded to a shared shape
+            size, padded = padded_input(w, h, self.settings.target(w, h))
+            scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR)
+            image = cv2.copyMakeBorder(scaled, 0, padded[1] - size[1], 0, padded[0] - size[0], cv2.BORDER_CONSTANT)
+        else:  # video: one size for every frame
+            size = padded = input_size(w, h, self.settings.longest)
+        net = self._net(padded)
+        net.setInput(cv2.dnn.blobFromImage(image, 1.0, padded, (0, 0, 0), swapRB=True, crop=False))
         xyxy, score, points = decode(list(net.forward(list(OUTPUTS))), self.settings.floor)
         scale = np.array([w / size[0], h / size[1]], np.float32)
         xyxy = clip_boxes(xyxy * np.tile(scale, 2), w, h)
