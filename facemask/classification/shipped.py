@@ -12,7 +12,7 @@ SHIPPED = {
     "lite128": ("mask_lite128.tflite", "the first lite, 128 px, folder set only (a member of the mean)"),
     "lite0_three": (
         "mask_lite0_three.tflite",
-        "lite0 with a third label, mask below the nose, and a not-a-face output; 4 MB (finds half the masks worn wrong)",
+        "lite0 with a third label, mask below the nose, and a not-a-face output; 4 MB (finds half of such masks)",
     ),
 }
 MEAN_MEMBERS = ("resnet50", "lite112", "lite128")  # the shipped mean's members, in its card's order
