@@ -321,7 +321,9 @@ def test_the_shipped_two_class_model_gives_the_records_it_gave_before():
     from facemask.io.images import ImageItem, ImageSource
 
     path = shared_path("mask-detection", "images", "maksssksksss108.jpg")
-    config = PipelineConfig.for_images(DetectorConfig(mode="accurate"), ClassifierConfig())
+    # the video preset: the settings both presets had when these records were taken (photos now run at their
+    # own size, issue 36), so this pins the classifier's and the records' side alone
+    config = PipelineConfig.for_images(DetectorConfig(mode="fast"), ClassifierConfig())
     sink = ListSink(needs_image=False)
     build_pipeline(config).run(ImageSource([ImageItem(path, path.name)]), [sink])
     assert json.dumps(sink.faces[0].to_records()) == json.dumps(BEFORE_108)
