@@ -83,6 +83,22 @@ README = (
     ),
     Figure(
         "README.md",
+        "it reads {} of the masks worn wrong as such at precision {}, and masked and unmasked faces right {} of the "
+        "time",
+        "detection_lite0_three_test.json",
+        ("label_accuracy_ge32/incorrect_mask/recall", "label_accuracy_ge32/incorrect_mask/precision")
+        + ("label_accuracy_ge32/all",),
+        ("{:.2f}", "{:.2f}", "{:.3f}"),
+    ),
+    Figure(
+        "README.md",
+        "of the time against lite0's {}",
+        "detection_centerface_accurate_test.json",
+        ("label_accuracy_ge32/all",),
+        ("{:.3f}",),
+    ),
+    Figure(
+        "README.md",
         "a whole photo run there takes {}x the same run with `--face-detector res10 --detector-mode fast`",
         "photo_cost.json",
         ("ratio_median",),
@@ -229,7 +245,10 @@ FIGURES = README + BENCHMARKS_MD
 SCORE = "python tools/score_detection.py --face-detector centerface --model default"
 BY_EYE = "--by-eye docs/bench/by_eye/test_unmatched_accurate.json docs/bench/by_eye/test_centerface.json"
 VIDEOS = "../shared/data/videos"
-MOSAIC_EYE = "docs/bench/by_eye/test_mosaics800.json --mosaic-index runs/mosaics/index.json"
+MOSAIC_EYE = (
+    "docs/bench/by_eye/test_mosaics800.json docs/bench/by_eye/test_padded.json "
+    "docs/bench/by_eye/test_mosaics_padded.json --mosaic-index runs/mosaics/index.json"
+)
 # How each JSON a tool writes is measured again (from the repo root); without --check each one a current figure
 # quotes runs, in this order. The JSONs measured by hand say how in their own `command` field.
 COMMANDS = {
@@ -249,6 +268,8 @@ COMMANDS = {
     "detection_mosaics_test.json": "python tools/score_detection.py --data runs/mosaics/test --split all "
     f"{BY_EYE} {MOSAIC_EYE} --json docs/bench/detection_mosaics_test.json",
     "blur_clips.json": "env PYTHONPATH=. python tools/blur_check.py --counts --json docs/bench/blur_clips.json",
+    "detection_lite0_three_test.json": "python tools/score_detection.py --face-detector centerface --model lite0_three "
+    f"--mode accurate --split test {BY_EYE} {MOSAIC_EYE} --json docs/bench/detection_lite0_three_test.json",
     "reference_ratio_every1.json": f"python tools/compare_reference.py --detect-every 1 {VIDEOS}/nomask_man.mp4 "
     f"{VIDEOS}/dancers_nomask.mp4 --json docs/bench/reference_ratio_every1.json",
 }
