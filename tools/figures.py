@@ -192,10 +192,10 @@ BENCHMARKS_MD = (
     Figure(
         BENCHMARKS,
         "a whole photo-preset run over the test mosaics takes {}x the same run with `--face-detector res10 "
-        "--detector-mode fast` (median of {} rounds",
+        "--detector-mode fast` (the median of three rounds, {}x round by round",
         "photo_cost.json",
         ("ratio_median", "rounds/*/ratio"),
-        ("{:.2f}", "{}"),
+        ("{:.2f}", "{:.2f}-{:.2f}"),
     ),
     held_out_row(  # the page calls it last round's
         "last round's fused image preset with its face check, and the mean", "detection_fused_accurate_test.json", True
