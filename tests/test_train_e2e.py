@@ -4,53 +4,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
-
-
-def _run(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+from training_fixtures import run_python as _run
+from training_fixtures import tone_folder, train_tiny
 
 
 def _train_lite(dataset: Path, scenes: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    """`train.py` on both test sources: the lite net from scratch at 32 px, batch 8, caching under `out`."""
-    return _run(
-        "train.py",
-        "--dataset",
-        str(dataset),
-        "--dataset",
-        str(scenes),
-        "--output",
-        str(out),
-        "--arch",
-        "lite",
-        "--weights",
-        "none",
-        "--input-size",
-        "32",
-        "--batch-size",
-        "8",
-        "--cache-dir",
-        str(out / "cache"),
-        *extra,
-    )
+    """`train.py` on both test sources (training_fixtures.train_tiny)."""
+    return train_tiny(out, "--dataset", str(dataset), "--dataset", str(scenes), *extra)
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     """Bright pictures are `with_mask`, dark ones `without_mask`, plus three bad files."""
-    root = tmp_path_factory.mktemp("ds")
-    rng = np.random.default_rng(0)
-    for folder, base in (("with_mask", 190), ("without_mask", 40)):
-        (root / folder).mkdir()
-        for i in range(16):
-            small = np.clip(base + rng.integers(-40, 40, (4, 4, 3)), 0, 255).astype(np.uint8)
-            cv2.imwrite(str(root / folder / f"{i}.png"), cv2.resize(small, (48, 48), interpolation=cv2.INTER_CUBIC))
+    root = tone_folder(tmp_path_factory.mktemp("ds"), {"with_mask": 190, "without_mask": 40}, per_class=16, spread=40)
     (root / "with_mask" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
     (root / "with_mask" / "empty.jpg").write_bytes(b"")
     (root / "without_mask" / "readme.txt").write_text("not an image")

@@ -8,53 +8,23 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
-
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+from training_fixtures import tone_folder, train_tiny
 
 
 def _train(out: Path, *datasets_and_flags: str) -> subprocess.CompletedProcess:
-    return _run(
-        "train.py",
-        *datasets_and_flags,
-        "--output",
-        str(out),
-        "--arch",
-        "lite",
-        "--weights",
-        "none",
-        "--input-size",
-        "32",
-        "--batch-size",
-        "8",
-        "--epochs",
-        "1",
-        "--quantize",
-        "int8",
-        "--cache-dir",
-        str(out / "cache"),
-    )
+    return train_tiny(out, *datasets_and_flags, "--epochs", "1", "--quantize", "int8")
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """Bright pictures are `with_mask`, dark ones `without_mask`, mid-grey ones `incorrect_mask`."""
-    root = tmp_path_factory.mktemp("ds3")
-    rng = np.random.default_rng(0)
-    for name, base in (("with_mask", 190), ("without_mask", 40), ("incorrect_mask", 115)):
-        (root / name).mkdir()
-        for i in range(12):
-            small = np.clip(base + rng.integers(-30, 30, (4, 4, 3)), 0, 255).astype(np.uint8)
-            cv2.imwrite(str(root / name / f"{i}.png"), cv2.resize(small, (48, 48), interpolation=cv2.INTER_CUBIC))
-    return root
+    tones = {"with_mask": 190, "without_mask": 40, "incorrect_mask": 115}
+    return tone_folder(tmp_path_factory.mktemp("ds3"), tones, per_class=12, spread=30)
 
 
 @pytest.fixture(scope="module")
