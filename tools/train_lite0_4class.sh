@@ -6,8 +6,10 @@
 # dynamic and float16 that loses at most 0.5 points (int8 as a rule). Data: the folder set (mask, no_mask), the 853
 # scenes with their mask_weared_incorrect boxes (train half for training, held-out half for the test figure),
 # drawn masks worn right, below the nose or on the chin, look-alikes kept no_mask, and not-faces mined from the
-# train and val scenes (0.25 per real face); each real incorrect_mask crop six times an epoch (INCORRECT_REPEAT). No teacher: it gives a two-label P(mask) only. About 35-45 min of
-# fitting on 2 cores, after the crop cutting (about 10 min when --cache-dir is cold). RESUME=1 continues a run.
+# train and val scenes (0.25 per real face); each real incorrect_mask crop six times an epoch (INCORRECT_REPEAT).
+# No teacher: it gives a two-label P(mask) only. 11.6 min of fitting here for the shipped lite0_three (2 cores),
+# after the crop cutting (about 10 min when --cache-dir is cold). RESUME=1 continues a run.
+#   python tools/ship_model.py runs/lite0_4class mask_lite0_three   (the shipped name: --model lite0_three)
 set -euo pipefail
 FOLDER=${FOLDER:-../shared/data/mask-classification}
 SCENES=${SCENES:-../shared/data/mask-detection}
