@@ -216,3 +216,27 @@ def error_lines(proc) -> list[str]:
     """The `error:` lines of a run that may report several failures, after checking it printed no traceback."""
     assert "Traceback" not in proc.stderr, proc.stderr
     return [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by .ci/install_chromium.sh; Playwright drives it
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the page and report tests; they skip, saying why, where it is absent."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: run .ci/install_chromium.sh (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install '.[test]'")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -29,16 +29,6 @@ from facemask.io.imageio import read_image
 from facemask.pipeline.analyzer import FaceMaskAnalyzer
 from facemask.training.voc import EXPECTED_LABEL, match, read_voc
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DEFAULT_MODEL = REPO / "facemask" / "models" / "mask_resnet50.tflite"
 PHOTO = "maksssksksss83"  # 3 faces of 77+ px, two masked and one not, per its VOC XML
 MAX_MB = 2  # the page's upload limit here, so "too big" costs a 3 MB file
@@ -113,17 +103,6 @@ def app_url(app_model, tmp_path_factory):
         yield url
     finally:
         _stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: run .ci/install_chromium.sh (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install '.[test]'")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

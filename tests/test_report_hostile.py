@@ -20,7 +20,6 @@ from facemask.report.runs import load_runs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE_NAMES = [
     "x<!--<script>window.pwned=1</script>",  # `<!--<script` put the parser in double-escaped script data
     "y</script><script>window.pwned=2</script>",
@@ -59,19 +58,6 @@ def test_bidi_overrides_are_shown_escaped_not_applied(tmp_path):
     sources = load_runs(three_sources(tmp_path, f"cam {RLO}gnp.exe"))
     page = render(sources)
     assert RLO not in page and "\\u202e" in page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: run .ci/install_chromium.sh (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install '.[test]'")
-    from test_app_browser import CHROMIUM_ARGS
-
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_chromium_renders_every_section_runs_nothing_and_fetches_nothing(browser, tmp_path):
